@@ -1,0 +1,38 @@
+/*
+ * util.h - small helpers shared by every module: allocation that aborts on
+ * out-of-memory (STYLE.md rule 7), bounded number parsing, time, randomness.
+ */
+#ifndef IA_UTIL_H
+#define IA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocate or abort: these never return NULL. Free results with free(). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* printf into a fresh heap string, caller frees. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parse a whole decimal integer in [min, max] (no trailing junk, no
+ * leading space). Returns 0 and writes *out, or IA_ERR_INVAL.
+ */
+int ia_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Seconds since the epoch. */
+int64_t ia_now(void);
+
+/* Format a unix time as ISO 8601 UTC ("2026-11-29T12:00:00Z") into out[21]. */
+void ia_iso8601(int64_t t, char out[21]);
+
+/* Fill out with 2*nbytes lowercase hex chars of fresh randomness + NUL. */
+void ia_random_hex(char *out, size_t nbytes);
+
+/* Case-insensitive ASCII lower-casing in place. */
+void ia_ascii_lower(char *s);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * accounts.c - the FastCGI program behind API.md's "Accounts" table:
+ * signup, tokens, user info, password reset, public config and contact.
+ * nginx sends every /api/v1/ path that no other program claims here, so
+ * its router also answers the 404s of unknown API paths.
+ */
+#include "config.h"
+
+#include "api.h"
+#include "app.h"
+#include "auth.h"
+#include "contact.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "mail.h"
+#include "resets.h"
+#include "router.h"
+#include "settings.h"
+#include "users.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static void accounts_reply_pair(struct http_request *req, const struct user *u)
+{
+	char *access = NULL, *refresh = NULL;
+	cJSON *o;
+
+	if (auth_issue_pair(u, &access, &refresh) != 0) {
+		http_reply_detail(req, 500, "Could not issue tokens.");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "refresh", refresh);
+	cJSON_AddStringToObject(o, "access", access);
+	http_reply_json(req, 200, o);
+	cJSON_Delete(o);
+	free(access);
+	free(refresh);
+}
+
+static void handle_signup(struct http_request *req, const struct route_args *args)
+{
+	const struct settings *s = settings_get();
+	struct api_errors e;
+	struct user_new nu = { 0 };
+	cJSON *body = NULL;
+	const char *website;
+	int64_t id;
+	int rc;
+
+	(void)args;
+	if (api_throttle(req, app_db(), "signup") != 0 || http_json_body(req, &body) != 0)
+		return;
+	api_errors_init(&e);
+	website = api_field_string(body, "website", false, 0, 0, &e);
+	if (website != NULL) {
+		http_reply_detail(req, 400, "Error Occurred.");
+		goto out;
+	}
+	nu.email = api_field_string(body, "email", true, 0, USER_EMAIL_MAX, &e);
+	if (nu.email != NULL && !api_email_valid(nu.email))
+		api_errors_add(&e, "email", "Enter a valid email address.");
+	nu.password = api_field_string(body, "password", true, 8, 128, &e);
+	nu.first_name = api_field_string(body, "first_name", false, 0, USER_NAME_MAX, &e);
+	nu.last_name = api_field_string(body, "last_name", false, 0, USER_NAME_MAX, &e);
+	if (api_errors_any(&e)) {
+		api_errors_reply(req, &e);
+		goto out;
+	}
+	nu.signup_credits = s->signup_credits;
+	nu.show_credits_flag = true;
+	rc = users_create(app_db(), &nu, &id);
+	if (rc == IA_ERR_EXISTS)
+		http_reply_field_error(req, "email", "user with this email already exists.");
+	else if (rc != 0)
+		http_reply_detail(req, 503, "Could not create the account, try again.");
+	else
+		http_reply_detail(req, 201, "User created successfully.");
+out:
+	api_errors_cleanup(&e);
+	cJSON_Delete(body);
+}
+
+static void handle_token_obtain(struct http_request *req, const struct route_args *args)
+{
+	cJSON *body = NULL;
+	const cJSON *email, *password;
+	struct user u;
+	int rc;
+
+	(void)args;
+	if (api_throttle(req, app_db(), "login") != 0 || http_json_body(req, &body) != 0)
+		return;
+	email = cJSON_GetObjectItemCaseSensitive(body, "email");
+	password = cJSON_GetObjectItemCaseSensitive(body, "password");
+	if (!cJSON_IsString(email) || !cJSON_IsString(password) || email->valuestring[0] == '\0' ||
+	    password->valuestring[0] == '\0') {
+		http_reply_detail(req, 400, "Email and password are required.");
+		goto out;
+	}
+	if (!api_email_valid(email->valuestring)) {
+		http_reply_detail(req, 400, "Invalid email format.");
+		goto out;
+	}
+	rc = strlen(password->valuestring) > 128 ? IA_ERR_AUTH
+						  : users_authenticate(app_db(), email->valuestring,
+								       password->valuestring, &u);
+	if (rc == IA_ERR_AUTH)
+		http_reply_detail(req, 401, "No active account found with the given credentials");
+	else if (rc != 0)
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+	else if (u.banned)
+		http_reply_detail(req, 403, "Account is suspended.");
+	else
+		accounts_reply_pair(req, &u);
+out:
+	cJSON_Delete(body);
+}
+
+static void handle_token_refresh(struct http_request *req, const struct route_args *args)
+{
+	cJSON *body = NULL, *o;
+	const cJSON *refresh;
+	char *access = NULL;
+	struct user u;
+	int rc;
+
+	(void)args;
+	if (http_json_body(req, &body) != 0)
+		return;
+	refresh = cJSON_GetObjectItemCaseSensitive(body, "refresh");
+	if (refresh == NULL || cJSON_IsNull(refresh)) {
+		http_reply_field_error(req, "refresh", "This field is required.");
+		goto out;
+	}
+	rc = cJSON_IsString(refresh) ? auth_check_refresh(app_db(), refresh->valuestring, &u)
+				     : IA_ERR_AUTH;
+	if (rc == IA_ERR_FORBIDDEN) {
+		http_reply_detail(req, 403, "Account is suspended.");
+	} else if (rc != 0 || auth_issue_access(&u, &access) != 0) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "detail", "Token is invalid or expired");
+		cJSON_AddStringToObject(o, "code", "token_not_valid");
+		http_reply_json(req, 401, o);
+		cJSON_Delete(o);
+	} else {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "access", access);
+		http_reply_json(req, 200, o);
+		cJSON_Delete(o);
+	}
+out:
+	free(access);
+	cJSON_Delete(body);
+}
+
+static void handle_user_info(struct http_request *req, const struct route_args *args)
+{
+	struct user u;
+	cJSON *o;
+
+	(void)args;
+	if (auth_require(req, app_db(), &u) != 0)
+		return;
+	o = api_user_json(app_db(), &u);
+	http_reply_json(req, 200, o);
+	cJSON_Delete(o);
+}
+
+/* Mail a reset link when the address belongs to an active account with a
+ * usable password; otherwise do nothing (the reply is the same). */
+static void accounts_mail_reset(const char *email)
+{
+	const struct settings *s = settings_get();
+	char uid[RESETS_UID_MAX], token[RESETS_TOKEN_LEN + 1];
+	char *body;
+	struct user u;
+
+	if (users_get_by_email(app_db(), email, &u) != 0 || !u.has_usable_password || u.banned)
+		return;
+	if (resets_create(app_db(), u.id, ia_now(), uid, token) != 0) {
+		log_error("reset: could not create a token for user %lld", (long long)u.id);
+		return;
+	}
+	body = xasprintf("Hello,\n\nSomeone asked to reset the password of your Image Assistant "
+			 "account.\nOpen this link within 3 days to choose a new password:\n\n"
+			 "%s/users/reset/password/confirm/%s/%s/\n\n"
+			 "If it was not you, ignore this message.\n",
+			 s->public_url, uid, token);
+	if (mail_send(s, u.email, "Reset your Image Assistant password", body) != 0)
+		log_warn("reset: mail to user %lld failed", (long long)u.id);
+	sodium_memzero(token, sizeof(token));
+	free(body);
+}
+
+static void handle_reset_request(struct http_request *req, const struct route_args *args)
+{
+	cJSON *body = NULL;
+	const cJSON *email;
+
+	(void)args;
+	if (api_throttle(req, app_db(), "reset") != 0 || http_json_body(req, &body) != 0)
+		return;
+	email = cJSON_GetObjectItemCaseSensitive(body, "email");
+	if (!cJSON_IsString(email) || !api_email_valid(email->valuestring)) {
+		http_reply_field_error(req, "email", "Enter a valid email address.");
+		goto out;
+	}
+	accounts_mail_reset(email->valuestring);
+	http_reply_detail(req, 200, "Password reset email sent successfully.");
+out:
+	cJSON_Delete(body);
+}
+
+static void handle_reset_confirm(struct http_request *req, const struct route_args *args)
+{
+	cJSON *body = NULL;
+	const cJSON *uid, *token, *pw;
+	long len;
+
+	(void)args;
+	if (api_throttle(req, app_db(), "reset") != 0 || http_json_body(req, &body) != 0)
+		return;
+	uid = cJSON_GetObjectItemCaseSensitive(body, "uidb64");
+	token = cJSON_GetObjectItemCaseSensitive(body, "token");
+	pw = cJSON_GetObjectItemCaseSensitive(body, "new_password");
+	if (!cJSON_IsString(pw) || pw->valuestring[0] == '\0') {
+		http_reply_detail(req, 400, "New password is required.");
+		goto out;
+	}
+	len = api_utf8_len(pw->valuestring);
+	if (len < 8 || len > 128) {
+		http_reply_field_error(req, "new_password",
+				       len < 8 ? "Ensure this field has at least 8 characters."
+					       : "Ensure this field has no more than 128 characters.");
+		goto out;
+	}
+	if (!cJSON_IsString(uid) || !cJSON_IsString(token) ||
+	    resets_confirm(app_db(), uid->valuestring, token->valuestring, pw->valuestring, ia_now()) != 0) {
+		http_reply_detail(req, 400, "Invalid token.");
+		goto out;
+	}
+	http_reply_detail(req, 200, "Password reset successfully.");
+out:
+	cJSON_Delete(body);
+}
+
+static void handle_public_config(struct http_request *req, const struct route_args *args)
+{
+	const struct settings *s = settings_get();
+	cJSON *o = cJSON_CreateObject();
+
+	(void)args;
+	cJSON_AddStringToObject(o, "GOOGLE_CLIENT_ID", s->google_client_id);
+	cJSON_AddStringToObject(o, "GOOGLE_LOGIN_REDIRECT_URI", s->google_login_redirect_uri);
+	cJSON_AddStringToObject(o, "STRIPE_PUBLIC_KEY", s->stripe_public_key);
+	cJSON_AddNumberToObject(o, "CREDIT_MULTIPLIER", (double)s->credit_multiplier);
+	cJSON_AddBoolToObject(o, "DEV_MODE", s->dev_mode);
+	http_reply_json(req, 200, o);
+	cJSON_Delete(o);
+}
+
+static void handle_contact(struct http_request *req, const struct route_args *args)
+{
+	struct contact_message m;
+	struct api_errors e;
+	cJSON *body = NULL, *o;
+	bool human;
+
+	(void)args;
+	if (http_json_body(req, &body) != 0)
+		return;
+	api_errors_init(&e);
+	m.name = api_field_string(body, "name", true, 0, 100, &e);
+	m.email = api_field_string(body, "email", true, 0, USER_EMAIL_MAX, &e);
+	if (m.email != NULL && !api_email_valid(m.email))
+		api_errors_add(&e, "email", "Enter a valid email address.");
+	m.subject = api_field_string(body, "subject", true, 0, 200, &e);
+	m.message = api_field_string(body, "message", true, 50, 5000, &e);
+	human = api_field_bool(body, "confirmHuman", &e);
+	if (!human && cJSON_GetObjectItemCaseSensitive(e.obj, "confirmHuman") == NULL)
+		api_errors_add(&e, "confirmHuman", "Please confirm that you are human.");
+	if (api_errors_any(&e)) {
+		api_errors_reply(req, &e);
+	} else if (contact_submit(app_db(), settings_get(), &m, NULL) != 0) {
+		http_reply_detail(req, 503, "Could not send the message, try again.");
+	} else {
+		o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "success", 1);
+		cJSON_AddStringToObject(o, "message", "Your message has been sent successfully.");
+		http_reply_json(req, 200, o);
+		cJSON_Delete(o);
+	}
+	api_errors_cleanup(&e);
+	cJSON_Delete(body);
+}
+
+static void handle_google_login(struct http_request *req, const struct route_args *args)
+{
+	cJSON *body = NULL;
+	const cJSON *cred;
+
+	(void)args;
+	if (api_throttle(req, app_db(), "google") != 0 || http_json_body(req, &body) != 0)
+		return;
+	cred = cJSON_GetObjectItemCaseSensitive(body, "credential");
+	if (!cJSON_IsString(cred) || cred->valuestring[0] == '\0')
+		http_reply_detail(req, 400, "Credential not provided.");
+	else
+		http_reply_detail(req, 400, "Failed to verify token.");
+	cJSON_Delete(body);
+}
+
+static const struct route accounts_routes[] = {
+	{ "POST", "/api/v1/users/signup/", handle_signup, NULL },
+	{ "POST", "/api/v1/custom/token/obtain/", handle_token_obtain, NULL },
+	{ "POST", "/api/v1/token/obtain/", handle_token_obtain, NULL },
+	{ "POST", "/api/v1/token/refresh/", handle_token_refresh, NULL },
+	{ "POST", "/api/v1/google/login/", handle_google_login, NULL },
+	{ "GET", "/api/v1/user/info/", handle_user_info, NULL },
+	{ "POST", "/api/v1/users/change/password/", handle_reset_request, NULL },
+	{ "POST", "/api/v1/users/password/reset/confirm/", handle_reset_confirm, NULL },
+	{ "GET", "/api/v1/public/config/", handle_public_config, NULL },
+	{ "POST", "/api/v1/contact/", handle_contact, NULL },
+};
+
+int main(void)
+{
+	return app_run("ia-accounts", accounts_routes, sizeof(accounts_routes) / sizeof(accounts_routes[0]));
+}

@@ -1,0 +1,245 @@
+/*
+ * api.c - field validation, the <user> object, DRF pagination and
+ * throttling replies shared by the cgi-bin handlers.
+ */
+#include "config.h"
+
+#include "api.h"
+#include "err.h"
+#include "flags.h"
+#include "http.h"
+#include "ratelimit.h"
+#include "settings.h"
+#include "users.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void api_errors_init(struct api_errors *e)
+{
+	e->obj = cJSON_CreateObject();
+}
+
+void api_errors_add(struct api_errors *e, const char *field, const char *msg)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(e->obj, field);
+
+	if (arr == NULL)
+		arr = cJSON_AddArrayToObject(e->obj, field);
+	cJSON_AddItemToArray(arr, cJSON_CreateString(msg));
+}
+
+bool api_errors_any(const struct api_errors *e)
+{
+	return e->obj->child != NULL;
+}
+
+void api_errors_reply(struct http_request *req, const struct api_errors *e)
+{
+	http_reply_json(req, 400, e->obj);
+}
+
+void api_errors_cleanup(struct api_errors *e)
+{
+	cJSON_Delete(e->obj);
+	e->obj = NULL;
+}
+
+long api_utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long n = 0;
+
+	while (*p) {
+		int extra;
+
+		if (*p < 0x80)
+			extra = 0;
+		else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
+			extra = 1;
+		else if ((*p & 0xF0) == 0xE0)
+			extra = 2;
+		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+			extra = 3;
+		else
+			return -1;
+		for (p++; extra > 0; extra--, p++)
+			if ((*p & 0xC0) != 0x80)
+				return -1;
+		n++;
+	}
+	return n;
+}
+
+const char *api_field_string(const cJSON *body, const char *name, bool required, size_t min_chars,
+			     size_t max_chars, struct api_errors *e)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
+	char msg[96];
+	long len;
+
+	if (item == NULL || cJSON_IsNull(item)) {
+		if (required)
+			api_errors_add(e, name, "This field is required.");
+		return NULL;
+	}
+	if (!cJSON_IsString(item) || (len = api_utf8_len(item->valuestring)) < 0) {
+		api_errors_add(e, name, "Not a valid string.");
+		return NULL;
+	}
+	if (len == 0) {
+		if (required)
+			api_errors_add(e, name, "This field may not be blank.");
+		return NULL;
+	}
+	if (max_chars > 0 && (size_t)len > max_chars) {
+		snprintf(msg, sizeof(msg), "Ensure this field has no more than %zu characters.", max_chars);
+		api_errors_add(e, name, msg);
+		return NULL;
+	}
+	if ((size_t)len < min_chars) {
+		snprintf(msg, sizeof(msg), "Ensure this field has at least %zu characters.", min_chars);
+		api_errors_add(e, name, msg);
+		return NULL;
+	}
+	return item->valuestring;
+}
+
+bool api_field_bool(const cJSON *body, const char *name, struct api_errors *e)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
+
+	if (cJSON_IsBool(item))
+		return cJSON_IsTrue(item);
+	if (cJSON_IsNumber(item) && (item->valuedouble == 0 || item->valuedouble == 1))
+		return item->valuedouble == 1;
+	if (cJSON_IsString(item) && (strcmp(item->valuestring, "true") == 0 ||
+				     strcmp(item->valuestring, "false") == 0))
+		return strcmp(item->valuestring, "true") == 0;
+	api_errors_add(e, name, item == NULL ? "This field is required." : "Must be a valid boolean.");
+	return false;
+}
+
+bool api_email_valid(const char *email)
+{
+	const char *at = strchr(email, '@'), *p, *dot;
+	size_t len = strlen(email);
+
+	if (len < 3 || len > USER_EMAIL_MAX || at == NULL || at == email || strchr(at + 1, '@'))
+		return false;
+	if ((size_t)(at - email) > 64 || at[1] == '\0')
+		return false;
+	for (p = email; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f || strchr("()<>,;:\\\"[]", c) != NULL)
+			return false;
+	}
+	dot = strrchr(at + 1, '.');
+	if (dot == NULL || dot == at + 1 || dot[1] == '\0' || strstr(at + 1, "..") || email[0] == '.' ||
+	    at[-1] == '.' || at[1] == '-' || at[1] == '.')
+		return false;
+	return true;
+}
+
+static int api_add_flag(void *ud, const char *name)
+{
+	cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name));
+	return 0;
+}
+
+cJSON *api_user_json(struct db *db, const struct user *u)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *flags = cJSON_CreateArray();
+
+	cJSON_AddNumberToObject(o, "id", (double)u->id);
+	cJSON_AddStringToObject(o, "email", u->email);
+	cJSON_AddStringToObject(o, "first_name", u->first_name);
+	cJSON_AddStringToObject(o, "last_name", u->last_name);
+	cJSON_AddNumberToObject(o, "credits", (double)u->credits);
+	flags_for_user(db, u->id, api_add_flag, flags);
+	cJSON_AddItemToObject(o, "feature_flags", flags);
+	cJSON_AddBoolToObject(o, "is_staff", u->is_staff);
+	return o;
+}
+
+static int api_query_int(struct http_request *req, const char *name, int64_t def, int64_t max,
+			 int64_t *out)
+{
+	char buf[24];
+	int rc = http_query_get(req, name, buf, sizeof(buf));
+
+	if (rc == IA_ERR_NOTFOUND || (rc == 0 && buf[0] == '\0')) {
+		*out = def;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	return ia_parse_int64(buf, 1, max, out);
+}
+
+int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size)
+{
+	if (api_query_int(req, "page", 1, INT64_C(1) << 40, page) != 0 ||
+	    api_query_int(req, "page_size", 10, INT64_C(1) << 40, page_size) != 0) {
+		http_reply_detail(req, 404, "Invalid page.");
+		return IA_ERR_INVAL;
+	}
+	if (*page_size > 50)
+		*page_size = 50;
+	return 0;
+}
+
+/* Absolute URL of this path with page=N (DRF puts full links in next/previous). */
+static cJSON *api_page_link(struct http_request *req, int64_t page, int64_t page_size)
+{
+	const struct settings *s = settings_get();
+	char *url = xasprintf("%s%s?page=%lld&page_size=%lld", s->public_url, req->path,
+			      (long long)page, (long long)page_size);
+	cJSON *v = cJSON_CreateString(url);
+
+	free(url);
+	return v;
+}
+
+void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
+		    cJSON *results)
+{
+	int64_t pages = count == 0 ? 1 : (count + page_size - 1) / page_size;
+	cJSON *o;
+
+	if (page > pages) {
+		cJSON_Delete(results);
+		http_reply_detail(req, 404, "Invalid page.");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "count", (double)count);
+	cJSON_AddItemToObject(o, "next", page < pages ? api_page_link(req, page + 1, page_size)
+						      : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "previous", page > 1 ? api_page_link(req, page - 1, page_size)
+						      : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "results", results);
+	http_reply_json(req, 200, o);
+	cJSON_Delete(o);
+}
+
+int api_throttle(struct http_request *req, struct db *db, const char *group)
+{
+	const struct settings *s = settings_get();
+	char bucket[96], detail[96], secs[24];
+	int64_t retry = 0;
+
+	snprintf(bucket, sizeof(bucket), "%s:%.60s", group, req->remote_addr);
+	if (ratelimit_hit(db, bucket, s->rate_limit_per_minute, ia_now(), &retry) != IA_ERR_BUSY)
+		return 0;
+	snprintf(secs, sizeof(secs), "%lld", (long long)retry);
+	snprintf(detail, sizeof(detail), "Request was throttled. Expected available in %lld seconds.",
+		 (long long)retry);
+	http_add_header(req, "Retry-After", secs);
+	http_reply_detail(req, 429, detail);
+	return IA_ERR_BUSY;
+}

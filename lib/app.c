@@ -1,0 +1,135 @@
+/*
+ * app.c - process set-up, the pre-forking supervisor and the FastCGI
+ * accept loop of the cgi-bin programs.
+ *
+ * The program is started with its listening socket on fd 0 (spawn-fcgi).
+ * With IA_WORKERS=N (default 1) the first process forks N workers that
+ * share the socket and restarts any worker that dies (an out-of-memory
+ * abort, a crash), so one bad request never takes an endpoint down. Each
+ * worker opens its own SQLite connection after the fork. A request that
+ * leaves a transaction open is rolled back before the next one.
+ */
+#include "config.h"
+
+#include "app.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "password.h"
+#include "router.h"
+#include "settings.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define APP_MAX_WORKERS 32
+
+static struct db *app_conn;
+static volatile sig_atomic_t app_stop;
+
+static void app_on_signal(int sig);
+static int app_serve(const struct route *routes, size_t n);
+static pid_t app_spawn(const struct route *routes, size_t n);
+static int app_supervise(int workers, const struct route *routes, size_t n);
+
+struct db *app_db(void)
+{
+	return app_conn;
+}
+
+static void app_on_signal(int sig)
+{
+	(void)sig;
+	app_stop = 1;
+}
+
+/* One worker: open the database and answer requests until the socket closes. */
+static int app_serve(const struct route *routes, size_t n)
+{
+	struct http_request req = { 0 };
+	const struct settings *s = settings_get();
+
+	if (password_init() != 0 || db_open(s->db_path, &app_conn) != 0 || http_init() != 0) {
+		log_error("cannot start (database %s)", s->db_path);
+		return 1;
+	}
+	while (http_accept(&req) == 0) {
+		router_dispatch(routes, n, &req);
+		if (!req.replied)
+			http_reply_detail(&req, 500, "Internal server error.");
+		db_rollback(app_conn);
+	}
+	db_close(app_conn);
+	return 0;
+}
+
+static pid_t app_spawn(const struct route *routes, size_t n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		_exit(app_serve(routes, n));
+	}
+	if (pid < 0)
+		log_error("fork failed: %s", strerror(errno));
+	return pid;
+}
+
+/* Keep `workers` children alive until SIGTERM/SIGINT, then stop them. */
+static int app_supervise(int workers, const struct route *routes, size_t n)
+{
+	pid_t pids[APP_MAX_WORKERS];
+	struct sigaction sa;
+	int i, status;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = app_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (i = 0; i < workers; i++)
+		pids[i] = app_spawn(routes, n);
+	while (!app_stop) {
+		pid_t pid = wait(&status);
+
+		if (pid < 0) {
+			if (errno != EINTR)
+				sleep(1);
+			continue;
+		}
+		for (i = 0; i < workers; i++) {
+			if (pids[i] != pid || app_stop)
+				continue;
+			log_warn("worker %ld exited (status %d), restarting", (long)pid, status);
+			usleep(100 * 1000); /* no busy loop when a worker cannot start */
+			pids[i] = app_spawn(routes, n);
+		}
+	}
+	for (i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	while (wait(&status) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
+int app_run(const char *name, const struct route *routes, size_t n)
+{
+	const char *w = getenv("IA_WORKERS");
+	int64_t workers = 1;
+
+	log_init(name);
+	settings_init();
+	signal(SIGPIPE, SIG_IGN);
+	if (w != NULL && ia_parse_int64(w, 1, APP_MAX_WORKERS, &workers) != 0) {
+		log_error("IA_WORKERS must be 1..%d", APP_MAX_WORKERS);
+		return 2;
+	}
+	return app_supervise((int)workers, routes, n);
+}

@@ -1,0 +1,66 @@
+/*
+ * db.h - the only door to SQLite (STYLE.md rule 2).
+ *
+ * A struct db is one connection in WAL mode with a busy timeout; every
+ * statement goes through db_prepare(), which compiles it once per process
+ * and hands back the cached statement, reset and with bindings cleared.
+ * Parameters are always bound, never spliced into SQL text.
+ *
+ * Caching rule: a cached statement is shared by every caller that passes
+ * the same SQL text, so never prepare the same SQL again while still
+ * stepping through its rows.
+ */
+#ifndef IA_DB_H
+#define IA_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+struct db_stmt;
+
+#define DB_DONE 0 /* db_step: no (more) rows */
+#define DB_ROW 1  /* db_step: a row is ready */
+
+/* Open (creating if needed) the database at path with WAL, a 5 s busy
+ * timeout and foreign keys on. *out is the caller's; close with db_close. */
+int db_open(const char *path, struct db **out);
+/* Finalize every cached statement and close. NULL is a no-op. */
+void db_close(struct db *db);
+
+/* Apply every sql_dir/NNN_*.sql not yet in schema_migrations, in order,
+ * each in its own transaction. Safe to run from several processes. */
+int db_migrate(struct db *db, const char *sql_dir);
+
+/* Cached prepare; *out is borrowed and lives until db_close. */
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
+/* Bind parameter idx (1-based). db_bind_text copies s; NULL binds NULL. */
+int db_bind_int64(struct db_stmt *st, int idx, int64_t v);
+int db_bind_text(struct db_stmt *st, int idx, const char *s);
+int db_bind_null(struct db_stmt *st, int idx);
+/* DB_ROW, DB_DONE, IA_ERR_EXISTS on a UNIQUE/PRIMARY KEY conflict,
+ * IA_ERR_INVAL on a CHECK failure, IA_ERR_BUSY, or IA_ERR_DB. */
+int db_step(struct db_stmt *st);
+/* Reset and clear bindings (db_prepare does this too). */
+void db_reset(struct db_stmt *st);
+int64_t db_column_int64(struct db_stmt *st, int col);
+/* Borrowed until the next db_step/db_reset of st; NULL for SQL NULL. */
+const char *db_column_text(struct db_stmt *st, int col);
+bool db_column_is_null(struct db_stmt *st, int col);
+
+/* BEGIN IMMEDIATE (take the write lock now, so a read->write upgrade can
+ * never fail with SQLITE_BUSY), COMMIT, ROLLBACK. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+int64_t db_last_insert_id(struct db *db);
+int db_changes(struct db *db);
+/* Run parameterless SQL text (pragmas, migration scripts). */
+int db_exec(struct db *db, const char *sql);
+/* Online backup of the whole database into a new file dest_path. */
+int db_backup(struct db *db, const char *dest_path);
+/* The last SQLite error message of this connection (borrowed). */
+const char *db_errmsg(struct db *db);
+
+#endif

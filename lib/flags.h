@@ -1,0 +1,33 @@
+/*
+ * flags.h - feature flags: enabled for everyone, or assigned per user.
+ */
+#ifndef IA_FLAGS_H
+#define IA_FLAGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+
+#define FLAG_NAME_MAX 64
+
+struct flag {
+	int64_t id;
+	char name[FLAG_NAME_MAX + 1];
+	bool enabled;
+	int64_t users; /* number of users assigned */
+};
+
+/* Names must match [a-z0-9_-]{1,64}: IA_ERR_INVAL otherwise; IA_ERR_EXISTS. */
+int flags_create(struct db *db, const char *name);
+int flags_set_enabled(struct db *db, const char *name, bool enabled);
+int flags_assign(struct db *db, const char *name, int64_t user_id);
+int flags_unassign(struct db *db, const char *name, int64_t user_id);
+int flags_each(struct db *db, int (*fn)(void *ud, const struct flag *f), void *ud);
+/*
+ * Names of the flags active for a user (enabled globally or assigned),
+ * sorted: calls fn once per name.
+ */
+int flags_for_user(struct db *db, int64_t user_id, int (*fn)(void *ud, const char *name), void *ud);
+
+#endif

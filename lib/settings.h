@@ -1,0 +1,65 @@
+/*
+ * settings.h - the process-wide settings of API.md ("Settings"), read once
+ * from the environment, with an optional KEY=VALUE file named by IA_CONFIG
+ * (the environment wins over the file).
+ */
+#ifndef IA_SETTINGS_H
+#define IA_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct settings {
+	char *secret_key; /* raw bytes of SECRET_KEY (any length) */
+	size_t secret_key_len;
+	char *state_dir;  /* IA_STATE_DIR, default ./var */
+	char *db_path;    /* DB_PATH, default STATE/ia.sqlite3 */
+	char *media_root; /* MEDIA_ROOT, default STATE/media */
+	char *public_url;
+	int64_t signup_credits;
+	int64_t credit_multiplier;
+	int64_t access_token_lifetime;
+	int64_t refresh_token_lifetime;
+	char *cors_allowed_origins; /* comma- or space-separated list */
+	bool dev_mode;
+	int64_t rate_limit_per_minute;
+	int64_t media_url_lifetime;
+	char *stability_ai_key;
+	char *stability_api_base;
+	char *stability_generate_model; /* core | sd3 | ultra */
+	bool local_generator;		 /* LOCAL_GENERATOR=1: dev placeholder */
+	char *stripe_secret_key;
+	char *stripe_public_key;
+	char *stripe_webhook_secret;
+	char *stripe_api_base;
+	char *google_client_id;
+	char *google_login_redirect_uri;
+	char *google_tokeninfo_url;
+	char *mail_transport; /* file | smtp */
+	char *mail_dir;
+	char *smtp_url;
+	char *smtp_user;
+	char *smtp_password;
+	char *default_from_email;
+	char *contact_email;
+};
+
+/*
+ * Load settings into *s (caller-owned; release with settings_cleanup).
+ * Fails with IA_ERR_INVAL, writing a reason into err, when a number is
+ * malformed or SECRET_KEY is missing while DEV_MODE is 0. With DEV_MODE=1
+ * and no SECRET_KEY, the key is read from STATE/secret_key.
+ */
+int settings_load(struct settings *s, char *err, size_t errlen);
+void settings_cleanup(struct settings *s);
+
+/* The settings of this process, loaded by settings_init (aborts on error
+ * with a message on stderr). Borrowed for the life of the process. */
+void settings_init(void);
+const struct settings *settings_get(void);
+
+/* True when origin is one of CORS_ALLOWED_ORIGINS (exact match). */
+bool settings_origin_allowed(const struct settings *s, const char *origin);
+
+#endif

@@ -6,7 +6,11 @@
 
 #include "api.h"
 #include "err.h"
+#include "credits.h"
 #include "flags.h"
+#include "jobs.h"
+#include "services.h"
+#include "store.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "settings.h"
@@ -242,4 +246,102 @@ int api_throttle(struct http_request *req, struct db *db, const char *group)
 	http_add_header(req, "Retry-After", secs);
 	http_reply_detail(req, 429, detail);
 	return IA_ERR_BUSY;
+}
+
+/* A string or JSON null. */
+static void api_add_str(cJSON *o, const char *name, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static void api_add_time(cJSON *o, const char *name, int64_t t)
+{
+	char iso[21];
+
+	ia_iso8601(t, iso);
+	cJSON_AddStringToObject(o, name, iso);
+}
+
+/* A signed media URL for key, or JSON null. */
+static void api_add_media(cJSON *o, const char *name, const char *key)
+{
+	char *url;
+
+	if (key == NULL) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	url = store_signed_url(settings_get(), key, ia_now());
+	cJSON_AddStringToObject(o, name, url);
+	free(url);
+}
+
+cJSON *api_image_json(const struct job_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *ai = r->ai_response ? cJSON_Parse(r->ai_response) : NULL;
+	bool finished = strcmp(r->status, "done") == 0 || strcmp(r->status, "failed") == 0;
+	bool done = strcmp(r->status, "done") == 0;
+
+	cJSON_AddNumberToObject(o, "id", (double)r->id);
+	api_add_media(o, "image", done ? r->image_key : NULL);
+	api_add_str(o, "alternate_url", r->alternate_url);
+	cJSON_AddNumberToObject(o, "user", (double)r->user_id);
+	api_add_str(o, "prompt", r->prompt);
+	cJSON_AddBoolToObject(o, "processed", finished);
+	api_add_str(o, "aspect_ratio", r->aspect_ratio);
+	cJSON_AddItemToObject(o, "ai_response", ai != NULL ? ai : cJSON_CreateNull());
+	cJSON_AddBoolToObject(o, "payment_made", r->payment_made);
+	api_add_time(o, "created", r->created);
+	api_add_time(o, "updated", r->updated);
+	cJSON_AddStringToObject(o, "service", r->service);
+	cJSON_AddStringToObject(o, "status", r->status);
+	api_add_str(o, "error", r->error);
+	if (done) {
+		cJSON_AddNumberToObject(o, "width", (double)r->width);
+		cJSON_AddNumberToObject(o, "height", (double)r->height);
+		api_add_str(o, "content_type", r->content_type);
+		cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
+	} else {
+		cJSON_AddNullToObject(o, "width");
+		cJSON_AddNullToObject(o, "height");
+		cJSON_AddNullToObject(o, "content_type");
+		cJSON_AddNullToObject(o, "bytes");
+	}
+	cJSON_AddNumberToObject(o, "cost", (double)r->cost);
+	api_add_media(o, "source", r->source_key);
+	return o;
+}
+
+cJSON *api_ledger_json(const struct credits_entry *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "id", (double)c->id);
+	cJSON_AddNumberToObject(o, "delta", (double)c->delta);
+	cJSON_AddNumberToObject(o, "balance_after", (double)c->balance_after);
+	cJSON_AddStringToObject(o, "reason", c->reason);
+	if (c->image_id > 0)
+		cJSON_AddNumberToObject(o, "image_id", (double)c->image_id);
+	else
+		cJSON_AddNullToObject(o, "image_id");
+	api_add_time(o, "created", c->created);
+	return o;
+}
+
+cJSON *api_service_json(const struct service *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "code", (double)s->code);
+	cJSON_AddStringToObject(o, "slug", s->slug);
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "description", s->description);
+	cJSON_AddNumberToObject(o, "tokens", (double)s->tokens);
+	cJSON_AddBoolToObject(o, "free", s->tokens == 0);
+	cJSON_AddBoolToObject(o, "enabled", s->enabled);
+	return o;
 }

@@ -46,6 +46,17 @@ bool api_email_valid(const char *email);
 /* Number of UTF-8 characters of s, or -1 when s is not valid UTF-8. */
 long api_utf8_len(const char *s);
 
+struct job_row;
+struct credits_entry;
+struct service;
+
+/* The <image> JSON object of API.md with fresh signed URLs (caller deletes). */
+cJSON *api_image_json(const struct job_row *r);
+/* One credits/history entry (caller deletes). */
+cJSON *api_ledger_json(const struct credits_entry *c);
+/* One services entry (caller deletes). */
+cJSON *api_service_json(const struct service *s);
+
 /* The <user> JSON object of API.md (caller deletes). */
 cJSON *api_user_json(struct db *db, const struct user *u);
 

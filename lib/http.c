@@ -156,7 +156,13 @@ int http_json_body(struct http_request *req, cJSON **out)
 		http_reply_detail(req, 415, detail);
 		return IA_ERR_INVAL;
 	}
-	json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 1);
+	json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+	while (json != NULL && end != NULL && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (json != NULL && end != req->body + req->body_len) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
 	if (json == NULL) {
 		snprintf(detail, sizeof(detail), "JSON parse error - invalid JSON at byte %ld",
 			 end ? (long)(end - req->body) : 0L);

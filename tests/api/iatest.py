@@ -6,11 +6,20 @@ own loopback source address (127.x.y.z), so the per-IP throttles of the
 login/signup/reset endpoints do not interfere between tests; a test that
 wants to be throttled passes a fixed `source`.
 """
+import base64
+import email
+import email.policy
+import glob
+import hashlib
+import hmac
 import http.client
 import itertools
 import json
 import os
+import re
+import sqlite3
 import subprocess
+import time
 import unittest
 import urllib.parse
 import uuid
@@ -19,6 +28,12 @@ BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8080")
 SRC = os.environ.get("IA_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("IA_BUILD_DIR", os.path.join(SRC, "build"))
 STATE = os.environ.get("IA_STATE_DIR", os.path.join(SRC, "var"))
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+DB_PATH = os.environ.get("DB_PATH", os.path.join(STATE, "ia.sqlite3"))
+MAIL_DIR = os.environ.get("MAIL_DIR", os.path.join(STATE, "mail"))
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "support@image-assistant.local")
+CORS_ORIGIN = (os.environ.get("CORS_ALLOWED_ORIGINS", "").replace(",", " ").split() or [None])[0]
+RATE_LIMIT = int(os.environ.get("RATE_LIMIT_PER_MINUTE", "20"))
 _url = urllib.parse.urlsplit(BASE_URL)
 _sources = itertools.count(1)
 
@@ -77,6 +92,88 @@ def iactl(*args, stdin=None, check=True):
     return p
 
 
+# --- tokens -----------------------------------------------------------------
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def make_jwt(claims, key=None, header=None, alg="HS256"):
+    """A JWT with the given claims, signed as PyJWT does (compact JSON)."""
+    header = header if header is not None else {"alg": alg, "typ": "JWT"}
+    enc = lambda o: b64url(json.dumps(o, separators=(",", ":")))
+    signing_input = enc(header) + "." + enc(claims)
+    if header.get("alg") == "none":
+        return signing_input + "."
+    key = (SECRET_KEY if key is None else key)
+    if isinstance(key, str):
+        key = key.encode()
+    mac = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(mac)
+
+
+def simplejwt_token(user_id, token_type="access", lifetime=3600, now=None, **extra):
+    """A token exactly as djangorestframework-simplejwt issues it (no "ver")."""
+    now = int(time.time()) if now is None else now
+    claims = {"token_type": token_type, "exp": now + lifetime, "iat": now,
+              "jti": uuid.uuid4().hex, "user_id": user_id}
+    claims.update(extra)
+    return make_jwt(claims)
+
+
+def jwt_claims(token):
+    """The payload of a token, unverified."""
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+# --- database and mail of the test stack --------------------------------------
+
+def db_query(sql, params=()):
+    """Run one statement on the stack's database; returns the rows."""
+    conn = sqlite3.connect(DB_PATH, timeout=10)
+    try:
+        rows = conn.execute(sql, params).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def mails(to=None):
+    """Messages of the file mail transport, oldest first, optionally only those to `to`."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(MAIL_DIR, "*.eml")), key=os.path.getmtime):
+        with open(path, "rb") as f:
+            msg = email.message_from_bytes(f.read(), policy=email.policy.default)
+        if to is None or to.lower() in str(msg["To"]).lower():
+            out.append(msg)
+    return out
+
+
+RESET_LINK = re.compile(r"/users/reset/password/confirm/([A-Za-z0-9_=-]+)/([A-Za-z0-9_-]+)/")
+
+
+def reset_link(to):
+    """(uidb64, token) of the newest password reset mail to `to`."""
+    msgs = mails(to)
+    if not msgs:
+        raise AssertionError("no mail to %s in %s" % (to, MAIL_DIR))
+    m = RESET_LINK.search(msgs[-1].get_content())
+    if not m:
+        raise AssertionError("no reset link in %r" % msgs[-1].get_content())
+    return m.group(1), m.group(2)
+
+
+def minute_window():
+    return int(time.time()) // 60
+
+
 class ApiTestCase(unittest.TestCase):
     maxDiff = None
 
@@ -110,3 +207,45 @@ class ApiTestCase(unittest.TestCase):
 
     def assertHealthy(self):
         self.assertJsonResponse(request("GET", "/health/"), 200, {"status": "ok", "db": "ok"})
+
+    TOKEN_INVALID = {"detail": "Given token not valid for any token type", "code": "token_not_valid"}
+    NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}
+    SUSPENDED = {"detail": "Account is suspended."}
+
+    def user_info(self, access, status=200):
+        r = request("GET", "/api/v1/user/info/", token=access)
+        self.assertJsonResponse(r, status)
+        return r.json
+
+    def assertTokenRejected(self, access):
+        r = request("GET", "/api/v1/user/info/", token=access)
+        self.assertJsonResponse(r, 401, self.TOKEN_INVALID)
+
+    def assertThrottles(self, method, path, body, limit=None):
+        """`limit` requests from one address pass, the next one is 429 with
+        Retry-After. Fixed one-minute windows: retried once when the burst
+        straddled a minute boundary."""
+        limit = RATE_LIMIT if limit is None else limit
+        for attempt in range(2):
+            src = fresh_source()
+            start = minute_window()
+            passed = [request(method, path, body, source=src) for _ in range(limit)]
+            r = request(method, path, body, source=src)
+            if minute_window() != start and attempt == 0:
+                continue
+            for p in passed:
+                self.assertNotEqual(p.status, 429, p)
+                self.assertEqual(p.headers.get("content-type"), "application/json; charset=utf-8")
+            self.assertJsonResponse(r, 429)
+            m = re.fullmatch(r"Request was throttled\. Expected available in (\d+) seconds\.",
+                             r.json.get("detail", ""))
+            self.assertIsNotNone(m, r)
+            self.assertEqual(list(r.json), ["detail"])
+            self.assertEqual(r.headers.get("retry-after"), m.group(1))
+            self.assertTrue(1 <= int(m.group(1)) <= 60, r)
+            # another address is not affected
+            other = request(method, path, body)
+            self.assertNotEqual(other.status, 429, other)
+            return r
+        self.fail("could not fit the burst into one minute")
+

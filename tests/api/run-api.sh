@@ -13,6 +13,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export IA_STATE_DIR=$STATE IA_PORT=$PORT IA_BUILD_DIR=$BUILD IA_SKIP_BUILD=1
 export DEV_MODE=1 SECRET_KEY="api-test-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_PER_MINUTE:-20}
+export CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://app.example}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=0:log_path=$STATE/log/asan}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$STATE/log/ubsan}
 export BASE_URL=http://127.0.0.1:$PORT IA_SRC=$SRC
@@ -22,7 +23,7 @@ cleanup() { "$SRC/stack" stop >/dev/null 2>&1; }
 trap cleanup EXIT
 
 "$SRC/stack" start || { cat "$STATE"/log/*.log >&2; exit 99; }
-python3 -m unittest discover -s "$SRC/tests/api" -p 'test_*.py' ${IA_API_TEST_ARGS:-}
+/usr/bin/python3 -m unittest discover -s "$SRC/tests/api" -p 'test_*.py' ${IA_API_TEST_ARGS:-}
 rc=$?
 cleanup
 if ls "$STATE"/log/asan* "$STATE"/log/ubsan* >/dev/null 2>&1 ||

@@ -1,0 +1,150 @@
+/*
+ * ia-batch.c - the batch processor.
+ *
+ *   ia-batch [--once]            process every waiting job, then exit (cron)
+ *   ia-batch --watch             keep polling (development; < 1 s pick-up)
+ *   ia-batch -j N ...            run N worker processes
+ *   ia-batch --lease SECONDS     lease of a claimed job (default 300)
+ *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
+ *
+ * Several ia-batch processes may run at once: jobs are claimed atomically.
+ */
+#include "config.h"
+
+#include "db.h"
+#include "err.h"
+#include "ia-batch-run.h"
+#include "log.h"
+#include "settings.h"
+#include "util.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_POLL_NS (200 * 1000 * 1000L)
+
+struct batch_opts {
+	bool watch;
+	int64_t workers;
+	int64_t lease;
+};
+
+static volatile sig_atomic_t batch_stop;
+
+static void batch_on_signal(int sig)
+{
+	(void)sig;
+	batch_stop = 1;
+}
+
+static int batch_usage(void)
+{
+	fputs("usage: ia-batch [--once | --watch] [-j N] [--lease SECONDS]\n"
+	      "       ia-batch --run SLUG IN OUT [key=value ...]\n",
+	      stderr);
+	return 2;
+}
+
+static int batch_parse(int argc, char **argv, struct batch_opts *o)
+{
+	int i;
+
+	o->watch = false;
+	o->workers = 1;
+	o->lease = 300;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0) {
+			o->watch = false;
+		} else if (strcmp(argv[i], "--watch") == 0) {
+			o->watch = true;
+		} else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
+			if (ia_parse_int64(argv[++i], 1, 64, &o->workers) != 0)
+				return IA_ERR_INVAL;
+		} else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
+			if (ia_parse_int64(argv[++i], 1, 86400, &o->lease) != 0)
+				return IA_ERR_INVAL;
+		} else {
+			return IA_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+/* One worker process: its own connection, jobs until empty (or stopped). */
+static int batch_loop(const struct batch_opts *o)
+{
+	const struct settings *s = settings_get();
+	struct timespec nap = { 0, BATCH_POLL_NS };
+	struct db *db = NULL;
+	char worker_id[96], host[64] = "localhost";
+	int rc;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(worker_id, sizeof(worker_id), "%s:%ld", host, (long)getpid());
+	if (db_open(s->db_path, &db) != 0)
+		return 1;
+	while (!batch_stop) {
+		rc = worker_run_one(db, s, worker_id, o->lease);
+		if (rc == 0)
+			continue;
+		if (rc != IA_ERR_NOTFOUND && rc != IA_ERR_BUSY)
+			log_error("cannot read the job queue: %s", ia_strerror(rc));
+		if (!o->watch)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	db_close(db);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct batch_opts o;
+	struct sigaction sa;
+	pid_t pids[64];
+	int64_t i;
+	int status, rc = 0;
+	bool signalled = false;
+
+	if (argc >= 2 && strcmp(argv[1], "--run") == 0)
+		return batch_run_cli(argc, argv);
+	if (batch_parse(argc, argv, &o) != 0)
+		return batch_usage();
+	log_init("ia-batch");
+	settings_init();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = batch_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (o.workers == 1)
+		return batch_loop(&o);
+	for (i = 0; i < o.workers; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(batch_loop(&o));
+		if (pids[i] < 0)
+			log_error("fork: %s", strerror(errno));
+	}
+	for (;;) {
+		pid_t pid = wait(&status);
+
+		if (batch_stop && !signalled) {
+			for (i = 0; i < o.workers; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			signalled = true;
+		}
+		if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			rc = 1;
+		if (pid < 0 && errno != EINTR)
+			break;
+	}
+	return rc;
+}

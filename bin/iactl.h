@@ -1,0 +1,75 @@
+/*
+ * iactl.h - internals shared by the iactl admin tool's command files
+ * (iactl.c dispatches; iactl-users.c, iactl-credits.c, iactl-flags.c
+ * implement the groups). Not part of libia.
+ */
+#ifndef IA_IACTL_H
+#define IA_IACTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+struct user;
+struct cJSON;
+
+/* Exit statuses (DESIGN.md: 0 ok, 1 failure, 2 usage). */
+#define IACTL_OK 0
+#define IACTL_FAIL 1
+#define IACTL_USAGE 2
+
+/* Options a command accepts (struct iactl_cmd.opts). */
+#define IACTL_OPT_JSON 0x01	 /* --json */
+#define IACTL_OPT_STAFF 0x02	 /* --staff */
+#define IACTL_OPT_SUPERUSER 0x04 /* --superuser */
+#define IACTL_OPT_PW_STDIN 0x08	 /* --password-stdin */
+#define IACTL_OPT_REASON 0x10	 /* --reason TEXT */
+
+#define IACTL_MAX_POS 3
+
+/* The parsed command line after "iactl GROUP VERB". Strings borrow argv. */
+struct iactl_args {
+	const char *pos[IACTL_MAX_POS];
+	int npos;
+	bool json, staff, superuser, password_stdin;
+	const char *reason;
+	const char *db_path; /* the database in use */
+};
+
+/* Each command returns an IACTL_* exit status and reports on stderr. */
+typedef int (*iactl_fn)(struct db *db, const struct iactl_args *a);
+
+/* Shared helpers (iactl.c). */
+/* Load the user or print "no user with email ..." and return IACTL_FAIL. */
+int iactl_user(struct db *db, const char *email, struct user *u);
+/* Print "iactl: what: <error name>" on stderr; returns IACTL_FAIL. */
+int iactl_fail(const char *what, int rc);
+/* Print json (pretty) on stdout and free it; IACTL_OK. */
+int iactl_json_print(struct cJSON *json);
+/* cJSON number from an int64 (exact up to 2^53). */
+struct cJSON *iactl_json_int(int64_t v);
+
+/* Commands (iactl-users.c). */
+int iactl_user_create(struct db *db, const struct iactl_args *a);
+int iactl_user_list(struct db *db, const struct iactl_args *a);
+int iactl_user_show(struct db *db, const struct iactl_args *a);
+int iactl_user_ban(struct db *db, const struct iactl_args *a);
+int iactl_user_unban(struct db *db, const struct iactl_args *a);
+int iactl_user_staff(struct db *db, const struct iactl_args *a);
+int iactl_user_unstaff(struct db *db, const struct iactl_args *a);
+int iactl_user_password(struct db *db, const struct iactl_args *a);
+
+/* Commands (iactl-credits.c). */
+int iactl_credits_grant(struct db *db, const struct iactl_args *a);
+int iactl_credits_revoke(struct db *db, const struct iactl_args *a);
+int iactl_credits_history(struct db *db, const struct iactl_args *a);
+
+/* Commands (iactl-flags.c). */
+int iactl_flag_list(struct db *db, const struct iactl_args *a);
+int iactl_flag_create(struct db *db, const struct iactl_args *a);
+int iactl_flag_enable(struct db *db, const struct iactl_args *a);
+int iactl_flag_disable(struct db *db, const struct iactl_args *a);
+int iactl_flag_assign(struct db *db, const struct iactl_args *a);
+int iactl_flag_unassign(struct db *db, const struct iactl_args *a);
+
+#endif

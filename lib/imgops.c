@@ -1,0 +1,633 @@
+/*
+ * imgops.c - the image layer's public face: parameter validation with
+ * Django REST Framework wording, the simple local services (greyscale,
+ * resize, thumbnail, crop, enhancement) and the dispatcher that runs any
+ * upload service from an input file to an output file, calling the
+ * outline, background-removal and avatar engines of lib/imgedge.c,
+ * lib/imgseg.c and lib/imgstyle.c.
+ *
+ * Every service is described once in a table (slug, fields with bounds and
+ * defaults), so validation before charging and the run itself agree.
+ */
+#include "config.h"
+
+#include "imgops.h"
+#include "imgfilter.h"
+#include "err.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gd.h>
+
+/*
+ * The engines of the other image modules. Until a module exists in the
+ * tree its service answers IA_ERR_UNAVAILABLE (a shim, not an engine).
+ */
+#if defined(__has_include)
+#if __has_include("imgedge.h")
+#include "imgedge.h"
+#define IMGOPS_HAVE_EDGE 1
+#endif
+#if __has_include("imgseg.h")
+#include "imgseg.h"
+#define IMGOPS_HAVE_SEG 1
+#endif
+#if __has_include("imgstyle.h")
+#include "imgstyle.h"
+#define IMGOPS_HAVE_STYLE 1
+#endif
+#endif
+
+#define IMGOPS_MAX_SIDE 8192
+#define IMGOPS_BIG 2000000000 /* "infinity" for unbounded integer fields */
+
+enum imgops_svc {
+	SVC_GREYSCALE,
+	SVC_RESIZE,
+	SVC_THUMBNAIL,
+	SVC_CROP,
+	SVC_ENHANCE,
+	SVC_OUTLINE,
+	SVC_REMOVE_BG,
+	SVC_AVATAR,
+};
+
+/* Parsed parameters of any service (unused members keep their defaults). */
+struct imgops_args {
+	enum img_format format;
+	int width, height, x, y, max_width, max_height, scale, low, high;
+};
+
+enum imgops_kind { KIND_INT, KIND_SCALE, KIND_FORMAT, KIND_TEXT };
+
+struct imgops_field {
+	const char *name;
+	enum imgops_kind kind;
+	int min, max, def;
+	bool required;
+	size_t off; /* offset of the int member in struct imgops_args */
+};
+
+#define IMGOPS_INT(n, lo, hi, d, req, m) \
+	{ n, KIND_INT, lo, hi, d, req, offsetof(struct imgops_args, m) }
+#define IMGOPS_FORMAT { "format", KIND_FORMAT, 0, 0, 0, false, 0 }
+
+static const struct imgops_field imgops_plain[] = { IMGOPS_FORMAT };
+static const struct imgops_field imgops_resize_f[] = {
+	IMGOPS_INT("width", 1, IMGOPS_MAX_SIDE, 0, true, width),
+	IMGOPS_INT("height", 1, IMGOPS_MAX_SIDE, 0, true, height),
+	IMGOPS_FORMAT,
+};
+static const struct imgops_field imgops_thumb_f[] = {
+	IMGOPS_INT("max_width", 1, IMGOPS_MAX_SIDE, 1280, false, max_width),
+	IMGOPS_INT("max_height", 1, IMGOPS_MAX_SIDE, 720, false, max_height),
+	IMGOPS_FORMAT,
+};
+static const struct imgops_field imgops_crop_f[] = {
+	IMGOPS_INT("x", 0, IMGOPS_BIG, 0, true, x),
+	IMGOPS_INT("y", 0, IMGOPS_BIG, 0, true, y),
+	IMGOPS_INT("width", 1, IMGOPS_BIG, 0, true, width),
+	IMGOPS_INT("height", 1, IMGOPS_BIG, 0, true, height),
+	IMGOPS_FORMAT,
+};
+static const struct imgops_field imgops_enhance_f[] = {
+	{ "scale", KIND_SCALE, 2, 4, 4, false, offsetof(struct imgops_args, scale) },
+	{ "prompt", KIND_TEXT, 0, 0, 0, false, 0 },
+	IMGOPS_FORMAT,
+};
+static const struct imgops_field imgops_outline_f[] = {
+	IMGOPS_INT("low_threshold", 0, 255, 50, false, low),
+	IMGOPS_INT("high_threshold", 0, 255, 150, false, high),
+	IMGOPS_FORMAT,
+};
+
+struct imgops_service {
+	const char *slug;
+	enum imgops_svc id;
+	const struct imgops_field *fields;
+	size_t nfields;
+	bool alpha_only; /* output must keep alpha: no JPEG */
+};
+
+#define IMGOPS_SVC(s, id, f, a) { s, id, f, sizeof(f) / sizeof(f[0]), a }
+
+static const struct imgops_service imgops_services[] = {
+	IMGOPS_SVC("greyscale", SVC_GREYSCALE, imgops_plain, false),
+	IMGOPS_SVC("resize", SVC_RESIZE, imgops_resize_f, false),
+	IMGOPS_SVC("thumbnail", SVC_THUMBNAIL, imgops_thumb_f, false),
+	IMGOPS_SVC("cropping", SVC_CROP, imgops_crop_f, false),
+	IMGOPS_SVC("enhancement", SVC_ENHANCE, imgops_enhance_f, false),
+	IMGOPS_SVC("outline", SVC_OUTLINE, imgops_outline_f, false),
+	IMGOPS_SVC("remove-background", SVC_REMOVE_BG, imgops_plain, true),
+	IMGOPS_SVC("avatar", SVC_AVATAR, imgops_plain, false),
+};
+
+static const struct imgops_service *imgops_lookup(const char *slug)
+{
+	size_t i;
+
+	for (i = 0; slug != NULL && i < sizeof(imgops_services) / sizeof(imgops_services[0]); i++) {
+		if (strcmp(imgops_services[i].slug, slug) == 0)
+			return &imgops_services[i];
+	}
+	return NULL;
+}
+
+/* ---- parameter parsing ------------------------------------------------ */
+
+static const char *imgops_get(const struct img_param *p, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < n; i++) {
+		if (p[i].key != NULL && strcmp(p[i].key, key) == 0)
+			return p[i].value != NULL ? p[i].value : "";
+	}
+	return NULL;
+}
+
+static bool imgops_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/*
+ * Parse an integer as DRF's IntegerField does: surrounding space, a sign
+ * and a trailing ".0..." are allowed. Out-of-range magnitudes saturate so
+ * the caller can still say "less than or equal to". Returns false when it
+ * is not an integer at all.
+ */
+static bool imgops_int(const char *s, long long *out)
+{
+	long long v = 0;
+	bool neg = false, digits = false;
+
+	while (imgops_space(*s))
+		s++;
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	while (*s >= '0' && *s <= '9') {
+		if (v < 1000000000000LL)
+			v = v * 10 + (*s - '0');
+		digits = true;
+		s++;
+	}
+	if (*s == '.') {
+		s++;
+		while (*s == '0')
+			s++;
+	}
+	while (imgops_space(*s))
+		s++;
+	if (!digits || *s != '\0')
+		return false;
+	*out = neg ? -v : v;
+	return true;
+}
+
+struct imgops_errs {
+	char *field;
+	size_t fieldlen;
+	char *msg;
+	size_t msglen;
+};
+
+/* Report one field error; always returns IA_ERR_INVAL. */
+static int imgops_fail(const struct imgops_errs *e, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int imgops_fail(const struct imgops_errs *e, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->field != NULL && e->fieldlen > 0)
+		snprintf(e->field, e->fieldlen, "%s", name);
+	if (e->msg != NULL && e->msglen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, e->msglen, fmt, ap);
+		va_end(ap);
+	}
+	return IA_ERR_INVAL;
+}
+
+#define IMGOPS_CHOICE "\"%s\" is not a valid choice."
+
+static int imgops_field_parse(const struct imgops_service *s, const struct imgops_field *f,
+			      const char *v, struct imgops_args *a, const struct imgops_errs *e)
+{
+	int *slot = (int *)(void *)((char *)a + f->off);
+	long long iv;
+
+	if (v == NULL || (*v == '\0' && !f->required)) {
+		if (f->required)
+			return imgops_fail(e, f->name, "This field is required.");
+		if (f->kind == KIND_INT || f->kind == KIND_SCALE)
+			*slot = f->def;
+		return 0;
+	}
+	switch (f->kind) {
+	case KIND_INT:
+		if (!imgops_int(v, &iv))
+			return imgops_fail(e, f->name, "A valid integer is required.");
+		if (iv < f->min)
+			return imgops_fail(e, f->name,
+					   "Ensure this value is greater than or equal to %d.", f->min);
+		if (iv > f->max)
+			return imgops_fail(e, f->name,
+					   "Ensure this value is less than or equal to %d.", f->max);
+		*slot = (int)iv;
+		return 0;
+	case KIND_SCALE:
+		if (strcmp(v, "2") != 0 && strcmp(v, "4") != 0)
+			return imgops_fail(e, f->name, IMGOPS_CHOICE, v);
+		*slot = v[0] - '0';
+		return 0;
+	case KIND_FORMAT:
+		if (img_format_parse(v, &a->format) != 0 ||
+		    (s->alpha_only && a->format == IMG_FMT_JPEG))
+			return imgops_fail(e, f->name, IMGOPS_CHOICE, v);
+		return 0;
+	default:
+		return 0; /* free text (prompt): accepted, unused locally */
+	}
+}
+
+/* Checks across fields and against the source size (src may be NULL). */
+static int imgops_cross_check(const struct imgops_service *s, const struct imgops_args *a,
+			      const struct img_info *src, const struct imgops_errs *e)
+{
+	switch (s->id) {
+	case SVC_RESIZE:
+		if ((uint64_t)a->width * (uint64_t)a->height > IMG_MAX_PIXELS)
+			return imgops_fail(e, "non_field_errors",
+					   "The output would exceed %llu pixels.", IMG_MAX_PIXELS);
+		return 0;
+	case SVC_OUTLINE:
+		if (a->low > a->high)
+			return imgops_fail(e, "non_field_errors",
+					   "low_threshold must be less than or equal to high_threshold.");
+		return 0;
+	case SVC_CROP:
+		if (src != NULL && ((uint64_t)a->x + (uint64_t)a->width > src->width ||
+				    (uint64_t)a->y + (uint64_t)a->height > src->height))
+			return imgops_fail(e, "non_field_errors",
+					   "Crop box must lie inside the image.");
+		return 0;
+	case SVC_ENHANCE:
+		if (src != NULL && (uint64_t)src->width * src->height * (uint64_t)a->scale *
+					   (uint64_t)a->scale > IMG_MAX_PIXELS)
+			return imgops_fail(e, "scale", "The output would exceed %llu pixels.",
+					   IMG_MAX_PIXELS);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int imgops_parse(const struct imgops_service *s, const struct img_param *p, size_t n,
+			const struct img_info *src, struct imgops_args *out,
+			const struct imgops_errs *e)
+{
+	struct imgops_args a;
+	size_t i;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.format = IMG_FMT_PNG;
+	for (i = 0; i < s->nfields; i++) {
+		rc = imgops_field_parse(s, &s->fields[i], imgops_get(p, n, s->fields[i].name), &a, e);
+		if (rc != 0)
+			return rc;
+	}
+	if ((rc = imgops_cross_check(s, &a, src, e)) != 0)
+		return rc;
+	*out = a;
+	return 0;
+}
+
+int img_validate_params(const char *slug, const struct img_param *p, size_t n,
+			const struct img_info *src, char *field, size_t fieldlen,
+			char *msg, size_t msglen)
+{
+	const struct imgops_service *s = imgops_lookup(slug);
+	struct imgops_errs e = { field, fieldlen, msg, msglen };
+	struct imgops_args a;
+
+	if (s == NULL)
+		return IA_ERR_NOTFOUND;
+	return imgops_parse(s, p, n, src, &a, &e);
+}
+
+int img_params_format(const struct img_param *p, size_t n, enum img_format *out)
+{
+	const char *v = imgops_get(p, n, "format");
+	enum img_format f = IMG_FMT_PNG;
+
+	if (v != NULL && *v != '\0' && img_format_parse(v, &f) != 0)
+		return IA_ERR_INVAL;
+	*out = f;
+	return 0;
+}
+
+/* ---- the services on images ------------------------------------------- */
+
+static gdImagePtr imgops_new(int w, int h)
+{
+	gdImagePtr im = gdImageCreateTrueColor(w, h);
+
+	if (im != NULL) {
+		gdImageAlphaBlending(im, 0);
+		gdImageSaveAlpha(im, 1);
+	}
+	return im;
+}
+
+gdImagePtr img_greyscale(gdImagePtr src)
+{
+	gdImagePtr dst;
+	int x, y;
+
+	if (src == NULL || !gdImageTrueColor(src))
+		return NULL;
+	dst = imgops_new(src->sx, src->sy);
+	if (dst == NULL)
+		return NULL;
+	for (y = 0; y < src->sy; y++) {
+		const int *s = src->tpixels[y];
+		int *d = dst->tpixels[y];
+
+		for (x = 0; x < src->sx; x++) {
+			int p = s[x];
+			int l = (19595 * ((p >> 16) & 0xFF) + 38470 * ((p >> 8) & 0xFF) +
+				 7471 * (p & 0xFF) + 32768) >> 16;
+
+			d[x] = (p & 0x7F000000) | (l << 16) | (l << 8) | l;
+		}
+	}
+	return dst;
+}
+
+gdImagePtr img_resize(gdImagePtr src, int w, int h)
+{
+	if (w < 1 || h < 1 || w > IMGOPS_MAX_SIDE || h > IMGOPS_MAX_SIDE ||
+	    (uint64_t)w * (uint64_t)h > IMG_MAX_PIXELS)
+		return NULL;
+	return imgfilter_resample(src, w, h);
+}
+
+void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h,
+			uint32_t *out_w, uint32_t *out_h)
+{
+	uint64_t tw = w, th = h;
+
+	if (w > max_w || h > max_h) {
+		if ((uint64_t)w * max_h >= (uint64_t)h * max_w) { /* width-bound */
+			tw = max_w;
+			th = ((uint64_t)h * max_w + w / 2) / w;
+		} else {
+			th = max_h;
+			tw = ((uint64_t)w * max_h + h / 2) / h;
+		}
+	}
+	*out_w = tw < 1 ? 1 : (uint32_t)tw;
+	*out_h = th < 1 ? 1 : (uint32_t)th;
+}
+
+gdImagePtr img_thumbnail(gdImagePtr src, int max_w, int max_h)
+{
+	uint32_t tw, th;
+
+	if (src == NULL || !gdImageTrueColor(src) || max_w < 1 || max_h < 1 ||
+	    max_w > IMGOPS_MAX_SIDE || max_h > IMGOPS_MAX_SIDE)
+		return NULL;
+	img_thumbnail_size((uint32_t)src->sx, (uint32_t)src->sy, (uint32_t)max_w,
+			   (uint32_t)max_h, &tw, &th);
+	if ((int)tw == src->sx && (int)th == src->sy)
+		return img_crop(src, 0, 0, src->sx, src->sy); /* a copy */
+	return imgfilter_resample(src, (int)tw, (int)th);
+}
+
+gdImagePtr img_crop(gdImagePtr src, int x, int y, int w, int h)
+{
+	gdImagePtr dst;
+	int j;
+
+	if (src == NULL || !gdImageTrueColor(src) || x < 0 || y < 0 || w < 1 || h < 1 ||
+	    (int64_t)x + w > src->sx || (int64_t)y + h > src->sy)
+		return NULL;
+	dst = imgops_new(w, h);
+	if (dst == NULL)
+		return NULL;
+	for (j = 0; j < h; j++)
+		memcpy(dst->tpixels[j], src->tpixels[y + j] + x, sizeof(int) * (size_t)w);
+	return dst;
+}
+
+gdImagePtr img_enhance(gdImagePtr src, int scale)
+{
+	gdImagePtr dst;
+
+	if (src == NULL || !gdImageTrueColor(src) || (scale != 2 && scale != 4) ||
+	    (uint64_t)src->sx * (uint64_t)src->sy * (uint64_t)(scale * scale) > IMG_MAX_PIXELS)
+		return NULL;
+	dst = imgfilter_resample(src, src->sx * scale, src->sy * scale);
+	if (dst == NULL)
+		return NULL;
+	/* Detail lives at the source's pixel scale: sharpen at that radius. */
+	imgfilter_unsharp(dst, 0.5 * scale, 0.6);
+	imgfilter_autocontrast(dst, 0.005);
+	return dst;
+}
+
+/* ---- the dispatcher --------------------------------------------------- */
+
+static void imgops_err(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void imgops_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* How the decoder may cut corners for this service. */
+static void imgops_decode_opts(const struct imgops_service *s, const struct imgops_args *a,
+			       const struct img_info *info, struct imgio_decode_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	switch (s->id) {
+	case SVC_GREYSCALE:
+		o->grey = true;
+		break;
+	case SVC_THUMBNAIL:
+		img_thumbnail_size(info->width, info->height, (uint32_t)a->max_width,
+				   (uint32_t)a->max_height, &o->min_width, &o->min_height);
+		break;
+	case SVC_RESIZE:
+		o->min_width = (uint32_t)a->width;
+		o->min_height = (uint32_t)a->height;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Run the transform on a decoded image: a new image, or NULL. */
+static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgops_args *a,
+			       gdImagePtr im, int *unavailable)
+{
+	*unavailable = 0;
+	switch (s->id) {
+	case SVC_GREYSCALE:
+		return gdImageTrueColor(im) ? img_greyscale(im) : NULL;
+	case SVC_RESIZE: return img_resize(im, a->width, a->height);
+	case SVC_THUMBNAIL: return img_thumbnail(im, a->max_width, a->max_height);
+	case SVC_CROP: return img_crop(im, a->x, a->y, a->width, a->height);
+	case SVC_ENHANCE: return img_enhance(im, a->scale);
+#ifdef IMGOPS_HAVE_EDGE
+	case SVC_OUTLINE: return imgedge_outline(im, a->low, a->high);
+#endif
+#ifdef IMGOPS_HAVE_SEG
+	case SVC_REMOVE_BG: return imgseg_remove_background(im);
+#endif
+#ifdef IMGOPS_HAVE_STYLE
+	case SVC_AVATAR: return imgstyle_avatar(im);
+#endif
+	default:
+		*unavailable = 1;
+		return NULL;
+	}
+}
+
+/* Encode im to a temp file beside path and rename it into place. */
+static int imgops_write(gdImagePtr im, enum img_format fmt, const char *path,
+			struct img_result *out)
+{
+	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	uint64_t bytes = 0;
+	int rc;
+
+	rc = imgio_encode_file(im, fmt, tmp, &bytes);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = IA_ERR_IO;
+	if (rc != 0)
+		(void)unlink(tmp);
+	if (rc == 0) {
+		out->width = (uint32_t)gdImageSX(im);
+		out->height = (uint32_t)gdImageSY(im);
+		out->bytes = bytes;
+		out->format = fmt;
+	}
+	free(tmp);
+	return rc;
+}
+
+static const char *imgops_decode_reason(int rc)
+{
+	switch (rc) {
+	case IA_ERR_UNSUPPORTED: return "Unsupported image type (use JPEG, PNG, WebP or GIF).";
+	case IA_ERR_TOOBIG: return "Image is larger than 50000000 pixels.";
+	case IA_ERR_IO: return "Image file could not be read.";
+	default: return "Image could not be decoded.";
+	}
+}
+
+int img_normalize_upload(const char *in_path, const char *out_path, struct img_result *out)
+{
+	gdImagePtr im = NULL;
+	struct img_info info;
+	struct img_result res;
+	enum img_format fmt;
+	int rc;
+
+	if ((rc = imgio_decode_file(in_path, NULL, &im, &info)) != 0)
+		goto out;
+	fmt = info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format;
+	if ((rc = imgops_write(im, fmt, out_path, &res)) != 0)
+		goto out;
+	*out = res;
+out:
+	if (im != NULL)
+		gdImageDestroy(im);
+	return rc;
+}
+
+int img_run_service(const char *slug, const char *in_path, const char *out_path,
+		    enum img_format fmt, const struct img_param *p, size_t n,
+		    struct img_result *out, char *errbuf, size_t errlen)
+{
+	const struct imgops_service *s = imgops_lookup(slug);
+	char field[64] = "", msg[192] = "", both[260];
+	struct imgops_errs e = { field, sizeof(field), msg, sizeof(msg) };
+	struct imgio_decode_opts opts;
+	struct imgops_args a;
+	struct img_info info;
+	struct img_result res;
+	gdImagePtr im = NULL, dst = NULL;
+	int rc, unavailable;
+
+	if (s == NULL) {
+		imgops_err(errbuf, errlen, "Unknown service \"%s\".", slug ? slug : "");
+		return IA_ERR_NOTFOUND;
+	}
+	if (fmt != IMG_FMT_PNG && fmt != IMG_FMT_JPEG && fmt != IMG_FMT_WEBP) {
+		imgops_err(errbuf, errlen, "%s", "Output format must be png, jpeg or webp.");
+		return IA_ERR_INVAL;
+	}
+	if (s->alpha_only && fmt == IMG_FMT_JPEG) {
+		imgops_err(errbuf, errlen, "%s", "format: \"jpeg\" is not a valid choice.");
+		return IA_ERR_INVAL;
+	}
+	if ((rc = img_probe_file(in_path, &info)) != 0) {
+		imgops_err(errbuf, errlen, "%s", imgops_decode_reason(rc));
+		return rc;
+	}
+	if ((rc = imgops_parse(s, p, n, &info, &a, &e)) != 0) {
+		snprintf(both, sizeof(both), "%s: %s", field, msg);
+		imgops_err(errbuf, errlen, "%s", both);
+		return rc;
+	}
+	imgops_decode_opts(s, &a, &info, &opts);
+	if ((rc = imgio_decode_file(in_path, &opts, &im, &info)) != 0) {
+		imgops_err(errbuf, errlen, "%s", imgops_decode_reason(rc));
+		goto out;
+	}
+	if (s->id == SVC_GREYSCALE && !gdImageTrueColor(im)) {
+		dst = im; /* decoded straight to grey */
+		im = NULL;
+	} else {
+		dst = imgops_apply(s, &a, im, &unavailable);
+	}
+	if (dst == NULL) {
+		rc = unavailable ? IA_ERR_UNAVAILABLE : IA_ERR_INVAL;
+		imgops_err(errbuf, errlen,
+			   unavailable ? "The %s engine is not available." : "The %s engine failed.",
+			   s->slug);
+		goto out;
+	}
+	if (im != NULL) { /* free the source before encoding: lower peak memory */
+		gdImageDestroy(im);
+		im = NULL;
+	}
+	if ((rc = imgops_write(dst, fmt, out_path, &res)) != 0) {
+		imgops_err(errbuf, errlen, "Could not write %s.", out_path);
+		goto out;
+	}
+	*out = res;
+out:
+	if (im != NULL)
+		gdImageDestroy(im);
+	if (dst != NULL)
+		gdImageDestroy(dst);
+	return rc;
+}

@@ -1,0 +1,645 @@
+/*
+ * imgseg.c - background removal by a GrabCut-style graph cut.
+ *
+ * This module implements, on a downscaled copy of the image (at most
+ * SEG_MAX_PIXELS): a trimap whose border band is certain background and
+ * whose interior is "probably foreground"; one Gaussian mixture per side
+ * (SEG_K full-covariance components, k-means initialised); and SEG_ITERS
+ * rounds of "assign components, re-learn mixtures, min-cut" (the cut is
+ * imgflow.c's grid max-flow, 8-connected, contrast-sensitive n-links).
+ * The binary result is cleaned (largest component, holes filled), blurred a
+ * little and bilinearly upsampled straight into the output's alpha channel,
+ * so no full-resolution plane is ever allocated besides the output image.
+ */
+#include "config.h"
+
+#include "imgseg.h"
+#include "imgedge.h"
+#include "imgflow.h"
+#include "err.h"
+#include "util.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEG_MAX_PIXELS 400000
+#define SEG_K 5
+#define SEG_ITERS 3
+#define SEG_MARGIN 0.05	   /* border band, fraction of each side */
+#define SEG_GAMMA 50.0	   /* smoothness weight, as in the GrabCut paper */
+#define SEG_HARD 1.0e4f	   /* "infinite" t-link for certain background */
+#define SEG_COV_REG 1.0	   /* added to covariance diagonals (0..255 units) */
+#define SEG_FEATHER 2.0	   /* mask blur sigma in full-resolution pixels */
+#define SEG_KMEANS_SAMPLES 20000
+
+/* One Gaussian mixture in RGB. */
+struct gmm {
+	int used[SEG_K];
+	double mean[SEG_K][3], icov[SEG_K][9], lc[SEG_K]; /* lc: log weight/norm */
+};
+
+/* The GrabCut problem on the small image. */
+struct gc {
+	int w, h;
+	size_t n;
+	float *rgb;	 /* n * 3 */
+	uint8_t *fixed;	 /* 1 = border band: certain background */
+	uint8_t *fg;	 /* current labelling */
+	uint8_t *comp;	 /* mixture component of each pixel */
+	float *nl;	 /* n * 4 n-link weights towards directions 0..3 */
+	struct gmm g[2]; /* [0] background, [1] foreground */
+};
+
+static void seg_push(struct imgflow_stack *s, int32_t v)
+{
+	if (s->len == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->len++] = v;
+}
+
+/* ---- k-means ----------------------------------------------------------- */
+
+static uint32_t seg_rand(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+static float dist3(const float *a, const float *b)
+{
+	float d0 = a[0] - b[0], d1 = a[1] - b[1], d2 = a[2] - b[2];
+
+	return d0 * d0 + d1 * d1 + d2 * d2;
+}
+
+static int kmeans_nearest(const float *p, const float *c, int k)
+{
+	int best = 0;
+	float bd = dist3(p, c);
+
+	for (int j = 1; j < k; j++) {
+		float d = dist3(p, c + 3 * j);
+
+		if (d < bd) {
+			bd = d;
+			best = j;
+		}
+	}
+	return best;
+}
+
+/* k-means++ seeding; returns how many centres were placed. */
+static int kmeans_seed(const float *pts, size_t m, int k, float *c)
+{
+	uint32_t rng = 0x9e3779b9u;
+	float *d2 = xmalloc(m * sizeof(*d2));
+	int used = 1;
+
+	memcpy(c, pts + 3 * (seg_rand(&rng) % m), 3 * sizeof(*c));
+	for (size_t i = 0; i < m; i++)
+		d2[i] = dist3(pts + 3 * i, c);
+	while (used < k) {
+		double total = 0, r, acc = 0;
+		size_t pick = m - 1;
+
+		for (size_t i = 0; i < m; i++)
+			total += d2[i];
+		if (!(total > 0))
+			break;
+		r = (seg_rand(&rng) / 4294967296.0) * total;
+		for (size_t i = 0; i < m; i++) {
+			acc += d2[i];
+			if (acc > r && d2[i] > 0) {
+				pick = i;
+				break;
+			}
+		}
+		memcpy(c + 3 * used, pts + 3 * pick, 3 * sizeof(*c));
+		for (size_t i = 0; i < m; i++)
+			d2[i] = fminf(d2[i], dist3(pts + 3 * i, c + 3 * used));
+		used++;
+	}
+	free(d2);
+	return used;
+}
+
+int imgseg_kmeans(const float *pts, size_t m, int k, int iters,
+		  float *centres)
+{
+	double *sum = NULL;
+	size_t *cnt = NULL;
+	int used;
+
+	if (!pts || !centres || m == 0 || k < 1)
+		return 0;
+	used = kmeans_seed(pts, m, k, centres);
+	sum = xmalloc((size_t)used * 3 * sizeof(*sum));
+	cnt = xmalloc((size_t)used * sizeof(*cnt));
+	for (int it = 0; it < iters; it++) {
+		memset(sum, 0, (size_t)used * 3 * sizeof(*sum));
+		memset(cnt, 0, (size_t)used * sizeof(*cnt));
+		for (size_t i = 0; i < m; i++) {
+			int j = kmeans_nearest(pts + 3 * i, centres, used);
+
+			for (int c = 0; c < 3; c++)
+				sum[3 * j + c] += pts[3 * i + c];
+			cnt[j]++;
+		}
+		for (int j = 0; j < used; j++)
+			for (int c = 0; c < 3 && cnt[j] > 0; c++)
+				centres[3 * j + c] = (float)(sum[3 * j + c] / cnt[j]);
+	}
+	for (int j = used; j < k; j++)
+		memcpy(centres + 3 * j, centres + 3 * (used - 1), 3 * sizeof(float));
+	free(sum);
+	free(cnt);
+	return used;
+}
+
+/* ---- Gaussian mixtures --------------------------------------------------- */
+
+/* log N(z; component j) including the log mixture weight. */
+static double gmm_comp_logp(const struct gmm *g, int j, const float *z)
+{
+	const double *m = g->mean[j], *ic = g->icov[j];
+	double d0 = z[0] - m[0], d1 = z[1] - m[1], d2 = z[2] - m[2];
+	double q = d0 * (ic[0] * d0 + ic[1] * d1 + ic[2] * d2) +
+		   d1 * (ic[3] * d0 + ic[4] * d1 + ic[5] * d2) +
+		   d2 * (ic[6] * d0 + ic[7] * d1 + ic[8] * d2);
+
+	return g->lc[j] - 0.5 * q;
+}
+
+/* log p(z) of the whole mixture (log-sum-exp over used components). */
+static double gmm_logp(const struct gmm *g, const float *z)
+{
+	double lp[SEG_K], mx = -HUGE_VAL, s = 0;
+
+	for (int j = 0; j < SEG_K; j++) {
+		lp[j] = g->used[j] ? gmm_comp_logp(g, j, z) : -HUGE_VAL;
+		if (lp[j] > mx)
+			mx = lp[j];
+	}
+	if (mx == -HUGE_VAL)
+		return -1.0e3;
+	for (int j = 0; j < SEG_K; j++)
+		if (g->used[j])
+			s += exp(lp[j] - mx);
+	return mx + log(s);
+}
+
+static int gmm_best(const struct gmm *g, const float *z)
+{
+	int best = 0;
+	double bl = -HUGE_VAL;
+
+	for (int j = 0; j < SEG_K; j++) {
+		double l = g->used[j] ? gmm_comp_logp(g, j, z) : -HUGE_VAL;
+
+		if (l > bl) {
+			bl = l;
+			best = j;
+		}
+	}
+	return best;
+}
+
+/* Turn accumulated moments of component j into mean, inverse, constant. */
+static void gmm_finish(struct gmm *g, int j, double cnt, double total,
+		       const double *s, const double *ss)
+{
+	double c[9], det;
+	double *m = g->mean[j], *ic = g->icov[j];
+
+	for (int a = 0; a < 3; a++)
+		m[a] = s[a] / cnt;
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			c[3 * a + b] = ss[3 * a + b] / cnt - m[a] * m[b] +
+				       (a == b ? SEG_COV_REG : 0);
+	ic[0] = c[4] * c[8] - c[5] * c[7];
+	ic[3] = c[5] * c[6] - c[3] * c[8];
+	ic[6] = c[3] * c[7] - c[4] * c[6];
+	det = c[0] * ic[0] + c[1] * ic[3] + c[2] * ic[6];
+	if (!(det > 1e-9)) {
+		g->used[j] = 0;
+		return;
+	}
+	ic[1] = c[2] * c[7] - c[1] * c[8];
+	ic[2] = c[1] * c[5] - c[2] * c[4];
+	ic[4] = c[0] * c[8] - c[2] * c[6];
+	ic[5] = c[2] * c[3] - c[0] * c[5];
+	ic[7] = c[1] * c[6] - c[0] * c[7];
+	ic[8] = c[0] * c[4] - c[1] * c[3];
+	for (int a = 0; a < 9; a++)
+		ic[a] /= det;
+	g->used[j] = 1;
+	g->lc[j] = log(cnt / total) - 0.5 * log(det) - 1.5 * log(2 * M_PI);
+}
+
+/* Learn the mixture of label `side` from the current component labels. */
+static void gmm_learn(struct gc *p, int side)
+{
+	double cnt[SEG_K] = {0}, s[SEG_K][3] = {{0}}, ss[SEG_K][9] = {{0}};
+	double total = 0;
+	struct gmm *g = &p->g[side];
+
+	for (size_t i = 0; i < p->n; i++) {
+		const float *z = p->rgb + 3 * i;
+		int j = p->comp[i];
+
+		if (p->fg[i] != side)
+			continue;
+		cnt[j]++;
+		total++;
+		for (int a = 0; a < 3; a++) {
+			s[j][a] += z[a];
+			for (int b = 0; b < 3; b++)
+				ss[j][3 * a + b] += (double)z[a] * z[b];
+		}
+	}
+	for (int j = 0; j < SEG_K; j++) {
+		g->used[j] = 0;
+		if (cnt[j] > 0)
+			gmm_finish(g, j, cnt[j], total, s[j], ss[j]);
+	}
+}
+
+/* k-means initialisation of the components of label `side`. */
+static void gmm_init(struct gc *p, int side)
+{
+	size_t m = 0, stride, k = 0;
+	float c[SEG_K * 3], *pts;
+	int used;
+
+	for (size_t i = 0; i < p->n; i++)
+		m += p->fg[i] == side;
+	if (m == 0)
+		return;
+	stride = m > SEG_KMEANS_SAMPLES ? m / SEG_KMEANS_SAMPLES : 1;
+	pts = xmalloc((m / stride + 1) * 3 * sizeof(*pts));
+	for (size_t i = 0, seen = 0; i < p->n; i++) {
+		if (p->fg[i] != side)
+			continue;
+		if (seen++ % stride == 0)
+			memcpy(pts + 3 * k++, p->rgb + 3 * i, 3 * sizeof(*pts));
+	}
+	used = imgseg_kmeans(pts, k, SEG_K, 10, c);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->fg[i] == side)
+			p->comp[i] = (uint8_t)kmeans_nearest(p->rgb + 3 * i, c, used);
+	free(pts);
+}
+
+/* ---- GrabCut ------------------------------------------------------------ */
+
+/* beta from the mean squared colour difference, then the n-link weights. */
+static void gc_nlinks(struct gc *p)
+{
+	double sum = 0, beta = 0;
+	size_t cnt = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int y = 0; y < p->h; y++) {
+			for (int x = 0; x < p->w; x++) {
+				size_t i = (size_t)y * p->w + x;
+
+				for (int d = 0; d < 4; d++) {
+					int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+					float d2;
+
+					p->nl[4 * i + d] = 0;
+					if (nx < 0 || nx >= p->w || ny >= p->h)
+						continue;
+					d2 = dist3(p->rgb + 3 * i,
+						   p->rgb + 3 * ((size_t)ny * p->w + nx));
+					if (pass == 0) {
+						sum += d2;
+						cnt++;
+						continue;
+					}
+					p->nl[4 * i + d] = (float)(
+						SEG_GAMMA / (d & 1 ? M_SQRT2 : 1.0) *
+						exp(-beta * d2));
+				}
+			}
+		}
+		if (pass == 0 && sum > 0)
+			beta = (double)cnt / (2.0 * sum);
+	}
+}
+
+/* Load t-links and n-links of the current models into the flow graph. */
+static void gc_graph(struct gc *p, struct imgflow *f)
+{
+	imgflow_clear(f);
+	for (int y = 0; y < p->h; y++) {
+		for (int x = 0; x < p->w; x++) {
+			size_t i = (size_t)y * p->w + x;
+			const float *z = p->rgb + 3 * i;
+
+			/* source = foreground: cutting it away costs -log p_bg */
+			if (p->fixed[i])
+				imgflow_set_terminal(f, x, y, 0, SEG_HARD);
+			else
+				imgflow_set_terminal(
+					f, x, y, (float)-gmm_logp(&p->g[0], z),
+					(float)-gmm_logp(&p->g[1], z));
+			for (int d = 0; d < 4; d++)
+				imgflow_set_edge(f, x, y, d, p->nl[4 * i + d]);
+		}
+	}
+}
+
+/* One GrabCut round; returns the number of foreground pixels after it. */
+static size_t gc_round(struct gc *p, struct imgflow *f)
+{
+	size_t nfg = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		p->comp[i] = (uint8_t)gmm_best(&p->g[p->fg[i]], p->rgb + 3 * i);
+	gmm_learn(p, 0);
+	gmm_learn(p, 1);
+	gc_graph(p, f);
+	imgflow_run(f);
+	for (int y = 0; y < p->h; y++) {
+		for (int x = 0; x < p->w; x++) {
+			size_t i = (size_t)y * p->w + x;
+
+			p->fg[i] = !p->fixed[i] && imgflow_is_source(f, x, y);
+			nfg += p->fg[i];
+		}
+	}
+	return nfg;
+}
+
+/* Label the trimap and run the whole GrabCut loop on p->rgb. */
+static void gc_solve(struct gc *p)
+{
+	struct imgflow f;
+	int mx = (int)(SEG_MARGIN * p->w + 0.5), my = (int)(SEG_MARGIN * p->h + 0.5);
+
+	mx = mx < 1 ? 1 : mx;
+	my = my < 1 ? 1 : my;
+	for (int y = 0; y < p->h; y++)
+		for (int x = 0; x < p->w; x++) {
+			size_t i = (size_t)y * p->w + x;
+			int band = x < mx || y < my || x >= p->w - mx ||
+				   y >= p->h - my;
+
+			p->fixed[i] = (uint8_t)band;
+			p->fg[i] = (uint8_t)!band;
+		}
+	gmm_init(p, 0);
+	gmm_init(p, 1);
+	gmm_learn(p, 0);
+	gmm_learn(p, 1);
+	gc_nlinks(p);
+	imgflow_init(&f, p->w, p->h);
+	for (int it = 0; it < SEG_ITERS; it++)
+		if (gc_round(p, &f) == 0)
+			break;
+	imgflow_cleanup(&f);
+}
+
+/* ---- mask clean-up and output ------------------------------------------- */
+
+/* Keep only the largest 8-connected foreground component. */
+static void mask_keep_largest(uint8_t *fg, int w, int h)
+{
+	size_t n = (size_t)w * h, best_size = 0;
+	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
+	struct imgflow_stack st = {NULL, 0, 0};
+
+	for (size_t s = 0; s < n; s++) {
+		size_t size = 0;
+
+		if (!fg[s] || lab[s])
+			continue;
+		lab[s] = ++next;
+		seg_push(&st, (int32_t)s);
+		while (st.len > 0) {
+			int32_t i = st.v[--st.len];
+			int x = i % w, y = i / w;
+
+			size++;
+			for (int d = 0; d < 8; d++) {
+				int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+				int32_t j = ny * w + nx;
+
+				if (nx < 0 || ny < 0 || nx >= w || ny >= h ||
+				    !fg[j] || lab[j])
+					continue;
+				lab[j] = next;
+				seg_push(&st, j);
+			}
+		}
+		if (size > best_size) {
+			best_size = size;
+			best = next;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		fg[i] = fg[i] && lab[i] == best;
+	free(lab);
+	free(st.v);
+}
+
+/* Background regions not 4-connected to the image border become foreground. */
+static void mask_fill_holes(uint8_t *fg, int w, int h)
+{
+	size_t n = (size_t)w * h;
+	uint8_t *seen = xcalloc(n, 1);
+	struct imgflow_stack st = {NULL, 0, 0};
+
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			int32_t i = y * w + x;
+
+			if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) &&
+			    !fg[i]) {
+				seen[i] = 1;
+				seg_push(&st, i);
+			}
+		}
+	while (st.len > 0) {
+		int32_t i = st.v[--st.len];
+		int x = i % w, y = i / w;
+
+		for (int d = 0; d < 8; d += 2) {
+			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+			int32_t j = ny * w + nx;
+
+			if (nx < 0 || ny < 0 || nx >= w || ny >= h || fg[j] ||
+			    seen[j])
+				continue;
+			seen[j] = 1;
+			seg_push(&st, j);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		fg[i] = !seen[i];
+	free(seen);
+	free(st.v);
+}
+
+/* Truecolor pixel of any gd image. */
+static int seg_pixel(gdImagePtr im, int x, int y)
+{
+	return gdImageTrueColor(im) ? im->tpixels[y][x]
+				    : gdImageGetTrueColorPixel(im, x, y);
+}
+
+/*
+ * The small working copy: src itself when small enough, else an
+ * area-averaged resample. *own says whether the caller must destroy it.
+ */
+static gdImagePtr seg_small(gdImagePtr src, int *own)
+{
+	int w = gdImageSX(src), h = gdImageSY(src), sw, sh;
+	double n = (double)w * h, s;
+	gdImagePtr im;
+
+	*own = 0;
+	if (n <= SEG_MAX_PIXELS)
+		return src;
+	s = sqrt(SEG_MAX_PIXELS / n);
+	sw = (int)(w * s);
+	sh = (int)(h * s);
+	sw = sw < 1 ? 1 : sw;
+	sh = sh < 1 ? 1 : sh;
+	im = gdImageCreateTrueColor(sw, sh);
+	if (!im)
+		return NULL;
+	gdImageAlphaBlending(im, 0);
+	gdImageCopyResampled(im, src, 0, 0, 0, 0, sw, sh, w, h);
+	*own = 1;
+	return im;
+}
+
+/*
+ * Write src's colours into dst with alpha from the small mask, bilinearly
+ * upsampled; src's own opacity multiplies the mask.
+ */
+static void seg_compose(gdImagePtr src, gdImagePtr dst, const float *m,
+			int sw, int sh)
+{
+	int w = gdImageSX(src), h = gdImageSY(src);
+	int *x0 = xmalloc((size_t)w * sizeof(*x0));
+	float *fx = xmalloc((size_t)w * sizeof(*fx));
+
+	for (int x = 0; x < w; x++) {
+		float u = (x + 0.5f) * sw / w - 0.5f;
+
+		u = u < 0 ? 0 : (u > sw - 1 ? (float)(sw - 1) : u);
+		x0[x] = (int)u < sw - 1 ? (int)u : (sw > 1 ? sw - 2 : 0);
+		fx[x] = sw > 1 ? u - x0[x] : 0;
+	}
+	for (int y = 0; y < h; y++) {
+		float v = (y + 0.5f) * sh / h - 0.5f, fy;
+		int y0;
+		const float *r0, *r1;
+
+		v = v < 0 ? 0 : (v > sh - 1 ? (float)(sh - 1) : v);
+		y0 = (int)v < sh - 1 ? (int)v : (sh > 1 ? sh - 2 : 0);
+		fy = sh > 1 ? v - y0 : 0;
+		r0 = m + (size_t)y0 * sw;
+		r1 = sh > 1 ? r0 + sw : r0;
+		for (int x = 0; x < w; x++) {
+			int a = x0[x], b = sw > 1 ? a + 1 : a, c = seg_pixel(src, x, y);
+			float top = r0[a] + (r0[b] - r0[a]) * fx[x];
+			float bot = r1[a] + (r1[b] - r1[a]) * fx[x];
+			float k = top + (bot - top) * fy;
+			float op = (127 - gdTrueColorGetAlpha(c)) * k;
+			int alpha = 127 - (int)(op + 0.5f);
+
+			alpha = alpha < 0 ? 0 : (alpha > 127 ? 127 : alpha);
+			dst->tpixels[y][x] = gdTrueColorAlpha(
+				gdTrueColorGetRed(c), gdTrueColorGetGreen(c),
+				gdTrueColorGetBlue(c), alpha);
+		}
+	}
+	free(x0);
+	free(fx);
+}
+
+/* Segment the small image: fills mask (sw * sh floats, 0 or 1). */
+static void seg_mask(gdImagePtr small, float *mask)
+{
+	struct gc p;
+
+	memset(&p, 0, sizeof(p));
+	p.w = gdImageSX(small);
+	p.h = gdImageSY(small);
+	p.n = (size_t)p.w * p.h;
+	if (p.w < 3 || p.h < 3) {
+		memset(mask, 0, p.n * sizeof(*mask));
+		return;
+	}
+	p.rgb = xmalloc(p.n * 3 * sizeof(*p.rgb));
+	p.fixed = xmalloc(p.n);
+	p.fg = xmalloc(p.n);
+	p.comp = xcalloc(p.n, 1);
+	p.nl = xmalloc(p.n * 4 * sizeof(*p.nl));
+	for (int y = 0; y < p.h; y++)
+		for (int x = 0; x < p.w; x++) {
+			int c = seg_pixel(small, x, y);
+			float *z = p.rgb + 3 * ((size_t)y * p.w + x);
+
+			z[0] = (float)gdTrueColorGetRed(c);
+			z[1] = (float)gdTrueColorGetGreen(c);
+			z[2] = (float)gdTrueColorGetBlue(c);
+		}
+	gc_solve(&p);
+	mask_keep_largest(p.fg, p.w, p.h);
+	mask_fill_holes(p.fg, p.w, p.h);
+	for (size_t i = 0; i < p.n; i++)
+		mask[i] = p.fg[i];
+	free(p.rgb);
+	free(p.fixed);
+	free(p.fg);
+	free(p.comp);
+	free(p.nl);
+}
+
+gdImagePtr imgseg_remove_background(gdImagePtr src)
+{
+	gdImagePtr small = NULL, dst = NULL;
+	float *mask = NULL;
+	int own = 0, sw, sh;
+	double scale;
+
+	if (!src || gdImageSX(src) < 1 || gdImageSY(src) < 1)
+		goto out;
+	small = seg_small(src, &own);
+	if (!small)
+		goto out;
+	sw = gdImageSX(small);
+	sh = gdImageSY(small);
+	mask = xmalloc((size_t)sw * sh * sizeof(*mask));
+	seg_mask(small, mask);
+	/* feather ~SEG_FEATHER full-size pixels, at least half a small pixel */
+	scale = (double)gdImageSX(src) / sw;
+	imgedge_blur(mask, sw, sh, fmax(SEG_FEATHER / scale, 0.5));
+	dst = gdImageCreateTrueColor(gdImageSX(src), gdImageSY(src));
+	if (!dst)
+		goto out;
+	gdImageAlphaBlending(dst, 0);
+	gdImageSaveAlpha(dst, 1);
+	seg_compose(src, dst, mask, sw, sh);
+out:
+	if (own)
+		gdImageDestroy(small);
+	free(mask);
+	return dst;
+}

@@ -1,0 +1,399 @@
+/*
+ * jobs.c - enqueue (with the charge), atomic claim with a lease, finish,
+ * fail with exactly-once refund, and the reads of the images table.
+ */
+#include "config.h"
+
+#include "jobs.h"
+#include "credits.h"
+#include "db.h"
+#include "err.h"
+#include "log.h"
+#include "services.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define JOBS_ROW_COLS                                                                              \
+	"id, user_id, service, status, params, prompt, aspect_ratio, source_key, image_key, "       \
+	"alternate_url, ai_response, error, content_type, width, height, bytes, cost, "            \
+	"payment_made, created, updated"
+
+static char *jobs_dup(struct db_stmt *st, int col)
+{
+	const char *t = db_column_text(st, col);
+
+	return t == NULL ? NULL : xstrdup(t);
+}
+
+int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
+{
+	struct service svc;
+	struct db_stmt *st;
+	int64_t id, now = ia_now();
+	int rc;
+
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = services_get(db, j->service, &svc);
+	if (rc == IA_ERR_NOTFOUND || (rc == 0 && !svc.enabled))
+		rc = IA_ERR_UNAVAILABLE;
+	if (rc != 0)
+		goto out;
+	rc = db_prepare(db, "INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
+			    "source_key, cost, payment_made, created, updated) "
+			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+	if (rc != 0)
+		goto out;
+	db_bind_int64(st, 1, j->user_id);
+	db_bind_text(st, 2, j->service);
+	db_bind_text(st, 3, j->params ? j->params : "{}");
+	db_bind_text(st, 4, j->prompt);
+	db_bind_text(st, 5, j->aspect_ratio);
+	db_bind_text(st, 6, j->source_key);
+	db_bind_int64(st, 7, svc.tokens);
+	db_bind_int64(st, 8, svc.tokens > 0);
+	db_bind_int64(st, 9, now);
+	db_bind_int64(st, 10, now);
+	rc = db_step(st);
+	if (rc != DB_DONE)
+		goto out;
+	id = db_last_insert_id(db);
+	rc = svc.tokens > 0 ? credits_apply_in_tx(db, j->user_id, -svc.tokens, CREDITS_CHARGE, id,
+						  NULL, NULL)
+			    : 0;
+out:
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0) {
+		db_rollback(db);
+		return rc;
+	}
+	*id_out = id;
+	return 0;
+}
+
+void jobs_claimed_cleanup(struct job_claimed *j)
+{
+	free(j->service);
+	free(j->engine);
+	free(j->params);
+	free(j->prompt);
+	free(j->aspect_ratio);
+	free(j->source_key);
+	memset(j, 0, sizeof(*j));
+}
+
+/* Fail (and refund) jobs that died on their last attempt. */
+static void jobs_reap_expired(struct db *db, int64_t now)
+{
+	struct db_stmt *st;
+	int64_t ids[16];
+	int n = 0, i;
+
+	if (db_prepare(db, "SELECT id FROM images WHERE status = 'processing' AND lease_until < ? "
+			   "AND attempts >= ? LIMIT 16", &st) != 0)
+		return;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, JOBS_MAX_ATTEMPTS);
+	while (n < 16 && db_step(st) == DB_ROW)
+		ids[n++] = db_column_int64(st, 0);
+	db_reset(st);
+	for (i = 0; i < n; i++)
+		if (jobs_fail(db, ids[i], NULL, "The job did not finish after 3 attempts.", false, NULL) == 0)
+			log_warn("job %lld failed: lease expired on its last attempt", (long long)ids[i]);
+}
+
+int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out)
+{
+	struct db_stmt *st;
+	int64_t now = ia_now();
+	int rc;
+
+	jobs_reap_expired(db, now);
+	rc = db_prepare(db,
+			"UPDATE images SET status = 'processing', attempts = attempts + 1, "
+			"lease_until = ?1 + ?2, worker = ?3, updated = ?1 "
+			"WHERE id = (SELECT id FROM images WHERE status = 'pending' OR "
+			"(status = 'processing' AND lease_until < ?1 AND attempts < ?4) ORDER BY id LIMIT 1) "
+			"RETURNING id, user_id, service, params, prompt, aspect_ratio, source_key, attempts, "
+			"(SELECT engine FROM services WHERE slug = images.service)",
+			&st);
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, lease_seconds);
+	db_bind_text(st, 3, worker);
+	db_bind_int64(st, 4, JOBS_MAX_ATTEMPTS);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = db_column_int64(st, 0);
+		out->user_id = db_column_int64(st, 1);
+		out->service = jobs_dup(st, 2);
+		out->params = jobs_dup(st, 3);
+		out->prompt = jobs_dup(st, 4);
+		out->aspect_ratio = jobs_dup(st, 5);
+		out->source_key = jobs_dup(st, 6);
+		out->attempts = db_column_int64(st, 7);
+		out->engine = jobs_dup(st, 8);
+		if (out->engine == NULL)
+			out->engine = xstrdup("local");
+		rc = db_step(st) == DB_DONE ? 0 : IA_ERR_DB;
+	} else if (rc == DB_DONE) {
+		rc = IA_ERR_NOTFOUND;
+	}
+	db_reset(st);
+	if (rc != 0 && rc != IA_ERR_NOTFOUND && out->service != NULL)
+		jobs_claimed_cleanup(out);
+	return rc;
+}
+
+int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_output *o)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, "UPDATE images SET status = 'done', image_key = ?, width = ?, height = ?, "
+				"bytes = ?, content_type = ?, ai_response = coalesce(?, ai_response), "
+				"error = NULL, lease_until = NULL, updated = ? "
+				"WHERE id = ? AND status = 'processing' AND worker = ?", &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_text(st, 1, o->image_key);
+	db_bind_int64(st, 2, o->width);
+	db_bind_int64(st, 3, o->height);
+	db_bind_int64(st, 4, o->bytes);
+	db_bind_text(st, 5, o->content_type);
+	db_bind_text(st, 6, o->ai_response);
+	db_bind_int64(st, 7, ia_now());
+	db_bind_int64(st, 8, id);
+	db_bind_text(st, 9, worker);
+	rc = db_step(st);
+	if (rc != DB_DONE)
+		return rc < 0 ? rc : IA_ERR_DB;
+	return db_changes(db) == 1 ? 0 : IA_ERR_BUSY;
+}
+
+/* Inside a transaction: mark failed and refund the cost once. */
+static int jobs_fail_in_tx(struct db *db, int64_t id, const char *worker, const char *error,
+			   const char *ai_response)
+{
+	struct db_stmt *st;
+	int64_t user_id, cost;
+	int rc = db_prepare(db, "UPDATE images SET status = 'failed', error = ?, "
+				"ai_response = coalesce(?, ai_response), lease_until = NULL, updated = ? "
+				"WHERE id = ? AND status = 'processing' AND (?5 IS NULL OR worker = ?5) "
+				"RETURNING user_id, cost", &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_text(st, 1, error);
+	db_bind_text(st, 2, ai_response);
+	db_bind_int64(st, 3, ia_now());
+	db_bind_int64(st, 4, id);
+	db_bind_text(st, 5, worker);
+	rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? IA_ERR_BUSY : rc;
+	}
+	user_id = db_column_int64(st, 0);
+	cost = db_column_int64(st, 1);
+	rc = db_step(st) == DB_DONE ? 0 : IA_ERR_DB;
+	db_reset(st);
+	if (rc == 0 && cost > 0)
+		rc = credits_apply_in_tx(db, user_id, cost, CREDITS_REFUND, id, NULL, NULL);
+	return rc;
+}
+
+int jobs_fail(struct db *db, int64_t id, const char *worker, const char *error, bool retry,
+	      const char *ai_response)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if (retry) {
+		rc = db_prepare(db, "UPDATE images SET status = 'pending', error = ?, lease_until = NULL, "
+				    "updated = ? WHERE id = ? AND status = 'processing' AND worker = ? "
+				    "AND attempts < ?", &st);
+		if (rc != 0)
+			return rc;
+		db_bind_text(st, 1, error);
+		db_bind_int64(st, 2, ia_now());
+		db_bind_int64(st, 3, id);
+		db_bind_text(st, 4, worker);
+		db_bind_int64(st, 5, JOBS_MAX_ATTEMPTS);
+		rc = db_step(st);
+		if (rc != DB_DONE)
+			return rc < 0 ? rc : IA_ERR_DB;
+		if (db_changes(db) == 1)
+			return 0;
+		/* out of attempts (or lease lost): fail for good below */
+	}
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = jobs_fail_in_tx(db, id, worker, error, ai_response);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0)
+		db_rollback(db);
+	return rc;
+}
+
+static void jobs_read_row(struct db_stmt *st, struct job_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = db_column_int64(st, 0);
+	r->user_id = db_column_int64(st, 1);
+	r->service = jobs_dup(st, 2);
+	r->status = jobs_dup(st, 3);
+	r->params = jobs_dup(st, 4);
+	r->prompt = jobs_dup(st, 5);
+	r->aspect_ratio = jobs_dup(st, 6);
+	r->source_key = jobs_dup(st, 7);
+	r->image_key = jobs_dup(st, 8);
+	r->alternate_url = jobs_dup(st, 9);
+	r->ai_response = jobs_dup(st, 10);
+	r->error = jobs_dup(st, 11);
+	r->content_type = jobs_dup(st, 12);
+	r->width = db_column_int64(st, 13);
+	r->height = db_column_int64(st, 14);
+	r->bytes = db_column_int64(st, 15);
+	r->cost = db_column_int64(st, 16);
+	r->payment_made = db_column_int64(st, 17) != 0;
+	r->created = db_column_int64(st, 18);
+	r->updated = db_column_int64(st, 19);
+}
+
+void jobs_row_cleanup(struct job_row *r)
+{
+	free(r->service);
+	free(r->status);
+	free(r->params);
+	free(r->prompt);
+	free(r->aspect_ratio);
+	free(r->source_key);
+	free(r->image_key);
+	free(r->alternate_url);
+	free(r->ai_response);
+	free(r->error);
+	free(r->content_type);
+	memset(r, 0, sizeof(*r));
+}
+
+int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, "SELECT " JOBS_ROW_COLS " FROM images WHERE id = ? AND (?2 = 0 OR user_id = ?2)",
+			    &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, id);
+	db_bind_int64(st, 2, user_id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		jobs_read_row(st, out);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
+}
+
+int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, "SELECT count(*) FROM images WHERE user_id = ? AND status IN ('done', 'failed')",
+			    &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, user_id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*count = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : IA_ERR_DB;
+}
+
+int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
+			int (*fn)(void *ud, const struct job_row *r), void *ud)
+{
+	struct db_stmt *st;
+	struct job_row r;
+	int rc = db_prepare(db, "SELECT " JOBS_ROW_COLS " FROM images WHERE user_id = ? AND status IN "
+				"('done', 'failed') ORDER BY id DESC LIMIT ? OFFSET ?", &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, limit);
+	db_bind_int64(st, 3, offset);
+	while ((rc = db_step(st)) == DB_ROW) {
+		jobs_read_row(st, &r);
+		rc = fn(ud, &r);
+		jobs_row_cleanup(&r);
+		if (rc != 0)
+			break;
+	}
+	db_reset(st);
+	return rc;
+}
+
+int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key)
+{
+	struct db_stmt *st;
+	struct job_row r = { 0 };
+	int rc;
+
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = jobs_get(db, id, user_id, &r);
+	if (rc != 0)
+		goto out;
+	rc = db_prepare(db, "DELETE FROM images WHERE id = ?", &st);
+	if (rc != 0)
+		goto out;
+	db_bind_int64(st, 1, id);
+	rc = db_step(st) == DB_DONE ? 0 : IA_ERR_DB;
+	if (rc == 0 && strcmp(r.status, "pending") == 0 && r.cost > 0)
+		rc = credits_apply_in_tx(db, r.user_id, r.cost, CREDITS_REFUND, id, NULL, NULL);
+out:
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0) {
+		db_rollback(db);
+	} else {
+		*source_key = r.source_key;
+		*image_key = r.image_key;
+		r.source_key = r.image_key = NULL;
+	}
+	jobs_row_cleanup(&r);
+	return rc;
+}
+
+int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const char *alternate_url,
+		       int64_t width, int64_t height, int64_t bytes, const char *content_type)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, "UPDATE images SET status = 'done', image_key = ?, alternate_url = ?, "
+				"width = ?, height = ?, bytes = ?, content_type = ?, error = NULL, "
+				"lease_until = NULL, updated = ? WHERE id = ?", &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_text(st, 1, image_key);
+	db_bind_text(st, 2, alternate_url);
+	db_bind_int64(st, 3, width);
+	db_bind_int64(st, 4, height);
+	db_bind_int64(st, 5, bytes);
+	db_bind_text(st, 6, content_type);
+	db_bind_int64(st, 7, ia_now());
+	db_bind_int64(st, 8, id);
+	rc = db_step(st);
+	if (rc != DB_DONE)
+		return rc < 0 ? rc : IA_ERR_DB;
+	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
+}

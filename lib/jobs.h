@@ -1,0 +1,121 @@
+/*
+ * jobs.h - the images table as a job queue (DESIGN.md "The job pipeline").
+ *
+ * A job is created 'pending' inside the transaction that charges its cost
+ * (jobs_enqueue). ia-batch claims one at a time with an atomic
+ * UPDATE ... RETURNING that sets 'processing', a lease and the worker id;
+ * a job whose lease expired is claimed again; after JOBS_MAX_ATTEMPTS it
+ * fails. A failed job refunds its cost exactly once (a unique ledger index
+ * makes a second refund impossible).
+ */
+#ifndef IA_JOBS_H
+#define IA_JOBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct db;
+
+#define JOBS_MAX_ATTEMPTS 3
+
+struct job_new {
+	int64_t user_id;
+	const char *service; /* slug */
+	const char *params;  /* JSON object text, NULL = "{}" */
+	const char *prompt;  /* may be NULL */
+	const char *aspect_ratio;
+	const char *source_key; /* media key of the stored upload, may be NULL */
+};
+
+/*
+ * In one BEGIN IMMEDIATE transaction: check the service is enabled, insert
+ * the job, and charge the service's cost (credits + ledger row). Writes the
+ * id to *id_out. IA_ERR_UNAVAILABLE when the service is disabled or
+ * unknown, IA_ERR_FUNDS when the balance is short (nothing is written).
+ */
+int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out);
+
+/* A claimed job; strings are heap copies, release with jobs_claimed_cleanup. */
+struct job_claimed {
+	int64_t id;
+	int64_t user_id;
+	char *service;
+	char *engine; /* the service's engine at claim time */
+	char *params; /* JSON text */
+	char *prompt;
+	char *aspect_ratio;
+	char *source_key;
+	int64_t attempts; /* including this one */
+};
+
+/*
+ * Claim the oldest pending job, or one whose lease expired, for worker
+ * (a short id, e.g. "host:pid"), leasing it for lease_seconds. Also fails
+ * (with refund) jobs whose lease expired on their last attempt. Returns
+ * 0 with *out filled, or IA_ERR_NOTFOUND when there is nothing to do.
+ */
+int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out);
+void jobs_claimed_cleanup(struct job_claimed *j);
+
+struct job_output {
+	const char *image_key;
+	int64_t width, height, bytes;
+	const char *content_type;
+	const char *ai_response; /* JSON text or NULL */
+};
+
+/*
+ * Mark a job done, if worker still holds its lease. IA_ERR_BUSY when the
+ * lease was lost (the caller then deletes its output file).
+ */
+int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_output *o);
+
+/*
+ * Record a failure of worker's attempt. When retry is true and attempts
+ * remain, the job goes back to 'pending'; otherwise it becomes 'failed'
+ * and its cost is refunded, in one transaction. ai_response may be NULL.
+ * IA_ERR_BUSY when the lease was lost.
+ */
+int jobs_fail(struct db *db, int64_t id, const char *worker, const char *error, bool retry,
+	      const char *ai_response);
+
+/* One image row as the API shows it. Strings are heap copies. */
+struct job_row {
+	int64_t id, user_id;
+	char *service, *status, *params, *prompt, *aspect_ratio;
+	char *source_key, *image_key, *alternate_url, *ai_response, *error, *content_type;
+	int64_t width, height, bytes, cost;
+	bool payment_made;
+	int64_t created, updated;
+};
+
+/* Load image id owned by user_id (user_id 0 = any owner). IA_ERR_NOTFOUND. */
+int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out);
+void jobs_row_cleanup(struct job_row *r);
+
+/* Number of processed (done or failed) images of a user. */
+int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count);
+/*
+ * Processed images of a user, newest first: calls fn for each of the rows
+ * offset..offset+limit-1. fn's row is only valid during the call.
+ */
+int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
+			int (*fn)(void *ud, const struct job_row *r), void *ud);
+
+/*
+ * Delete image id of user_id. A job still 'pending' is refunded in the same
+ * transaction. Writes the media keys to delete into *source_key and
+ * *image_key (heap, may be NULL). IA_ERR_NOTFOUND.
+ */
+int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key);
+
+/*
+ * Staff override: point image id at an existing media key, set
+ * alternate_url (may be NULL) and mark it done. IA_ERR_NOTFOUND.
+ */
+int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const char *alternate_url,
+		       int64_t width, int64_t height, int64_t bytes, const char *content_type);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * services.h - the catalogue of services (slug, name, cost in credits,
+ * enabled, engine), editable by the admin tool.
+ */
+#ifndef IA_SERVICES_H
+#define IA_SERVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct db;
+
+struct service {
+	int64_t code;
+	char slug[32];
+	char name[64];
+	char description[256];
+	int64_t tokens; /* cost in credits */
+	bool enabled;
+	char engine[16]; /* "local" | "stability" */
+};
+
+/* Load by slug. IA_ERR_NOTFOUND. */
+int services_get(struct db *db, const char *slug, struct service *out);
+/* Every service ordered by code; fn returning non-zero stops the walk. */
+int services_each(struct db *db, int (*fn)(void *ud, const struct service *s), void *ud);
+/* Admin edits. IA_ERR_NOTFOUND for an unknown slug; IA_ERR_INVAL for a
+ * negative cost or an engine other than local/stability. */
+int services_set_cost(struct db *db, const char *slug, int64_t tokens);
+int services_set_enabled(struct db *db, const char *slug, bool enabled);
+int services_set_engine(struct db *db, const char *slug, const char *engine);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * submit.c - the acceptance pipeline of uploads and prompts (see submit.h).
+ */
+#include "config.h"
+
+#include "submit.h"
+#include "api.h"
+#include "err.h"
+#include "imgops.h"
+#include "jobs.h"
+#include "log.h"
+#include "services.h"
+#include "settings.h"
+#include "store.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SUBMIT_FILE_LIMIT (10 * 1024 * 1024)
+#define SUBMIT_BODY_LIMIT (SUBMIT_FILE_LIMIT + 64 * 1024)
+#define SUBMIT_INVALID_IMAGE                                                                       \
+	"Upload a valid image. The file you uploaded was either not an image or a corrupted image."
+
+static void submit_detail(struct submit_reply *out, int status, const char *detail)
+{
+	out->status = status;
+	out->body = cJSON_CreateObject();
+	cJSON_AddStringToObject(out->body, "detail", detail);
+}
+
+static void submit_field(struct submit_reply *out, const char *field, const char *msg)
+{
+	cJSON *arr;
+
+	out->status = 400;
+	out->body = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(out->body, field);
+	cJSON_AddItemToArray(arr, cJSON_CreateString(msg));
+}
+
+/* The enabled service slug, or a 404/503 reply. */
+static int submit_service(struct db *db, const char *slug, struct service *svc,
+			  struct submit_reply *out)
+{
+	int rc = services_get(db, slug, svc);
+
+	if (rc == IA_ERR_NOTFOUND) {
+		submit_detail(out, 404, "Not found.");
+		return rc;
+	}
+	if (rc != 0 || !svc->enabled) {
+		submit_detail(out, 503, "Service not available.");
+		return rc != 0 ? rc : IA_ERR_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/* The form's text fields as img_params and as a JSON object text (heap). */
+static char *submit_params(const struct upload_form *f, struct img_param *p, size_t *n)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < f->nfields; i++) {
+		if (cJSON_GetObjectItemCaseSensitive(o, f->fields[i].name) != NULL)
+			continue; /* first value wins, as upload_form_get */
+		p[*n].key = f->fields[i].name;
+		p[*n].value = f->fields[i].value;
+		(*n)++;
+		cJSON_AddStringToObject(o, f->fields[i].name, f->fields[i].value);
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		abort();
+	return text;
+}
+
+/* Probe, check and store the uploaded file under a new media key. */
+static int submit_store_source(const struct settings *s, const char *slug, struct upload_form *f,
+			       struct img_param *p, size_t n, char key[STORE_KEY_MAX],
+			       struct submit_reply *out)
+{
+	struct img_info info;
+	struct img_result res;
+	char field[64], msg[160];
+	char *path = NULL;
+	int rc;
+
+	if (f->file_size > SUBMIT_FILE_LIMIT) {
+		submit_detail(out, 413, "Request body too large.");
+		return IA_ERR_TOOBIG;
+	}
+	rc = img_probe_file(f->file_tmp_path, &info);
+	if (rc == IA_ERR_TOOBIG) {
+		submit_field(out, "image", "Image is too large: at most 50000000 pixels.");
+		return rc;
+	}
+	if (rc != 0) {
+		submit_field(out, "image", SUBMIT_INVALID_IMAGE);
+		return rc;
+	}
+	if (!img_extension_matches(f->file_name, info.format)) {
+		submit_detail(out, 400, "File extension does not match content type.");
+		return IA_ERR_INVAL;
+	}
+	rc = img_validate_params(slug, p, n, &info, field, sizeof(field), msg, sizeof(msg));
+	if (rc != 0) {
+		submit_field(out, field, msg);
+		return rc;
+	}
+	store_new_key("sources", img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format), key);
+	path = store_path(s, key);
+	rc = store_prepare(s, key);
+	if (rc == 0)
+		rc = img_normalize_upload(f->file_tmp_path, path, &res);
+	if (rc != 0) {
+		unlink(path);
+		if (rc == IA_ERR_IO) {
+			log_error("upload: cannot store %s", key);
+			submit_detail(out, 503, "Could not store the image, try again.");
+		} else {
+			submit_field(out, "image", SUBMIT_INVALID_IMAGE);
+		}
+	}
+	free(path);
+	return rc;
+}
+
+/* The reply of a successful submission. */
+static void submit_started(struct submit_reply *out, const char *msg, const char *name, int64_t id)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s started.", name);
+	out->status = 202;
+	out->body = cJSON_CreateObject();
+	cJSON_AddStringToObject(out->body, "detail", msg != NULL ? msg : buf);
+	cJSON_AddNumberToObject(out->body, "image_id", (double)id);
+}
+
+/* Map an enqueue failure to its reply. */
+static void submit_enqueue_failed(struct submit_reply *out, int rc)
+{
+	if (rc == IA_ERR_FUNDS)
+		submit_detail(out, 402, "Insufficient credits.");
+	else if (rc == IA_ERR_UNAVAILABLE)
+		submit_detail(out, 503, "Service not available.");
+	else
+		submit_detail(out, 503, "Could not queue the job, try again.");
+}
+
+void submit_upload(struct db *db, const struct settings *s, const struct submit_upload_req *r,
+		   struct submit_reply *out)
+{
+	struct upload_form form = { 0 };
+	struct img_param params[UPLOAD_MAX_FIELDS];
+	struct service svc;
+	struct job_new job = { 0 };
+	char key[STORE_KEY_MAX] = "";
+	char *tmp_dir = NULL, *params_json = NULL;
+	size_t n;
+	int64_t id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (submit_service(db, r->slug, &svc, out) != 0)
+		return;
+	if (r->content_length > SUBMIT_BODY_LIMIT) {
+		submit_detail(out, 413, "Request body too large.");
+		return;
+	}
+	if (r->content_type == NULL || strncmp(r->content_type, "multipart/form-data", 19) != 0) {
+		submit_detail(out, 400, "Image file is required.");
+		return;
+	}
+	tmp_dir = store_tmp_dir(s);
+	rc = upload_parse(r->content_type, r->read, r->read_ctx, SUBMIT_BODY_LIMIT, "image", tmp_dir, &form);
+	free(tmp_dir);
+	if (rc == IA_ERR_TOOBIG) {
+		submit_detail(out, 413, "Request body too large.");
+		return;
+	}
+	if (rc != 0) {
+		submit_detail(out, 400, rc == IA_ERR_INVAL ? "Malformed multipart body." : "Could not read the upload.");
+		return;
+	}
+	if (form.file_tmp_path == NULL || form.file_size == 0) {
+		submit_detail(out, 400, "Image file is required.");
+		goto out;
+	}
+	params_json = submit_params(&form, params, &n);
+	if (submit_store_source(s, r->slug, &form, params, n, key, out) != 0)
+		goto out;
+	job.user_id = r->user_id;
+	job.service = r->slug;
+	job.params = params_json;
+	job.prompt = upload_form_get(&form, "prompt");
+	job.source_key = key;
+	rc = jobs_enqueue(db, &job, &id);
+	if (rc != 0) {
+		store_remove(s, key);
+		submit_enqueue_failed(out, rc);
+		goto out;
+	}
+	submit_started(out, r->started_msg, svc.name, id);
+out:
+	free(params_json);
+	upload_form_cleanup(&form);
+}
+
+static const char *const submit_aspect_ratios[] = { "16:9", "1:1", "21:9", "2:3", "3:2",
+						     "4:5", "5:4", "9:16", "9:21" };
+
+/* Validate the generation fields; fills params (a JSON object) on success. */
+static int submit_generate_fields(const cJSON *body, cJSON *params, const char **prompt,
+				  const char **aspect, struct api_errors *e)
+{
+	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(body, "seed");
+	const char *neg;
+	size_t i;
+
+	*aspect = api_field_string(body, "aspect_ratio", false, 0, 8, e);
+	if (*aspect == NULL && !api_errors_any(e))
+		*aspect = "16:9";
+	for (i = 0; *aspect != NULL && i < sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios); i++)
+		if (strcmp(*aspect, submit_aspect_ratios[i]) == 0)
+			break;
+	if (*aspect != NULL && i == sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios)) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "\"%s\" is not a valid choice.", *aspect);
+		api_errors_add(e, "aspect_ratio", msg);
+	}
+	*prompt = api_field_string(body, "prompt", false, 1, 2000, e);
+	neg = api_field_string(body, "negative_prompt", false, 0, 2000, e);
+	if (neg != NULL)
+		cJSON_AddStringToObject(params, "negative_prompt", neg);
+	if (seed != NULL && !cJSON_IsNull(seed)) {
+		if (!cJSON_IsNumber(seed) || seed->valuedouble != (double)(int64_t)seed->valuedouble ||
+		    seed->valuedouble < 0 || seed->valuedouble > 4294967294.0)
+			api_errors_add(e, "seed", "Ensure this value is an integer from 0 to 4294967294.");
+		else
+			cJSON_AddNumberToObject(params, "seed", seed->valuedouble);
+	}
+	return api_errors_any(e) ? IA_ERR_INVAL : 0;
+}
+
+void submit_generate(struct db *db, const struct settings *s, int64_t user_id, const cJSON *body,
+		     struct submit_reply *out)
+{
+	const cJSON *prompt_item = cJSON_GetObjectItemCaseSensitive(body, "prompt");
+	cJSON *params = cJSON_CreateObject();
+	struct api_errors e;
+	struct service svc;
+	struct job_new job = { 0 };
+	const char *prompt = NULL, *aspect = NULL;
+	char *params_json = NULL;
+	int64_t id;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	api_errors_init(&e);
+	if (prompt_item == NULL || cJSON_IsNull(prompt_item) ||
+	    (cJSON_IsString(prompt_item) && prompt_item->valuestring[0] == '\0')) {
+		submit_detail(out, 400, "Prompt is required.");
+		goto out;
+	}
+	if (submit_generate_fields(body, params, &prompt, &aspect, &e) != 0) {
+		out->status = 400;
+		out->body = cJSON_Duplicate(e.obj, 1);
+		goto out;
+	}
+	if (submit_service(db, "generate", &svc, out) != 0)
+		goto out;
+	if (s->stability_ai_key[0] == '\0' && !s->local_generator) {
+		submit_detail(out, 503, "Service not available.");
+		goto out;
+	}
+	params_json = cJSON_PrintUnformatted(params);
+	job.user_id = user_id;
+	job.service = "generate";
+	job.params = params_json;
+	job.prompt = prompt;
+	job.aspect_ratio = aspect;
+	rc = jobs_enqueue(db, &job, &id);
+	if (rc != 0) {
+		submit_enqueue_failed(out, rc);
+		goto out;
+	}
+	out->status = 202;
+	out->body = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out->body, "detail", (double)id);
+	cJSON_AddNumberToObject(out->body, "image_id", (double)id);
+out:
+	free(params_json);
+	cJSON_Delete(params);
+	api_errors_cleanup(&e);
+}

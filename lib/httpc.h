@@ -1,0 +1,68 @@
+/*
+ * httpc.h - outgoing HTTP requests to the paid outside services (Stability
+ * AI, Stripe, Google, SMTP through mail.c). The only module that includes
+ * curl.h. Every request has a connect timeout, a total timeout and a bound
+ * on the response size; secrets travel only in headers the caller builds
+ * and are never logged here.
+ */
+#ifndef IA_HTTPC_H
+#define IA_HTTPC_H
+
+#include <stddef.h>
+
+/* One multipart/form-data part: a text value, a file on disk, or bytes. */
+struct httpc_part {
+	const char *name;
+	const char *value;	  /* text value (NUL-terminated), or NULL */
+	const char *file_path;	  /* or a file to send */
+	const char *filename;	  /* file name to announce (file parts) */
+	const char *content_type; /* of a file part, may be NULL */
+};
+
+struct httpc_request {
+	const char *method; /* "GET" or "POST" */
+	const char *url;
+	const char *const *headers; /* "Name: value" lines */
+	size_t nheaders;
+	const char *body; /* raw body (with content_type), or NULL */
+	size_t body_len;
+	const char *content_type;
+	const struct httpc_part *parts; /* multipart when nparts > 0 */
+	size_t nparts;
+	long connect_timeout; /* seconds; 0 = 10 */
+	long timeout;	      /* seconds; 0 = 120 */
+	size_t max_response;  /* bytes; 0 = 32 MiB */
+};
+
+struct httpc_response {
+	long status;
+	char *body; /* NUL-terminated (body_len excludes the NUL) */
+	size_t body_len;
+	char *headers; /* raw response header block of the final response */
+};
+
+/*
+ * Perform a request. 0 with *out filled for any HTTP status (the caller
+ * judges it); IA_ERR_UPSTREAM for a transport failure or timeout;
+ * IA_ERR_TOOBIG when the response exceeds max_response. Release *out with
+ * httpc_response_cleanup.
+ */
+int httpc_perform(const struct httpc_request *req, struct httpc_response *out);
+void httpc_response_cleanup(struct httpc_response *r);
+
+/* The value of a response header (case-insensitive name) copied into out;
+ * IA_ERR_NOTFOUND when absent. */
+int httpc_response_header(const struct httpc_response *r, const char *name, char *out, size_t outlen);
+
+/* URL-encode s for a query string or a form body (heap, caller frees). */
+char *httpc_escape(const char *s);
+
+/*
+ * Send a mail through an smtp:// or smtps:// URL (with user/password when
+ * not empty). from and rcpt are bare addresses; message is the whole RFC
+ * 5322 text. IA_ERR_UPSTREAM on failure.
+ */
+int httpc_smtp_send(const char *url, const char *user, const char *password, const char *from,
+		    const char *rcpt, const char *message, long timeout);
+
+#endif

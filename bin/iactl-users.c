@@ -45,13 +45,14 @@ static int iactl_read_line(const char *prompt, bool no_echo, char buf[IACTL_PW_B
 	int rc = IACTL_FAIL;
 	size_t len;
 
-	if (prompt != NULL)
-		fputs(prompt, stderr);
+	/* Echo goes off before the prompt shows, so nothing typed after it is flushed. */
 	if (no_echo && tcgetattr(STDIN_FILENO, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		restore = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
 	}
+	if (prompt != NULL)
+		fputs(prompt, stderr);
 	if (fgets(buf, IACTL_PW_BUF, stdin) == NULL)
 		goto out;
 	len = strcspn(buf, "\r\n");

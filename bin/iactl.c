@@ -83,6 +83,20 @@ static const struct iactl_cmd iactl_cmds[] = {
 	  "turn a flag on for one user" },
 	{ "flag", "unassign", iactl_flag_unassign, 2, 0, IACTL_DB_MIGRATED, "NAME EMAIL",
 	  "take a flag away from one user" },
+	{ "service", "list", iactl_service_list, 0, J, IACTL_DB_MIGRATED, "[--json]",
+	  "list services with cost, state and engine" },
+	{ "service", "set-cost", iactl_service_set_cost, 2, 0, IACTL_DB_MIGRATED, "SLUG N",
+	  "charge N credits (0 = free) for the service" },
+	{ "service", "enable", iactl_service_enable, 1, 0, IACTL_DB_MIGRATED, "SLUG",
+	  "accept jobs for the service" },
+	{ "service", "disable", iactl_service_disable, 1, 0, IACTL_DB_MIGRATED, "SLUG",
+	  "refuse new jobs (503); queued jobs still run" },
+	{ "service", "set-engine", iactl_service_set_engine, 2, 0, IACTL_DB_MIGRATED,
+	  "SLUG local|stability", "choose the engine that runs the service" },
+	{ "job", "list", iactl_job_list, 0, J | IACTL_OPT_STATUS, IACTL_DB_MIGRATED,
+	  "[--json] [--status pending|processing|done|failed]", "list jobs, newest first" },
+	{ "job", "retry", iactl_job_retry, 1, 0, IACTL_DB_MIGRATED, "ID",
+	  "run a failed job again (free: its cost was refunded)" },
 	{ "db", "migrate", iactl_db_migrate, 0, 0, IACTL_DB_CREATE, "",
 	  "create the database if needed and apply pending migrations" },
 	{ "db", "backup", iactl_db_backup, 1, 0, IACTL_DB_EXISTING, "FILE",
@@ -159,6 +173,10 @@ static int iactl_parse(const struct iactl_cmd *c, int argc, char **argv, struct 
 			a->reason = argv[++i];
 		else if (strncmp(s, "--reason=", 9) == 0 && (c->opts & IACTL_OPT_REASON))
 			a->reason = s + 9;
+		else if (strcmp(s, "--status") == 0 && (c->opts & IACTL_OPT_STATUS) && i + 1 < argc)
+			a->status = argv[++i];
+		else if (strncmp(s, "--status=", 9) == 0 && (c->opts & IACTL_OPT_STATUS))
+			a->status = s + 9;
 		else if (s[0] == '-' && s[1] != '\0' && strspn(s + 1, "0123456789") != strlen(s + 1))
 			return IACTL_USAGE; /* unknown option (a bare negative number is positional) */
 		else if (a->npos < IACTL_MAX_POS)

@@ -24,6 +24,7 @@ struct cJSON;
 #define IACTL_OPT_SUPERUSER 0x04 /* --superuser */
 #define IACTL_OPT_PW_STDIN 0x08	 /* --password-stdin */
 #define IACTL_OPT_REASON 0x10	 /* --reason TEXT */
+#define IACTL_OPT_STATUS 0x20	 /* --status S (job list) */
 
 #define IACTL_MAX_POS 3
 
@@ -33,6 +34,7 @@ struct iactl_args {
 	int npos;
 	bool json, staff, superuser, password_stdin;
 	const char *reason;
+	const char *status; /* --status, NULL when absent */
 	const char *db_path; /* the database in use */
 };
 
@@ -71,5 +73,14 @@ int iactl_flag_enable(struct db *db, const struct iactl_args *a);
 int iactl_flag_disable(struct db *db, const struct iactl_args *a);
 int iactl_flag_assign(struct db *db, const struct iactl_args *a);
 int iactl_flag_unassign(struct db *db, const struct iactl_args *a);
+
+/* Commands (iactl-services.c). */
+int iactl_service_list(struct db *db, const struct iactl_args *a);
+int iactl_service_set_cost(struct db *db, const struct iactl_args *a);
+int iactl_service_enable(struct db *db, const struct iactl_args *a);
+int iactl_service_disable(struct db *db, const struct iactl_args *a);
+int iactl_service_set_engine(struct db *db, const struct iactl_args *a);
+int iactl_job_list(struct db *db, const struct iactl_args *a);
+int iactl_job_retry(struct db *db, const struct iactl_args *a);
 
 #endif

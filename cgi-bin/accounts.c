@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "contact.h"
 #include "err.h"
+#include "google.h"
 #include "http.h"
 #include "log.h"
 #include "mail.h"
@@ -24,6 +25,21 @@
 #include <string.h>
 
 #include <sodium.h>
+
+/* Add "refresh" and "access" tokens of u to o; <0 when they cannot be issued. */
+static int accounts_add_pair(cJSON *o, const struct user *u)
+{
+	char *access = NULL, *refresh = NULL;
+	int rc = auth_issue_pair(u, &access, &refresh);
+
+	if (rc != 0)
+		return rc;
+	cJSON_AddStringToObject(o, "refresh", refresh);
+	cJSON_AddStringToObject(o, "access", access);
+	free(access);
+	free(refresh);
+	return 0;
+}
 
 static void accounts_reply_pair(struct http_request *req, const struct user *u)
 {
@@ -300,19 +316,46 @@ static void handle_contact(struct http_request *req, const struct route_args *ar
 	cJSON_Delete(body);
 }
 
+/*
+ * Sign in with a Google ID token: every verification failure (bad claims,
+ * provider down or slow, GOOGLE_CLIENT_ID unset) is the same 400.
+ */
 static void handle_google_login(struct http_request *req, const struct route_args *args)
 {
-	cJSON *body = NULL;
+	struct google_identity id;
+	cJSON *body = NULL, *o;
 	const cJSON *cred;
+	struct user u;
 
 	(void)args;
 	if (api_throttle(req, app_db(), "google") != 0 || http_json_body(req, &body) != 0)
 		return;
 	cred = cJSON_GetObjectItemCaseSensitive(body, "credential");
-	if (!cJSON_IsString(cred) || cred->valuestring[0] == '\0')
+	if (!cJSON_IsString(cred) || cred->valuestring[0] == '\0') {
 		http_reply_detail(req, 400, "Credential not provided.");
-	else
+		goto out;
+	}
+	if (google_verify(settings_get(), cred->valuestring, ia_now(), &id) != 0) {
 		http_reply_detail(req, 400, "Failed to verify token.");
+		goto out;
+	}
+	if (google_account(app_db(), settings_get(), &id, &u) != 0) {
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+		goto out;
+	}
+	if (u.banned) {
+		http_reply_detail(req, 403, "Account is suspended.");
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (accounts_add_pair(o, &u) != 0) {
+		http_reply_detail(req, 500, "Could not issue tokens.");
+	} else {
+		cJSON_AddItemToObject(o, "user", api_user_json(app_db(), &u));
+		http_reply_json(req, 200, o);
+	}
+	cJSON_Delete(o);
+out:
 	cJSON_Delete(body);
 }
 

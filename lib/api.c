@@ -9,6 +9,7 @@
 #include "credits.h"
 #include "flags.h"
 #include "jobs.h"
+#include "jsoncheck.h"
 #include "services.h"
 #include "store.h"
 #include "http.h"
@@ -63,9 +64,13 @@ long api_utf8_len(const char *s)
 			extra = 0;
 		else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
 			extra = 1;
-		else if ((*p & 0xF0) == 0xE0)
+		/* p[1] is readable: *p is not the terminator. Refuse overlong forms
+		 * (E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and > U+10FFFF (F4 90-BF). */
+		else if ((*p & 0xF0) == 0xE0 && !(*p == 0xE0 && p[1] < 0xA0) &&
+			 !(*p == 0xED && p[1] >= 0xA0))
 			extra = 2;
-		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4 && !(*p == 0xF0 && p[1] < 0x90) &&
+			 !(*p == 0xF4 && p[1] >= 0x90))
 			extra = 3;
 		else
 			return -1;
@@ -91,6 +96,10 @@ const char *api_field_string(const cJSON *body, const char *name, bool required,
 	}
 	if (!cJSON_IsString(item) || (len = api_utf8_len(item->valuestring)) < 0) {
 		api_errors_add(e, name, "Not a valid string.");
+		return NULL;
+	}
+	if (strstr(item->valuestring, JSONCHECK_NUL_MARK) != NULL) {
+		api_errors_add(e, name, "Null characters are not allowed.");
 		return NULL;
 	}
 	if (len == 0) {

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "http.h"
+#include "jsoncheck.h"
 #include "err.h"
 #include "log.h"
 #include "settings.h"
@@ -133,8 +134,9 @@ int http_read_body(struct http_request *req, size_t limit)
 
 int http_json_body(struct http_request *req, cJSON **out)
 {
-	const char *end = NULL;
-	cJSON *json;
+	const char *why = NULL;
+	size_t where = 0;
+	cJSON *json = NULL;
 	char detail[128];
 	int rc = http_read_body(req, HTTP_JSON_LIMIT);
 
@@ -156,16 +158,10 @@ int http_json_body(struct http_request *req, cJSON **out)
 		http_reply_detail(req, 415, detail);
 		return IA_ERR_INVAL;
 	}
-	json = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
-	while (json != NULL && end != NULL && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-		end++;
-	if (json != NULL && end != req->body + req->body_len) {
-		cJSON_Delete(json);
-		json = NULL;
-	}
-	if (json == NULL) {
-		snprintf(detail, sizeof(detail), "JSON parse error - invalid JSON at byte %ld",
-			 end ? (long)(end - req->body) : 0L);
+	if (jsoncheck_validate_marking_nul(req->body, req->body_len, &where, &why) != 0 ||
+	    (json = cJSON_ParseWithLength(req->body, req->body_len)) == NULL) {
+		snprintf(detail, sizeof(detail), "JSON parse error - %s at byte %zu",
+			 why != NULL ? why : "invalid JSON", where);
 		http_reply_detail(req, 400, detail);
 		return IA_ERR_INVAL;
 	}

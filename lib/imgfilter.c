@@ -19,7 +19,7 @@
 
 #include <gd.h>
 
-#define IMGFILTER_PI 3.14159265358979323846
+#define IMGFILTER_PI    3.14159265358979323846
 #define IMGFILTER_LOBES 3.0
 
 /* Four floats in one SSE/NEON register (a GCC/Clang extension). */
@@ -101,22 +101,22 @@ static void imgfilter_load_row(const int *src, int w, imgfilter_v4 *line)
 	for (x = 0; x < w; x++) {
 		int p = src[x];
 		float a = (float)(127 - ((p >> 24) & 0x7F)) * (1.0f / 127.0f);
-		imgfilter_v4 v = { (float)((p >> 16) & 0xFF), (float)((p >> 8) & 0xFF),
-				   (float)(p & 0xFF), 1.0f };
+		imgfilter_v4 v = {(float)((p >> 16) & 0xFF), (float)((p >> 8) & 0xFF),
+				  (float)(p & 0xFF), 1.0f};
 
 		line[x] = v * a;
 	}
 }
 
-static void imgfilter_hpass(const imgfilter_v4 *line, const struct imgfilter_taps *t,
-			    int dw, imgfilter_v4 *dst)
+static void imgfilter_hpass(const imgfilter_v4 *line, const struct imgfilter_taps *t, int dw,
+			    imgfilter_v4 *dst)
 {
 	int i, k;
 
 	for (i = 0; i < dw; i++) {
 		const float *w = t->w + (size_t)i * (size_t)t->n;
 		const imgfilter_v4 *s = line + t->start[i];
-		imgfilter_v4 acc = { 0, 0, 0, 0 };
+		imgfilter_v4 acc = {0, 0, 0, 0};
 
 		for (k = 0; k < t->count[i]; k++)
 			acc += s[k] * w[k];
@@ -165,8 +165,7 @@ struct imgfilter_ring {
 };
 
 static const imgfilter_v4 *imgfilter_ring_get(struct imgfilter_ring *r, gdImagePtr src,
-					      const struct imgfilter_taps *ht,
-					      int dw, int y)
+					      const struct imgfilter_taps *ht, int dw, int y)
 {
 	int slot = y % r->n;
 	imgfilter_v4 *dst = r->data + (size_t)slot * (size_t)dw;
@@ -209,7 +208,7 @@ gdImagePtr imgfilter_resample(gdImagePtr src, int w, int h)
 		memset(acc, 0, sizeof(imgfilter_v4) * (size_t)w);
 		for (k = 0; k < vt.count[y]; k++) {
 			const imgfilter_v4 *s =
-				imgfilter_ring_get(&ring, src, &ht, w, vt.start[y] + k);
+			    imgfilter_ring_get(&ring, src, &ht, w, vt.start[y] + k);
 			float wk = wt[k];
 
 			for (i = 0; i < w; i++)
@@ -310,9 +309,12 @@ void imgfilter_unsharp(gdImagePtr im, double sigma, double amount)
 		}
 		for (x = 0; x < im->sx; x++) {
 			int p = row[x];
-			int nr = imgfilter_sharpen((p >> 16) & 0xFF, (int)((col[3 * x] + 32768) >> 16), amt);
-			int ng = imgfilter_sharpen((p >> 8) & 0xFF, (int)((col[3 * x + 1] + 32768) >> 16), amt);
-			int nb = imgfilter_sharpen(p & 0xFF, (int)((col[3 * x + 2] + 32768) >> 16), amt);
+			int nr = imgfilter_sharpen((p >> 16) & 0xFF,
+						   (int)((col[3 * x] + 32768) >> 16), amt);
+			int ng = imgfilter_sharpen((p >> 8) & 0xFF,
+						   (int)((col[3 * x + 1] + 32768) >> 16), amt);
+			int nb =
+			    imgfilter_sharpen(p & 0xFF, (int)((col[3 * x + 2] + 32768) >> 16), amt);
 
 			row[x] = (p & 0x7F000000) | (nr << 16) | (ng << 8) | nb;
 		}
@@ -326,13 +328,14 @@ void imgfilter_unsharp(gdImagePtr im, double sigma, double amount)
 
 static int imgfilter_luma(int p)
 {
-	return (19595 * ((p >> 16) & 0xFF) + 38470 * ((p >> 8) & 0xFF) +
-		7471 * (p & 0xFF) + 32768) >> 16;
+	return (19595 * ((p >> 16) & 0xFF) + 38470 * ((p >> 8) & 0xFF) + 7471 * (p & 0xFF) +
+		32768) >>
+	       16;
 }
 
 void imgfilter_autocontrast(gdImagePtr im, double clip)
 {
-	uint64_t hist[256] = { 0 }, n, cut, acc;
+	uint64_t hist[256] = {0}, n, cut, acc;
 	int lo, hi, x, y, v;
 	unsigned char lut[256];
 

@@ -102,8 +102,17 @@ int imgio_decode_file(const char *path, const struct imgio_decode_opts *opts,
  * be written (a partial file may remain: write to a temp name), IA_ERR_INVAL
  * for a bad format.
  */
-int imgio_encode_file(struct gdImageStruct *im, enum img_format fmt,
-		      const char *path, uint64_t *bytes);
+int imgio_encode_file(struct gdImageStruct *im, enum img_format fmt, const char *path,
+		      uint64_t *bytes);
+
+/*
+ * If truecolor *im is opaque and grey (R=G=B everywhere), replace it by an
+ * equivalent palette image (the old one is destroyed): two entries when at
+ * most two levels occur (PNG writes 1 bit per pixel), else the 256-level
+ * identity grey palette (8 bits per pixel, one-channel JPEG). No-op
+ * otherwise. Cuts memory 4x and PNG work 3x for greyscale and outlines.
+ */
+void imgio_compact(struct gdImageStruct **im);
 
 /*
  * Apply EXIF orientation o (1..8) to *im: replaces *im with a new image

@@ -51,6 +51,21 @@ static void imgjpeg_output(j_common_ptr c)
 	(void)c;
 }
 
+/*
+ * A progressive JPEG may carry thousands of tiny scans that each cost a
+ * full pass over the coefficients: a CPU bomb. Refuse past a sane count
+ * (libjpeg-turbo's own advice; real files use about 10).
+ */
+#define IMGJPEG_MAX_SCANS 500
+
+static void imgjpeg_progress(j_common_ptr c)
+{
+	j_decompress_ptr d = (j_decompress_ptr)(void *)c;
+
+	if (c->is_decompressor && d->input_scan_number > IMGJPEG_MAX_SCANS)
+		imgjpeg_error_exit(c);
+}
+
 static void imgjpeg_err_init(struct imgjpeg_err *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -64,12 +79,10 @@ bool imgjpeg_is_grey(gdImagePtr im)
 {
 	int i;
 
-	if (gdImageTrueColor(im) || gdImageColorsTotal(im) != 256 ||
-	    gdImageGetTransparent(im) >= 0)
+	if (gdImageTrueColor(im) || gdImageColorsTotal(im) != 256 || gdImageGetTransparent(im) >= 0)
 		return false;
 	for (i = 0; i < 256; i++) {
-		if (im->red[i] != i || im->green[i] != i || im->blue[i] != i ||
-		    im->alpha[i] != 0)
+		if (im->red[i] != i || im->green[i] != i || im->blue[i] != i || im->alpha[i] != 0)
 			return false;
 	}
 	return true;
@@ -80,6 +93,7 @@ bool imgjpeg_is_grey(gdImagePtr im)
 struct imgjpeg_dec {
 	struct jpeg_decompress_struct ci;
 	struct imgjpeg_err err;
+	struct jpeg_progress_mgr progress;
 	FILE *fp;
 	uint32_t width, height;
 	unsigned denom;
@@ -165,6 +179,8 @@ static void imgjpeg_rows(struct imgjpeg_dec *d)
 static int imgjpeg_decode_run(struct imgjpeg_dec *d)
 {
 	jpeg_create_decompress(&d->ci);
+	d->progress.progress_monitor = imgjpeg_progress;
+	d->ci.progress = &d->progress;
 	jpeg_stdio_src(&d->ci, d->fp);
 	jpeg_read_header(&d->ci, TRUE);
 	if (d->ci.image_width != d->width || d->ci.image_height != d->height)
@@ -176,8 +192,7 @@ static int imgjpeg_decode_run(struct imgjpeg_dec *d)
 	if (d->ci.out_color_space == JCS_GRAYSCALE)
 		d->im = imgjpeg_new_grey((int)d->ci.output_width, (int)d->ci.output_height);
 	else
-		d->im = gdImageCreateTrueColor((int)d->ci.output_width,
-					       (int)d->ci.output_height);
+		d->im = gdImageCreateTrueColor((int)d->ci.output_width, (int)d->ci.output_height);
 	if (d->im == NULL)
 		return IA_ERR_INVAL;
 	if (d->pack)

@@ -44,7 +44,7 @@
 #endif
 
 #define IMGOPS_MAX_SIDE 8192
-#define IMGOPS_BIG 2000000000 /* "infinity" for unbounded integer fields */
+#define IMGOPS_BIG      2000000000 /* "infinity" for unbounded integer fields */
 
 enum imgops_svc {
 	SVC_GREYSCALE,
@@ -73,37 +73,42 @@ struct imgops_field {
 	size_t off; /* offset of the int member in struct imgops_args */
 };
 
-#define IMGOPS_INT(n, lo, hi, d, req, m) \
-	{ n, KIND_INT, lo, hi, d, req, offsetof(struct imgops_args, m) }
-#define IMGOPS_FORMAT { "format", KIND_FORMAT, 0, 0, 0, false, 0 }
+#define IMGOPS_INT(n, lo, hi, d, req, m)                                                           \
+	{                                                                                          \
+		n, KIND_INT, lo, hi, d, req, offsetof(struct imgops_args, m)                       \
+	}
+#define IMGOPS_FORMAT                                                                              \
+	{                                                                                          \
+		"format", KIND_FORMAT, 0, 0, 0, false, 0                                           \
+	}
 
-static const struct imgops_field imgops_plain[] = { IMGOPS_FORMAT };
+static const struct imgops_field imgops_plain[] = {IMGOPS_FORMAT};
 static const struct imgops_field imgops_resize_f[] = {
-	IMGOPS_INT("width", 1, IMGOPS_MAX_SIDE, 0, true, width),
-	IMGOPS_INT("height", 1, IMGOPS_MAX_SIDE, 0, true, height),
-	IMGOPS_FORMAT,
+    IMGOPS_INT("width", 1, IMGOPS_MAX_SIDE, 0, true, width),
+    IMGOPS_INT("height", 1, IMGOPS_MAX_SIDE, 0, true, height),
+    IMGOPS_FORMAT,
 };
 static const struct imgops_field imgops_thumb_f[] = {
-	IMGOPS_INT("max_width", 1, IMGOPS_MAX_SIDE, 1280, false, max_width),
-	IMGOPS_INT("max_height", 1, IMGOPS_MAX_SIDE, 720, false, max_height),
-	IMGOPS_FORMAT,
+    IMGOPS_INT("max_width", 1, IMGOPS_MAX_SIDE, 1280, false, max_width),
+    IMGOPS_INT("max_height", 1, IMGOPS_MAX_SIDE, 720, false, max_height),
+    IMGOPS_FORMAT,
 };
 static const struct imgops_field imgops_crop_f[] = {
-	IMGOPS_INT("x", 0, IMGOPS_BIG, 0, true, x),
-	IMGOPS_INT("y", 0, IMGOPS_BIG, 0, true, y),
-	IMGOPS_INT("width", 1, IMGOPS_BIG, 0, true, width),
-	IMGOPS_INT("height", 1, IMGOPS_BIG, 0, true, height),
-	IMGOPS_FORMAT,
+    IMGOPS_INT("x", 0, IMGOPS_BIG, 0, true, x),
+    IMGOPS_INT("y", 0, IMGOPS_BIG, 0, true, y),
+    IMGOPS_INT("width", 1, IMGOPS_BIG, 0, true, width),
+    IMGOPS_INT("height", 1, IMGOPS_BIG, 0, true, height),
+    IMGOPS_FORMAT,
 };
 static const struct imgops_field imgops_enhance_f[] = {
-	{ "scale", KIND_SCALE, 2, 4, 4, false, offsetof(struct imgops_args, scale) },
-	{ "prompt", KIND_TEXT, 0, 0, 0, false, 0 },
-	IMGOPS_FORMAT,
+    {"scale", KIND_SCALE, 2, 4, 4, false, offsetof(struct imgops_args, scale)},
+    {"prompt", KIND_TEXT, 0, 0, 0, false, 0},
+    IMGOPS_FORMAT,
 };
 static const struct imgops_field imgops_outline_f[] = {
-	IMGOPS_INT("low_threshold", 0, 255, 50, false, low),
-	IMGOPS_INT("high_threshold", 0, 255, 150, false, high),
-	IMGOPS_FORMAT,
+    IMGOPS_INT("low_threshold", 0, 255, 50, false, low),
+    IMGOPS_INT("high_threshold", 0, 255, 150, false, high),
+    IMGOPS_FORMAT,
 };
 
 struct imgops_service {
@@ -114,17 +119,20 @@ struct imgops_service {
 	bool alpha_only; /* output must keep alpha: no JPEG */
 };
 
-#define IMGOPS_SVC(s, id, f, a) { s, id, f, sizeof(f) / sizeof(f[0]), a }
+#define IMGOPS_SVC(s, id, f, a)                                                                    \
+	{                                                                                          \
+		s, id, f, sizeof(f) / sizeof(f[0]), a                                              \
+	}
 
 static const struct imgops_service imgops_services[] = {
-	IMGOPS_SVC("greyscale", SVC_GREYSCALE, imgops_plain, false),
-	IMGOPS_SVC("resize", SVC_RESIZE, imgops_resize_f, false),
-	IMGOPS_SVC("thumbnail", SVC_THUMBNAIL, imgops_thumb_f, false),
-	IMGOPS_SVC("cropping", SVC_CROP, imgops_crop_f, false),
-	IMGOPS_SVC("enhancement", SVC_ENHANCE, imgops_enhance_f, false),
-	IMGOPS_SVC("outline", SVC_OUTLINE, imgops_outline_f, false),
-	IMGOPS_SVC("remove-background", SVC_REMOVE_BG, imgops_plain, true),
-	IMGOPS_SVC("avatar", SVC_AVATAR, imgops_plain, false),
+    IMGOPS_SVC("greyscale", SVC_GREYSCALE, imgops_plain, false),
+    IMGOPS_SVC("resize", SVC_RESIZE, imgops_resize_f, false),
+    IMGOPS_SVC("thumbnail", SVC_THUMBNAIL, imgops_thumb_f, false),
+    IMGOPS_SVC("cropping", SVC_CROP, imgops_crop_f, false),
+    IMGOPS_SVC("enhancement", SVC_ENHANCE, imgops_enhance_f, false),
+    IMGOPS_SVC("outline", SVC_OUTLINE, imgops_outline_f, false),
+    IMGOPS_SVC("remove-background", SVC_REMOVE_BG, imgops_plain, true),
+    IMGOPS_SVC("avatar", SVC_AVATAR, imgops_plain, false),
 };
 
 static const struct imgops_service *imgops_lookup(const char *slug)
@@ -140,15 +148,17 @@ static const struct imgops_service *imgops_lookup(const char *slug)
 
 /* ---- parameter parsing ------------------------------------------------ */
 
+/* The last value sent for key (as Django's QueryDict.get), or NULL. */
 static const char *imgops_get(const struct img_param *p, size_t n, const char *key)
 {
+	const char *v = NULL;
 	size_t i;
 
 	for (i = 0; p != NULL && i < n; i++) {
 		if (p[i].key != NULL && strcmp(p[i].key, key) == 0)
-			return p[i].value != NULL ? p[i].value : "";
+			v = p[i].value != NULL ? p[i].value : "";
 	}
-	return NULL;
+	return v;
 }
 
 static bool imgops_space(char c)
@@ -199,7 +209,7 @@ struct imgops_errs {
 
 /* Report one field error; always returns IA_ERR_INVAL. */
 static int imgops_fail(const struct imgops_errs *e, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int imgops_fail(const struct imgops_errs *e, const char *name, const char *fmt, ...)
 {
@@ -236,10 +246,11 @@ static int imgops_field_parse(const struct imgops_service *s, const struct imgop
 			return imgops_fail(e, f->name, "A valid integer is required.");
 		if (iv < f->min)
 			return imgops_fail(e, f->name,
-					   "Ensure this value is greater than or equal to %d.", f->min);
+					   "Ensure this value is greater than or equal to %d.",
+					   f->min);
 		if (iv > f->max)
-			return imgops_fail(e, f->name,
-					   "Ensure this value is less than or equal to %d.", f->max);
+			return imgops_fail(
+			    e, f->name, "Ensure this value is less than or equal to %d.", f->max);
 		*slot = (int)iv;
 		return 0;
 	case KIND_SCALE:
@@ -252,8 +263,7 @@ static int imgops_field_parse(const struct imgops_service *s, const struct imgop
 		    (s->alpha_only && a->format == IMG_FMT_JPEG))
 			return imgops_fail(e, f->name, IMGOPS_CHOICE, v);
 		return 0;
-	default:
-		return 0; /* free text (prompt): accepted, unused locally */
+	default: return 0; /* free text (prompt): accepted, unused locally */
 	}
 }
 
@@ -269,8 +279,9 @@ static int imgops_cross_check(const struct imgops_service *s, const struct imgop
 		return 0;
 	case SVC_OUTLINE:
 		if (a->low > a->high)
-			return imgops_fail(e, "non_field_errors",
-					   "low_threshold must be less than or equal to high_threshold.");
+			return imgops_fail(
+			    e, "non_field_errors",
+			    "low_threshold must be less than or equal to high_threshold.");
 		return 0;
 	case SVC_CROP:
 		if (src != NULL && ((uint64_t)a->x + (uint64_t)a->width > src->width ||
@@ -279,13 +290,13 @@ static int imgops_cross_check(const struct imgops_service *s, const struct imgop
 					   "Crop box must lie inside the image.");
 		return 0;
 	case SVC_ENHANCE:
-		if (src != NULL && (uint64_t)src->width * src->height * (uint64_t)a->scale *
-					   (uint64_t)a->scale > IMG_MAX_PIXELS)
+		if (src != NULL &&
+		    (uint64_t)src->width * src->height * (uint64_t)a->scale * (uint64_t)a->scale >
+			IMG_MAX_PIXELS)
 			return imgops_fail(e, "scale", "The output would exceed %llu pixels.",
 					   IMG_MAX_PIXELS);
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -300,22 +311,24 @@ static int imgops_parse(const struct imgops_service *s, const struct img_param *
 	memset(&a, 0, sizeof(a));
 	a.format = IMG_FMT_PNG;
 	for (i = 0; i < s->nfields; i++) {
-		rc = imgops_field_parse(s, &s->fields[i], imgops_get(p, n, s->fields[i].name), &a, e);
+		rc = imgops_field_parse(s, &s->fields[i], imgops_get(p, n, s->fields[i].name), &a,
+					e);
 		if (rc != 0)
 			return rc;
 	}
-	if ((rc = imgops_cross_check(s, &a, src, e)) != 0)
+	rc = imgops_cross_check(s, &a, src, e);
+	if (rc != 0)
 		return rc;
 	*out = a;
 	return 0;
 }
 
 int img_validate_params(const char *slug, const struct img_param *p, size_t n,
-			const struct img_info *src, char *field, size_t fieldlen,
-			char *msg, size_t msglen)
+			const struct img_info *src, char *field, size_t fieldlen, char *msg,
+			size_t msglen)
 {
 	const struct imgops_service *s = imgops_lookup(slug);
-	struct imgops_errs e = { field, fieldlen, msg, msglen };
+	struct imgops_errs e = {field, fieldlen, msg, msglen};
 	struct imgops_args a;
 
 	if (s == NULL)
@@ -364,7 +377,8 @@ gdImagePtr img_greyscale(gdImagePtr src)
 		for (x = 0; x < src->sx; x++) {
 			int p = s[x];
 			int l = (19595 * ((p >> 16) & 0xFF) + 38470 * ((p >> 8) & 0xFF) +
-				 7471 * (p & 0xFF) + 32768) >> 16;
+				 7471 * (p & 0xFF) + 32768) >>
+				16;
 
 			d[x] = (p & 0x7F000000) | (l << 16) | (l << 8) | l;
 		}
@@ -380,8 +394,8 @@ gdImagePtr img_resize(gdImagePtr src, int w, int h)
 	return imgfilter_resample(src, w, h);
 }
 
-void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h,
-			uint32_t *out_w, uint32_t *out_h)
+void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h, uint32_t *out_w,
+			uint32_t *out_h)
 {
 	uint64_t tw = w, th = h;
 
@@ -405,8 +419,8 @@ gdImagePtr img_thumbnail(gdImagePtr src, int max_w, int max_h)
 	if (src == NULL || !gdImageTrueColor(src) || max_w < 1 || max_h < 1 ||
 	    max_w > IMGOPS_MAX_SIDE || max_h > IMGOPS_MAX_SIDE)
 		return NULL;
-	img_thumbnail_size((uint32_t)src->sx, (uint32_t)src->sy, (uint32_t)max_w,
-			   (uint32_t)max_h, &tw, &th);
+	img_thumbnail_size((uint32_t)src->sx, (uint32_t)src->sy, (uint32_t)max_w, (uint32_t)max_h,
+			   &tw, &th);
 	if ((int)tw == src->sx && (int)th == src->sy)
 		return img_crop(src, 0, 0, src->sx, src->sy); /* a copy */
 	return imgfilter_resample(src, (int)tw, (int)th);
@@ -447,7 +461,7 @@ gdImagePtr img_enhance(gdImagePtr src, int scale)
 /* ---- the dispatcher --------------------------------------------------- */
 
 static void imgops_err(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void imgops_err(char *errbuf, size_t errlen, const char *fmt, ...)
 {
@@ -462,23 +476,21 @@ static void imgops_err(char *errbuf, size_t errlen, const char *fmt, ...)
 
 /* How the decoder may cut corners for this service. */
 static void imgops_decode_opts(const struct imgops_service *s, const struct imgops_args *a,
-			       const struct img_info *info, struct imgio_decode_opts *o)
+			       struct imgio_decode_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	switch (s->id) {
 	case SVC_GREYSCALE:
-		o->grey = true;
-		break;
+	case SVC_OUTLINE: /* luminance is all the edge detector reads */ o->grey = true; break;
 	case SVC_THUMBNAIL:
-		img_thumbnail_size(info->width, info->height, (uint32_t)a->max_width,
-				   (uint32_t)a->max_height, &o->min_width, &o->min_height);
+		o->min_width = (uint32_t)a->width; /* the target, see img_run_service */
+		o->min_height = (uint32_t)a->height;
 		break;
 	case SVC_RESIZE:
 		o->min_width = (uint32_t)a->width;
 		o->min_height = (uint32_t)a->height;
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -488,10 +500,14 @@ static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgo
 {
 	*unavailable = 0;
 	switch (s->id) {
-	case SVC_GREYSCALE:
-		return gdImageTrueColor(im) ? img_greyscale(im) : NULL;
+	case SVC_GREYSCALE: return gdImageTrueColor(im) ? img_greyscale(im) : NULL;
 	case SVC_RESIZE: return img_resize(im, a->width, a->height);
-	case SVC_THUMBNAIL: return img_thumbnail(im, a->max_width, a->max_height);
+	case SVC_THUMBNAIL:
+		/* a->width x a->height was computed from the full-size header:
+		 * a reduced-DCT decode must not change the rounding. */
+		if (gdImageSX(im) == a->width && gdImageSY(im) == a->height)
+			return img_crop(im, 0, 0, a->width, a->height);
+		return imgfilter_resample(im, a->width, a->height);
 	case SVC_CROP: return img_crop(im, a->x, a->y, a->width, a->height);
 	case SVC_ENHANCE: return img_enhance(im, a->scale);
 #ifdef IMGOPS_HAVE_EDGE
@@ -503,20 +519,25 @@ static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgo
 #ifdef IMGOPS_HAVE_STYLE
 	case SVC_AVATAR: return imgstyle_avatar(im);
 #endif
-	default:
-		*unavailable = 1;
-		return NULL;
+	default: *unavailable = 1; return NULL;
 	}
 }
 
-/* Encode im to a temp file beside path and rename it into place. */
-static int imgops_write(gdImagePtr im, enum img_format fmt, const char *path,
+/*
+ * Encode *imp to a temp file beside path and rename it into place. *imp
+ * may be replaced by a compact palette equivalent (imgio_compact).
+ */
+static int imgops_write(gdImagePtr *imp, enum img_format fmt, const char *path,
 			struct img_result *out)
 {
+	gdImagePtr im;
 	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	uint64_t bytes = 0;
 	int rc;
 
+	if (fmt != IMG_FMT_WEBP) /* libgd's WebP writer wants truecolor anyway */
+		imgio_compact(imp);
+	im = *imp;
 	rc = imgio_encode_file(im, fmt, tmp, &bytes);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = IA_ERR_IO;
@@ -550,10 +571,12 @@ int img_normalize_upload(const char *in_path, const char *out_path, struct img_r
 	enum img_format fmt;
 	int rc;
 
-	if ((rc = imgio_decode_file(in_path, NULL, &im, &info)) != 0)
+	rc = imgio_decode_file(in_path, NULL, &im, &info);
+	if (rc != 0)
 		goto out;
 	fmt = info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format;
-	if ((rc = imgops_write(im, fmt, out_path, &res)) != 0)
+	rc = imgops_write(&im, fmt, out_path, &res);
+	if (rc != 0)
 		goto out;
 	*out = res;
 out:
@@ -568,13 +591,13 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 {
 	const struct imgops_service *s = imgops_lookup(slug);
 	char field[64] = "", msg[192] = "", both[260];
-	struct imgops_errs e = { field, sizeof(field), msg, sizeof(msg) };
+	struct imgops_errs e = {field, sizeof(field), msg, sizeof(msg)};
 	struct imgio_decode_opts opts;
 	struct imgops_args a;
 	struct img_info info;
 	struct img_result res;
 	gdImagePtr im = NULL, dst = NULL;
-	int rc, unavailable;
+	int rc, unavailable = 0;
 
 	if (s == NULL) {
 		imgops_err(errbuf, errlen, "Unknown service \"%s\".", slug ? slug : "");
@@ -588,17 +611,28 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		imgops_err(errbuf, errlen, "%s", "format: \"jpeg\" is not a valid choice.");
 		return IA_ERR_INVAL;
 	}
-	if ((rc = img_probe_file(in_path, &info)) != 0) {
+	rc = img_probe_file(in_path, &info);
+	if (rc != 0) {
 		imgops_err(errbuf, errlen, "%s", imgops_decode_reason(rc));
 		return rc;
 	}
-	if ((rc = imgops_parse(s, p, n, &info, &a, &e)) != 0) {
+	rc = imgops_parse(s, p, n, &info, &a, &e);
+	if (rc != 0) {
 		snprintf(both, sizeof(both), "%s: %s", field, msg);
 		imgops_err(errbuf, errlen, "%s", both);
 		return rc;
 	}
-	imgops_decode_opts(s, &a, &info, &opts);
-	if ((rc = imgio_decode_file(in_path, &opts, &im, &info)) != 0) {
+	if (s->id == SVC_THUMBNAIL) {
+		uint32_t tw, th;
+
+		img_thumbnail_size(info.width, info.height, (uint32_t)a.max_width,
+				   (uint32_t)a.max_height, &tw, &th);
+		a.width = (int)tw;
+		a.height = (int)th;
+	}
+	imgops_decode_opts(s, &a, &opts);
+	rc = imgio_decode_file(in_path, &opts, &im, &info);
+	if (rc != 0) {
 		imgops_err(errbuf, errlen, "%s", imgops_decode_reason(rc));
 		goto out;
 	}
@@ -611,7 +645,8 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 	if (dst == NULL) {
 		rc = unavailable ? IA_ERR_UNAVAILABLE : IA_ERR_INVAL;
 		imgops_err(errbuf, errlen,
-			   unavailable ? "The %s engine is not available." : "The %s engine failed.",
+			   unavailable ? "The %s engine is not available."
+				       : "The %s engine failed.",
 			   s->slug);
 		goto out;
 	}
@@ -619,7 +654,8 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		gdImageDestroy(im);
 		im = NULL;
 	}
-	if ((rc = imgops_write(dst, fmt, out_path, &res)) != 0) {
+	rc = imgops_write(&dst, fmt, out_path, &res);
+	if (rc != 0) {
 		imgops_err(errbuf, errlen, "Could not write %s.", out_path);
 		goto out;
 	}

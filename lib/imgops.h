@@ -42,8 +42,8 @@ struct img_result {
  * service (field and msg untouched), 0 when valid.
  */
 int img_validate_params(const char *slug, const struct img_param *p, size_t n,
-			const struct img_info *src, char *field, size_t fieldlen,
-			char *msg, size_t msglen);
+			const struct img_info *src, char *field, size_t fieldlen, char *msg,
+			size_t msglen);
 
 /*
  * The output format a service will write for params p: the "format" field
@@ -60,8 +60,7 @@ int img_params_format(const struct img_param *p, size_t n, enum img_format *out)
  * directory then renamed. Fills *out with the final size, bytes and
  * format. in_path and out_path may be the same file.
  */
-int img_normalize_upload(const char *in_path, const char *out_path,
-			 struct img_result *out);
+int img_normalize_upload(const char *in_path, const char *out_path, struct img_result *out);
 
 /*
  * Run one service: decode in_path (probing first; a JPEG that will shrink
@@ -95,7 +94,7 @@ struct gdImageStruct *img_crop(struct gdImageStruct *src, int x, int y, int w, i
 struct gdImageStruct *img_enhance(struct gdImageStruct *src, int scale);
 
 /* The size img_thumbnail gives a w x h image for a max_w x max_h box. */
-void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h,
-			uint32_t *out_w, uint32_t *out_h);
+void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h, uint32_t *out_w,
+			uint32_t *out_h);
 
 #endif

@@ -397,3 +397,60 @@ int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const c
 		return rc < 0 ? rc : IA_ERR_DB;
 	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
 }
+
+int jobs_each(struct db *db, const char *status, int64_t limit,
+	      int (*fn)(void *ud, const struct job_row *r), void *ud)
+{
+	struct db_stmt *st;
+	struct job_row r;
+	int rc = db_prepare(db, "SELECT " JOBS_ROW_COLS " FROM images WHERE (?1 IS NULL OR status = ?1) "
+				"ORDER BY id DESC LIMIT ?2", &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_text(st, 1, status);
+	db_bind_int64(st, 2, limit > 0 ? limit : -1);
+	for (;;) {
+		rc = db_step(st);
+		if (rc != DB_ROW)
+			break;
+		jobs_read_row(st, &r);
+		rc = fn(ud, &r);
+		jobs_row_cleanup(&r);
+		if (rc != 0)
+			break;
+	}
+	db_reset(st);
+	return rc == DB_DONE ? 0 : rc;
+}
+
+int jobs_retry(struct db *db, int64_t id)
+{
+	struct job_row r = { 0 };
+	struct db_stmt *st;
+	int rc;
+
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = jobs_get(db, id, 0, &r);
+	if (rc == 0 && strcmp(r.status, "failed") != 0)
+		rc = IA_ERR_INVAL;
+	if (rc != 0)
+		goto out;
+	rc = db_prepare(db, "UPDATE images SET status = 'pending', attempts = 0, error = NULL, "
+			    "lease_until = NULL, worker = NULL, cost = 0, payment_made = 0, updated = ? "
+			    "WHERE id = ? AND status = 'failed'", &st);
+	if (rc != 0)
+		goto out;
+	db_bind_int64(st, 1, ia_now());
+	db_bind_int64(st, 2, id);
+	rc = db_step(st) == DB_DONE && db_changes(db) == 1 ? 0 : IA_ERR_DB;
+out:
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0)
+		db_rollback(db);
+	jobs_row_cleanup(&r);
+	return rc;
+}

@@ -105,6 +105,25 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 			int (*fn)(void *ud, const struct job_row *r), void *ud);
 
 /*
+ * Admin listing: every job (status NULL) or those with one status, newest
+ * first, at most limit rows (limit <= 0: no limit). fn's row is only
+ * valid during the call; fn returning non-zero stops the walk and that
+ * value is returned. No writes.
+ */
+int jobs_each(struct db *db, const char *status, int64_t limit,
+	      int (*fn)(void *ud, const struct job_row *r), void *ud);
+
+/*
+ * Admin retry of a failed job: back to 'pending' with attempts, error,
+ * lease and worker cleared, so ia-batch runs it again. Its cost was
+ * refunded when it failed and a job is charged at most once (ledger
+ * rule), so the retry is free: cost and payment_made become 0, and a
+ * second failure refunds nothing. IA_ERR_NOTFOUND for an unknown id,
+ * IA_ERR_INVAL when the job is not 'failed' (nothing changes).
+ */
+int jobs_retry(struct db *db, int64_t id);
+
+/*
  * Delete image id of user_id. A job still 'pending' is refunded in the same
  * transaction. Writes the media keys to delete into *source_key and
  * *image_key (heap, may be NULL). IA_ERR_NOTFOUND.

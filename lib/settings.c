@@ -41,6 +41,8 @@ static const struct setting_def setting_defs[] = {
 	S("STABILITY_API_BASE", SET_STR, stability_api_base, "https://api.stability.ai"),
 	S("STABILITY_GENERATE_MODEL", SET_STR, stability_generate_model, "core"),
 	S("LOCAL_GENERATOR", SET_BOOL, local_generator, "0"),
+	S("STABILITY_TIMEOUT", SET_INT, stability_timeout, "120"),
+	S("STABILITY_RETRY_BASE_MS", SET_INT, stability_retry_base_ms, "1000"),
 	S("STRIPE_SECRET_KEY", SET_STR, stripe_secret_key, ""),
 	S("STRIPE_PUBLIC_KEY", SET_STR, stripe_public_key, ""),
 	S("STRIPE_WEBHOOK_SECRET", SET_STR, stripe_webhook_secret, ""),

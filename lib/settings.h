@@ -29,6 +29,8 @@ struct settings {
 	char *stability_api_base;
 	char *stability_generate_model; /* core | sd3 | ultra */
 	bool local_generator;		 /* LOCAL_GENERATOR=1: dev placeholder */
+	int64_t stability_timeout;	 /* STABILITY_TIMEOUT: seconds per request, default 120 */
+	int64_t stability_retry_base_ms; /* STABILITY_RETRY_BASE_MS: first backoff, default 1000 */
 	char *stripe_secret_key;
 	char *stripe_public_key;
 	char *stripe_webhook_secret;

@@ -111,7 +111,8 @@ int ia_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 	char *end = NULL;
 	long long v;
 
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t' || *s == '+')
+	/* strtoll would skip any leading whitespace (\n, \r, \v, \f too) and take a '+' */
+	if (s == NULL || !(*s == '-' || (*s >= '0' && *s <= '9')))
 		return IA_ERR_INVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);

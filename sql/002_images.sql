@@ -22,8 +22,10 @@ INSERT INTO services(code, slug, name, description, tokens, engine) VALUES
 
 -- One row per job: created 'pending' in the charging transaction, claimed
 -- by ia-batch with a lease, finished 'done' or 'failed' (+ refund).
+-- AUTOINCREMENT: an id is never reused after a delete, because ledger rows
+-- keep pointing at it (and charge/refund are unique per image id).
 CREATE TABLE images (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     service         TEXT NOT NULL,                 -- services.slug
     status          TEXT NOT NULL DEFAULT 'pending'

@@ -249,3 +249,113 @@ class ApiTestCase(unittest.TestCase):
             return r
         self.fail("could not fit the burst into one minute")
 
+
+
+# --- uploads, jobs and media (image tests) -------------------------------------
+
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", os.path.join(STATE, "media"))
+
+
+def multipart(fields=None, files=None):
+    """(content_type, body) of a multipart/form-data form. fields: {name: str};
+    files: {name: (filename, bytes[, content_type])}."""
+    boundary = "----iatest" + uuid.uuid4().hex
+    out = []
+    for name, value in (fields or {}).items():
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
+                    % (boundary, name)).encode() + str(value).encode() + b"\r\n")
+    for name, spec in (files or {}).items():
+        filename, data = spec[0], spec[1]
+        ctype = spec[2] if len(spec) > 2 else "application/octet-stream"
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                    'Content-Type: %s\r\n\r\n' % (boundary, name, filename, ctype)).encode()
+                   + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return "multipart/form-data; boundary=" + boundary, b"".join(out)
+
+
+def upload(slug, data, filename="image.png", fields=None, *, token, path=None, source=None):
+    """POST an image file (field "image") to /api/v1/process/<slug>/, or to path."""
+    ctype, body = multipart(fields, {"image": (filename, data)} if data is not None else None)
+    return request("POST", path or "/api/v1/process/%s/" % slug, raw=body, content_type=ctype,
+                   token=token, source=source)
+
+
+def wait_image(image_id, token, timeout=60):
+    """Poll /image/status/<id>/ until it is 200 (done or failed); returns the response."""
+    deadline = time.time() + timeout
+    while True:
+        r = request("GET", "/api/v1/image/status/%s/" % image_id, token=token)
+        if r.status != 202 or time.time() > deadline:
+            return r
+        time.sleep(0.1)
+
+
+def media_path(url):
+    """The path and query of a signed media URL (its host is PUBLIC_URL, not the test stack)."""
+    u = urllib.parse.urlsplit(url)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+def media_sign(key, exp, secret=None):
+    """The sig of /media/<key>?exp=<exp>: hex HMAC-SHA256(SECRET_KEY, "<key>\\n<exp>")."""
+    secret = SECRET_KEY if secret is None else secret
+    return hmac.new(secret.encode(), ("%s\n%d" % (key, exp)).encode(), hashlib.sha256).hexdigest()
+
+
+def media_files():
+    """Every file under MEDIA_ROOT, as paths relative to it."""
+    out = set()
+    for d, _, names in os.walk(MEDIA_ROOT):
+        out.update(os.path.relpath(os.path.join(d, n), MEDIA_ROOT) for n in names)
+    return out
+
+
+def image_bytes(fmt="PNG", size=(64, 48), color=(200, 60, 30), mode="RGB", draw=None, **save):
+    """An image file made with PIL (Debian's python3-pil); draw(ImageDraw) may paint on it."""
+    import io
+    from PIL import Image, ImageDraw
+    im = Image.new(mode, size, color)
+    if draw is not None:
+        draw(ImageDraw.Draw(im))
+    buf = io.BytesIO()
+    im.save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+def open_image(data):
+    """PIL image of bytes (fully loaded)."""
+    import io
+    from PIL import Image
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+class paused_batch:
+    """with paused_batch(): the stack's `ia-batch --watch` is stopped (SIGSTOP), so jobs
+    queued meanwhile stay 'pending'; SIGCONT on exit. Waits until the stopped watcher holds
+    no database lock."""
+
+    def __enter__(self):
+        import signal
+        with open(os.path.join(STATE, "run", "batch.pid")) as f:
+            self.pid = int(f.read().split()[0])
+        for _ in range(50):
+            os.kill(self.pid, signal.SIGSTOP)
+            conn = sqlite3.connect(DB_PATH, timeout=0.2, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                return self
+            except sqlite3.OperationalError:
+                os.kill(self.pid, signal.SIGCONT)
+                time.sleep(0.05)
+            finally:
+                conn.close()
+        raise AssertionError("the batch watcher keeps holding the database")
+
+    def __exit__(self, *exc):
+        import signal
+        os.kill(self.pid, signal.SIGCONT)
+        return False

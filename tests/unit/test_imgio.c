@@ -118,8 +118,8 @@ static void truncate_file(const char *path, size_t keep)
 
 START_TEST(probe_real_files)
 {
-	static const enum img_format fmts[] = { IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP,
-						IMG_FMT_GIF };
+	static const enum img_format fmts[] = {IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP,
+					       IMG_FMT_GIF};
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
@@ -140,11 +140,11 @@ END_TEST
 START_TEST(probe_refuses_huge_png_header)
 {
 	static const unsigned char png[] = {
-		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-		0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60, 8, 6, 0, 0, 0, 0x12, 0x34, 0x56, 0x78,
+	    0x89, 'P',  'N',  'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',  'H',  'D',  'R',  0,
+	    0,    0xEA, 0x60, 0,   0,    0xEA, 0x60, 8,    6, 0, 0, 0,  0x12, 0x34, 0x56, 0x78,
 	};
 	char *p = tpath("huge.png");
-	struct img_info info = { IMG_FMT_UNKNOWN, 7, 7, 0 };
+	struct img_info info = {IMG_FMT_UNKNOWN, 7, 7, 0};
 	struct gdImageStruct *im = NULL;
 
 	write_bytes(p, png, sizeof(png));
@@ -174,7 +174,7 @@ END_TEST
 
 START_TEST(probe_refuses_truncated_header)
 {
-	static const enum img_format fmts[] = { IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP };
+	static const enum img_format fmts[] = {IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP};
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
@@ -191,7 +191,7 @@ END_TEST
 /* Header intact, pixel data cut: the probe passes, decoding fails. */
 START_TEST(decode_refuses_truncated_data)
 {
-	static const enum img_format fmts[] = { IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP };
+	static const enum img_format fmts[] = {IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP};
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
@@ -270,11 +270,11 @@ END_TEST
 static void add_exif_orientation(const char *path, int orientation)
 {
 	unsigned char app1[] = {
-		0xFF, 0xE1, 0, 34, 'E', 'x', 'i', 'f', 0, 0,
-		'M', 'M', 0, 42, 0, 0, 0, 8, /* TIFF header, IFD0 at 8 */
-		0, 1,			     /* one entry */
-		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (unsigned char)orientation, 0, 0,
-		0, 0, 0, 0, /* no next IFD */
+	    0xFF, 0xE1, 0, 34, 'E', 'x', 'i', 'f', 0, 0,
+	    'M',  'M',  0, 42, 0,   0,   0,   8, /* TIFF header, IFD0 at 8 */
+	    0,    1,                             /* one entry */
+	    0x01, 0x12, 0, 3,  0,   0,   0,   1,   0, (unsigned char)orientation,
+	    0,    0,    0, 0,  0,   0, /* no next IFD */
 	};
 	size_t n;
 	unsigned char *b = read_bytes(path, &n);
@@ -342,8 +342,8 @@ END_TEST
 START_TEST(orient_all_eight)
 {
 	/* Displayed (dx, dy) of raw pixel (0, 0), i.e. raw top-left, per o. */
-	static const int corner[9][2] = { { 0, 0 }, { 0, 0 }, { 2, 0 }, { 2, 1 }, { 0, 1 },
-					  { 0, 0 }, { 1, 0 }, { 1, 2 }, { 0, 2 } };
+	static const int corner[9][2] = {{0, 0}, {0, 0}, {2, 0}, {2, 1}, {0, 1},
+					 {0, 0}, {1, 0}, {1, 2}, {0, 2}};
 	int o;
 
 	for (o = 1; o <= 8; o++) {
@@ -366,7 +366,7 @@ END_TEST
 START_TEST(jpeg_reduced_and_grey_decode)
 {
 	char *p = make_file("big.jpg", IMG_FMT_JPEG, 800, 600);
-	struct imgio_decode_opts o = { false, 100, 75 };
+	struct imgio_decode_opts o = {false, 100, 75};
 	struct gdImageStruct *im = NULL;
 
 	ck_assert_int_eq(imgio_decode_file(p, &o, &im, NULL), 0);
@@ -451,7 +451,7 @@ END_TEST
 START_TEST(encode_webp_and_grey_jpeg)
 {
 	char *src = make_file("g.jpg", IMG_FMT_JPEG, 64, 32);
-	struct imgio_decode_opts o = { true, 0, 0 };
+	struct imgio_decode_opts o = {true, 0, 0};
 	char *pw = tpath("g.webp"), *pj = tpath("g2.jpg");
 	struct gdImageStruct *im = NULL, *back = NULL;
 	struct img_info info;
@@ -468,6 +468,79 @@ START_TEST(encode_webp_and_grey_jpeg)
 	free(src);
 	free(pw);
 	free(pj);
+}
+END_TEST
+
+START_TEST(compact_grey_to_palette)
+{
+	gdImagePtr im = gdImageCreateTrueColor(20, 10);
+	char *p = tpath("bw.png");
+	size_t n;
+	unsigned char *b;
+
+	gdImageAlphaBlending(im, 0);
+	gdImageFilledRectangle(im, 0, 0, 19, 9, gdTrueColor(255, 255, 255));
+	gdImageLine(im, 0, 5, 19, 5, gdTrueColor(0, 0, 0));
+	imgio_compact(&im);
+	ck_assert(!gdImageTrueColor(im));
+	ck_assert_int_eq(gdImageColorsTotal(im), 2);
+	ck_assert_int_eq(imgio_encode_file(im, IMG_FMT_PNG, p, NULL), 0);
+	b = read_bytes(p, &n);
+	ck_assert_int_eq(b[24], 1); /* bit depth 1 */
+	ck_assert_int_eq(b[25], 3); /* palette */
+	free(b);
+	gdImageDestroy(im);
+	/* Round trip keeps the pixels. */
+	ck_assert_int_eq(imgio_decode_file(p, NULL, &im, NULL), 0);
+	ck_assert_int_eq(gdImageGetTrueColorPixel(im, 3, 5), gdTrueColor(0, 0, 0));
+	ck_assert_int_eq(gdImageGetTrueColorPixel(im, 3, 4), gdTrueColor(255, 255, 255));
+	gdImageSetPixel(im, 0, 0, gdTrueColor(1, 2, 3)); /* colour: left alone */
+	imgio_compact(&im);
+	ck_assert(gdImageTrueColor(im));
+	gdImageDestroy(im);
+	free(p);
+}
+END_TEST
+
+/*
+ * Flip bytes all over valid files: decoding must fail cleanly or succeed,
+ * never crash or leak (the sanitizer build checks the latter).
+ */
+START_TEST(decode_survives_mutations)
+{
+	static const enum img_format fmts[] = {IMG_FMT_PNG, IMG_FMT_JPEG, IMG_FMT_WEBP,
+					       IMG_FMT_GIF};
+	size_t i;
+	unsigned seed = 12345;
+	int k;
+
+	for (i = 0; i < 4; i++) {
+		char *p = make_file("m.img", fmts[i], 48, 32);
+		size_t n;
+		unsigned char *orig = read_bytes(p, &n), *b = xmalloc(n);
+
+		for (k = 0; k < 150; k++) {
+			struct gdImageStruct *im = NULL;
+			int j, rc;
+
+			memcpy(b, orig, n);
+			for (j = 0; j < 1 + k % 4; j++) {
+				seed = seed * 1103515245u + 12345u;
+				b[(seed >> 8) % n] ^= (unsigned char)(1u << ((seed >> 4) % 8));
+			}
+			write_bytes(p, b, n);
+			rc = imgio_decode_file(p, NULL, &im, NULL);
+			ck_assert(rc == 0 || rc == IA_ERR_INVAL || rc == IA_ERR_UNSUPPORTED ||
+				  rc == IA_ERR_TOOBIG);
+			if (rc == 0)
+				gdImageDestroy(im);
+			else
+				ck_assert_ptr_null(im);
+		}
+		free(b);
+		free(orig);
+		free(p);
+	}
 }
 END_TEST
 
@@ -492,6 +565,8 @@ static Suite *imgio_suite(void)
 	tcase_add_test(tc, encode_png_alpha_only_when_needed);
 	tcase_add_test(tc, encode_jpeg_flattens_and_strips);
 	tcase_add_test(tc, encode_webp_and_grey_jpeg);
+	tcase_add_test(tc, compact_grey_to_palette);
+	tcase_add_test(tc, decode_survives_mutations);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -81,28 +81,27 @@ static struct verr validate(const char *slug, const struct img_param *p, size_t 
 	struct verr v;
 
 	memset(&v, 0, sizeof(v));
-	v.rc = img_validate_params(slug, p, n, src, v.field, sizeof(v.field), v.msg,
-				   sizeof(v.msg));
+	v.rc = img_validate_params(slug, p, n, src, v.field, sizeof(v.field), v.msg, sizeof(v.msg));
 	return v;
 }
 
-#define CHECK_ERR(v, f, m)                          \
-	do {                                        \
-		ck_assert_int_eq((v).rc, IA_ERR_INVAL); \
-		ck_assert_str_eq((v).field, f);     \
-		ck_assert_str_eq((v).msg, m);       \
+#define CHECK_ERR(v, f, m)                                                                         \
+	do {                                                                                       \
+		ck_assert_int_eq((v).rc, IA_ERR_INVAL);                                            \
+		ck_assert_str_eq((v).field, f);                                                    \
+		ck_assert_str_eq((v).msg, m);                                                      \
 	} while (0)
 
 START_TEST(validate_resize)
 {
-	struct img_param ok[] = { { "width", "800" }, { "height", "600" } };
-	struct img_param big[] = { { "width", "8193" }, { "height", "600" } };
-	struct img_param zero[] = { { "width", "0" }, { "height", "600" } };
-	struct img_param word[] = { { "width", "abc" }, { "height", "600" } };
-	struct img_param dec[] = { { "width", " 12.0 " }, { "height", "600" } };
-	struct img_param huge[] = { { "width", "99999999999999999999" }, { "height", "1" } };
-	struct img_param empty[] = { { "width", "" }, { "height", "600" } };
-	struct img_param area[] = { { "width", "8192" }, { "height", "8192" } };
+	struct img_param ok[] = {{"width", "800"}, {"height", "600"}};
+	struct img_param big[] = {{"width", "8193"}, {"height", "600"}};
+	struct img_param zero[] = {{"width", "0"}, {"height", "600"}};
+	struct img_param word[] = {{"width", "abc"}, {"height", "600"}};
+	struct img_param dec[] = {{"width", " 12.0 "}, {"height", "600"}};
+	struct img_param huge[] = {{"width", "99999999999999999999"}, {"height", "1"}};
+	struct img_param empty[] = {{"width", ""}, {"height", "600"}};
+	struct img_param area[] = {{"width", "8192"}, {"height", "8192"}};
 	struct verr v;
 
 	ck_assert_int_eq(validate("resize", ok, 2, NULL).rc, 0);
@@ -126,9 +125,9 @@ END_TEST
 
 START_TEST(validate_format_and_slugs)
 {
-	struct img_param gif[] = { { "format", "gif" } };
-	struct img_param jpeg[] = { { "format", "jpeg" } };
-	struct img_param blank[] = { { "format", "" }, { "unknown", "x" } };
+	struct img_param gif[] = {{"format", "gif"}};
+	struct img_param jpeg[] = {{"format", "jpeg"}};
+	struct img_param blank[] = {{"format", ""}, {"unknown", "x"}};
 	struct verr v;
 	enum img_format f = IMG_FMT_UNKNOWN;
 
@@ -151,13 +150,10 @@ END_TEST
 
 START_TEST(validate_crop_box)
 {
-	struct img_info src = { IMG_FMT_PNG, 100, 50, 1 };
-	struct img_param in[] = { { "x", "10" }, { "y", "0" }, { "width", "90" },
-				  { "height", "50" } };
-	struct img_param out[] = { { "x", "11" }, { "y", "0" }, { "width", "90" },
-				   { "height", "50" } };
-	struct img_param neg[] = { { "x", "-1" }, { "y", "0" }, { "width", "1" },
-				   { "height", "1" } };
+	struct img_info src = {IMG_FMT_PNG, 100, 50, 1};
+	struct img_param in[] = {{"x", "10"}, {"y", "0"}, {"width", "90"}, {"height", "50"}};
+	struct img_param out[] = {{"x", "11"}, {"y", "0"}, {"width", "90"}, {"height", "50"}};
+	struct img_param neg[] = {{"x", "-1"}, {"y", "0"}, {"width", "1"}, {"height", "1"}};
 	struct verr v;
 
 	ck_assert_int_eq(validate("cropping", in, 4, &src).rc, 0);
@@ -173,20 +169,20 @@ END_TEST
 
 START_TEST(validate_enhance_outline_thumbnail)
 {
-	struct img_info small = { IMG_FMT_JPEG, 1000, 1000, 1 };
-	struct img_info big = { IMG_FMT_JPEG, 4000, 3000, 1 };
-	struct img_param s3[] = { { "scale", "3" } };
-	struct img_param s2[] = { { "scale", "2" }, { "prompt", "anything" } };
-	struct img_param th[] = { { "low_threshold", "200" }, { "high_threshold", "100" } };
-	struct img_param t256[] = { { "low_threshold", "256" } };
-	struct img_param mw[] = { { "max_width", "9000" } };
+	struct img_info small = {IMG_FMT_JPEG, 1000, 1000, 1};
+	struct img_info big = {IMG_FMT_JPEG, 4000, 3000, 1};
+	struct img_param s3[] = {{"scale", "3"}};
+	struct img_param s2[] = {{"scale", "2"}, {"prompt", "anything"}};
+	struct img_param th[] = {{"low_threshold", "200"}, {"high_threshold", "100"}};
+	struct img_param t256[] = {{"low_threshold", "256"}};
+	struct img_param mw[] = {{"max_width", "9000"}};
 	struct verr v;
 
 	v = validate("enhancement", s3, 1, &small);
 	CHECK_ERR(v, "scale", "\"3\" is not a valid choice.");
 	ck_assert_int_eq(validate("enhancement", s2, 2, &small).rc, 0);
 	ck_assert_int_eq(validate("enhancement", NULL, 0, &small).rc, 0); /* 4x: 16 MP */
-	ck_assert_int_eq(validate("enhancement", s2, 2, &big).rc, 0); /* 48 MP */
+	ck_assert_int_eq(validate("enhancement", s2, 2, &big).rc, 0);     /* 48 MP */
 	v = validate("enhancement", NULL, 0, &big);
 	CHECK_ERR(v, "scale", "The output would exceed 50000000 pixels.");
 	v = validate("outline", th, 2, NULL);
@@ -283,7 +279,8 @@ START_TEST(thumbnail_fits_never_enlarges)
 	t = img_thumbnail(src, 1280, 720); /* already fits: same size copy */
 	ck_assert_int_eq(gdImageSX(t), 400);
 	ck_assert_int_eq(gdImageSY(t), 100);
-	ck_assert_int_eq(gdImageGetTrueColorPixel(t, 17, 33), gdImageGetTrueColorPixel(src, 17, 33));
+	ck_assert_int_eq(gdImageGetTrueColorPixel(t, 17, 33),
+			 gdImageGetTrueColorPixel(src, 17, 33));
 	gdImageDestroy(t);
 	gdImageDestroy(src);
 	img_thumbnail_size(4000, 3000, 1280, 720, &w, &h);
@@ -370,7 +367,7 @@ static int count_files(void)
 	struct dirent *e;
 	int n = 0;
 
-	while ((e = readdir(d)) != NULL)
+	for (e = readdir(d); e != NULL; e = readdir(d))
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
@@ -379,14 +376,14 @@ static int count_files(void)
 START_TEST(run_thumbnail_and_greyscale)
 {
 	char *in = write_jpeg("in.jpg", 1600, 1200), *out = tpath("out.png");
-	struct img_param p[] = { { "max_width", "200" }, { "max_height", "200" } };
+	struct img_param p[] = {{"max_width", "200"}, {"max_height", "200"}};
 	struct img_result r;
 	char err[128] = "";
 	gdImagePtr im;
 	int x;
 
-	ck_assert_int_eq(img_run_service("thumbnail", in, out, IMG_FMT_PNG, p, 2, &r, err,
-					 sizeof(err)), 0);
+	ck_assert_int_eq(
+	    img_run_service("thumbnail", in, out, IMG_FMT_PNG, p, 2, &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(r.width, 200);
 	ck_assert_uint_eq(r.height, 150);
 	ck_assert_int_eq(r.format, IMG_FMT_PNG);
@@ -394,8 +391,8 @@ START_TEST(run_thumbnail_and_greyscale)
 	im = load(out);
 	ck_assert_int_eq(gdImageSX(im), 200);
 	gdImageDestroy(im);
-	ck_assert_int_eq(img_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err,
-					 sizeof(err)), 0);
+	ck_assert_int_eq(
+	    img_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)), 0);
 	im = load(out);
 	ck_assert_int_eq(gdImageSX(im), 1600);
 	for (x = 0; x < 1600; x += 37) {
@@ -414,25 +411,28 @@ END_TEST
 START_TEST(run_refusals)
 {
 	char *in = write_jpeg("in.jpg", 100, 50), *out = tpath("out.png");
-	struct img_param crop[] = { { "x", "90" }, { "y", "0" }, { "width", "20" },
-				    { "height", "10" } };
-	struct img_result r = { 0, 0, 0, IMG_FMT_UNKNOWN };
+	struct img_param crop[] = {{"x", "90"}, {"y", "0"}, {"width", "20"}, {"height", "10"}};
+	struct img_result r = {0, 0, 0, IMG_FMT_UNKNOWN};
 	char err[128] = "";
 
-	ck_assert_int_eq(img_run_service("cropping", in, out, IMG_FMT_PNG, crop, 4, &r, err,
-					 sizeof(err)), IA_ERR_INVAL);
+	ck_assert_int_eq(
+	    img_run_service("cropping", in, out, IMG_FMT_PNG, crop, 4, &r, err, sizeof(err)),
+	    IA_ERR_INVAL);
 	ck_assert_str_eq(err, "non_field_errors: Crop box must lie inside the image.");
 	ck_assert_uint_eq(r.width, 0);
-	ck_assert_int_eq(img_run_service("nope", in, out, IMG_FMT_PNG, NULL, 0, &r, err,
-					 sizeof(err)), IA_ERR_NOTFOUND);
-	ck_assert_int_eq(img_run_service("remove-background", in, out, IMG_FMT_JPEG, NULL, 0,
-					 &r, err, sizeof(err)), IA_ERR_INVAL);
-	ck_assert_int_eq(img_run_service("greyscale", "/nonexistent.jpg", out, IMG_FMT_PNG,
-					 NULL, 0, &r, err, sizeof(err)), IA_ERR_IO);
+	ck_assert_int_eq(
+	    img_run_service("nope", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)),
+	    IA_ERR_NOTFOUND);
+	ck_assert_int_eq(img_run_service("remove-background", in, out, IMG_FMT_JPEG, NULL, 0, &r,
+					 err, sizeof(err)),
+			 IA_ERR_INVAL);
+	ck_assert_int_eq(img_run_service("greyscale", "/nonexistent.jpg", out, IMG_FMT_PNG, NULL, 0,
+					 &r, err, sizeof(err)),
+			 IA_ERR_IO);
 	ck_assert_int_eq(access(out, F_OK), -1);
 	crop[0].value = "0";
-	ck_assert_int_eq(img_run_service("cropping", in, out, IMG_FMT_WEBP, crop, 4, &r, err,
-					 sizeof(err)), 0);
+	ck_assert_int_eq(
+	    img_run_service("cropping", in, out, IMG_FMT_WEBP, crop, 4, &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(r.width, 20);
 	ck_assert_int_eq(r.format, IMG_FMT_WEBP);
 	free(in);
@@ -443,8 +443,8 @@ END_TEST
 START_TEST(normalize_upload_strips_and_rotates)
 {
 	static const unsigned char app1[] = {
-		0xFF, 0xE1, 0, 34, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
-		1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0,
+	    0xFF, 0xE1, 0,    34,   'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+	    1,    0,    0x12, 0x01, 3,   0,   1,   0,   0, 0, 8,   0,   0,  0, 0, 0, 0, 0,
 	};
 	char *in = write_jpeg("up.jpg", 60, 20), *out = tpath("norm.jpg");
 	struct img_result r;

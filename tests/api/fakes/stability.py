@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""stability.py - a local fake of Stability AI's v2beta REST API for the API tests.
+
+Started by tests/api/run-api.sh as
+    /usr/bin/python3 tests/api/fakes/stability.py --port-file FILE
+it listens on a free loopback port (written to FILE) and serves:
+
+  POST /v2beta/stable-image/generate/{core,sd3,ultra}   prompt, aspect_ratio, ...
+  POST /v2beta/stable-image/edit/remove-background       image
+  POST /v2beta/stable-image/upscale/{conservative,fast}  image (+ prompt)
+  POST /v2beta/stable-image/control/style                image, prompt
+
+answering a real small image in the requested output_format (PIL), with the
+headers `finish-reason` and `seed`, like the real service with
+`accept: image/*`. Control endpoints for the tests:
+
+  GET /_requests      every request received (method, path, lower-cased
+                      headers, multipart text fields, file parts' name,
+                      filename, content type, size and sha256)
+  DELETE /_requests   forget them
+  POST /_mode         {"mode": M, "times": N?}: the next N answers (all when
+                      N is absent) behave as M, then "ok" again. M is one of
+                      ok | 500 | 429 | 403-moderation | 400 | 401-echo |
+                      timeout | garbage | content-filtered | wrong-format;
+                      "delay" (seconds, default 30) sets how long timeout sleeps
+  GET /_image?path=P&output_format=F&aspect_ratio=A   the bytes a success would carry
+"""
+import argparse
+import email.parser
+import email.policy
+import hashlib
+import io
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
+
+PREFIX = "/v2beta/stable-image/"
+ENDPOINTS = {"generate/core", "generate/sd3", "generate/ultra", "edit/remove-background",
+             "upscale/conservative", "upscale/fast", "control/style"}
+# Stability core's output sizes, divided by 16 to keep the fake's images small.
+SIZES = {"16:9": (84, 48), "1:1": (64, 64), "21:9": (96, 40), "2:3": (52, 76), "3:2": (76, 52),
+         "4:5": (56, 68), "5:4": (68, 56), "9:16": (48, 84), "9:21": (40, 96)}
+EDIT_SIZE = (48, 32)
+
+lock = threading.Lock()
+state = {"mode": "ok", "times": None, "delay": 30.0, "requests": []}
+
+
+def make_image(endpoint, fmt, aspect):
+    """The deterministic image a success carries."""
+    size = SIZES.get(aspect or "16:9", SIZES["16:9"]) if endpoint.startswith("generate/") else EDIT_SIZE
+    alpha = endpoint == "edit/remove-background"
+    im = Image.new("RGBA" if alpha else "RGB", size)
+    px = im.load()
+    for y in range(size[1]):
+        for x in range(size[0]):
+            c = (x * 255 // size[0], y * 255 // size[1], 128)
+            px[x, y] = c + ((0 if x < size[0] // 4 else 255),) if alpha else c
+    buf = io.BytesIO()
+    name = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}.get(fmt or "png", "PNG")
+    if name == "JPEG" and alpha:
+        im = im.convert("RGB")
+    im.save(buf, name)
+    return buf.getvalue()
+
+
+def parse_multipart(content_type, body):
+    """({field: value}, [file parts]) of a multipart/form-data body."""
+    fields, files = {}, []
+    if not content_type or not content_type.startswith("multipart/form-data"):
+        return fields, files
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + body)
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.append({"name": name, "filename": filename, "content_type": part.get_content_type(),
+                          "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        else:
+            fields[name] = data.decode("utf-8", "replace")
+    return fields, files
+
+
+def take_mode():
+    """The behaviour of this answer, consuming one of `times`."""
+    with lock:
+        mode = state["mode"]
+        if state["times"] is not None:
+            state["times"] -= 1
+            if state["times"] <= 0:
+                state["mode"], state["times"] = "ok", None
+        return mode, state["delay"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep the log quiet but useful
+        print("fake-stability: " + fmt % args, flush=True)
+
+    def reply(self, status, body, ctype="application/json", headers=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def error(self, status, name, errors):
+        self.reply(status, {"id": "fake-" + name, "name": name, "errors": errors})
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        if url.path == "/_requests":
+            with lock:
+                self.reply(200, list(state["requests"]))
+        elif url.path == "/_image":
+            q = {k: v[0] for k, v in parse_qs(url.query).items()}
+            self.reply(200, make_image(q.get("path", "generate/core"), q.get("output_format"),
+                                       q.get("aspect_ratio")), "image/png")
+        else:
+            self.error(404, "not_found", ["Not found."])
+
+    def do_DELETE(self):
+        if urlsplit(self.path).path == "/_requests":
+            with lock:
+                state["requests"].clear()
+            self.reply(200, {"cleared": True})
+        else:
+            self.error(404, "not_found", ["Not found."])
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path
+        if path == "/_mode":
+            m = json.loads(body or b"{}")
+            with lock:
+                state["mode"] = m.get("mode", "ok")
+                state["times"] = m.get("times")
+                state["delay"] = float(m.get("delay", 30))
+            self.reply(200, {"mode": state["mode"], "times": state["times"]})
+            return
+        fields, files = parse_multipart(self.headers.get("Content-Type"), body)
+        with lock:
+            state["requests"].append({"method": "POST", "path": path,
+                                      "headers": {k.lower(): v for k, v in self.headers.items()},
+                                      "fields": fields, "files": files, "time": time.time()})
+        if not path.startswith(PREFIX) or path[len(PREFIX):] not in ENDPOINTS:
+            self.error(404, "not_found", ["Not found."])
+            return
+        try:
+            self.answer(path[len(PREFIX):], fields, files)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout)
+
+    def answer(self, endpoint, fields, files):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or len(auth) <= 7:
+            self.error(401, "unauthorized", ["Missing or invalid Authorization header."])
+            return
+        if endpoint.startswith("generate/") and not fields.get("prompt"):
+            self.error(400, "bad_request", ["prompt: cannot be empty"])
+            return
+        if not endpoint.startswith("generate/") and not any(f["name"] == "image" for f in files):
+            self.error(400, "bad_request", ["image: required"])
+            return
+        mode, delay = take_mode()
+        seed = fields.get("seed") or str(int(time.time() * 1000) % 4294967294)
+        fmt = fields.get("output_format", "png")
+        if mode == "timeout":
+            time.sleep(delay)
+            mode = "ok"
+        if mode == "500":
+            self.error(500, "internal_error", ["An unexpected server error has occurred."])
+        elif mode == "429":
+            self.error(429, "rate_limit_exceeded", ["You have exceeded the rate limit."])
+        elif mode == "403-moderation":
+            self.error(403, "content_moderation",
+                       ["Your request was flagged by our content moderation system, as a result "
+                        "your request was denied and you were not charged."])
+        elif mode == "400":
+            self.error(400, "bad_request", ["aspect_ratio: invalid"])
+        elif mode == "401-echo":  # a provider that echoes the credential it refused
+            self.error(401, "unauthorized", ["Invalid API key: " + auth[7:]])
+        elif mode == "garbage":
+            self.reply(200, b"this is not an image at all\x00\x01\x02" * 20, "image/png",
+                       {"finish-reason": "SUCCESS", "seed": seed})
+        else:
+            image = make_image(endpoint, "png" if mode == "wrong-format" and fmt != "png" else
+                               ("jpeg" if mode == "wrong-format" else fmt), fields.get("aspect_ratio"))
+            reason = "CONTENT_FILTERED" if mode == "content-filtered" else "SUCCESS"
+            self.reply(200, image, "image/" + fmt, {"finish-reason": reason, "seed": seed})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(tmp, args.port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

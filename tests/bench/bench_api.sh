@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench_api.sh - wrk on loopback against GET /api/v1/user/info/ with a valid
+# token, and in the same run against two ceilings behind the same nginx: a
+# location returning a fixed body, and a bare libfcgi responder
+# (tests/bench/bare.c) spawned like the real programs. Then POST
+# /api/v1/token/obtain/ against the cost of one Argon2id hash.
+#   tests/bench/bench_api.sh [BUILD_DIR]      (run by hand; needs wrk)
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$(cd "${1:-$SRC/build}" && pwd)
+STATE=$(mktemp -d /tmp/ia-bench.XXXXXX)
+PORT=${IA_PORT:-18181}
+DUR=${DUR:-10s}
+export IA_STATE_DIR=$STATE IA_PORT=$PORT IA_BUILD_DIR=$BUILD IA_SKIP_BUILD=1 IA_NO_BATCH=1
+export RATE_LIMIT_PER_MINUTE=0 DEV_MODE=1 SECRET_KEY=bench-secret-key-0123456789abcdef
+trap '"$SRC/stack" stop >/dev/null 2>&1; kill $(cat "$STATE/run/bare.pid" 2>/dev/null) 2>/dev/null; rm -rf "$STATE"' EXIT
+
+cc -O2 -o "$STATE/bare" "$SRC/tests/bench/bare.c" -lfcgi
+mkdir -p "$STATE/run" "$STATE/nginx.d"
+spawn-fcgi -s "$STATE/run/bare.sock" -M 0600 -F 4 -P "$STATE/run/bare.pid" -- "$STATE/bare" >/dev/null
+cat >"$STATE/nginx.d/bench.conf" <<CONF
+location = /bench/fixed { default_type "application/json; charset=utf-8"; return 200 '{"status": "ok"}\n'; }
+location = /bench/bare { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$STATE/run/bare.sock; }
+CONF
+"$SRC/stack" start >/dev/null
+sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx.conf" && kill -HUP "$(cat "$STATE/run/nginx.pid")" && sleep 0.5
+
+B=http://127.0.0.1:$PORT
+curl -fsS -o /dev/null -XPOST "$B/api/v1/users/signup/" -H 'Content-Type: application/json' \
+	-d '{"email":"bench@example.com","password":"benchmark-password"}'
+TOKEN=$(curl -fsS -XPOST "$B/api/v1/token/obtain/" -H 'Content-Type: application/json' \
+	-d '{"email":"bench@example.com","password":"benchmark-password"}' |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+
+run() { # label url [wrk args...]
+	local label=$1 url=$2; shift 2
+	wrk -t2 -c32 -d"$DUR" --latency "$@" "$url" >"$STATE/$label.txt"
+	python3 - "$label" "$STATE/$label.txt" <<'PY'
+import re, sys
+label, path = sys.argv[1], sys.argv[2]
+t = open(path).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def pct(p):
+    m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)" % p, t, re.M)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print("%-14s %10.0f req/s   p50 %6.2f ms   p99 %6.2f ms   non-2xx %s" %
+      (label, rps, pct(50), pct(99), non2xx.group(1) if non2xx else 0))
+open(path + ".rps", "w").write(str(rps))
+PY
+}
+
+echo "wrk -t2 -c32 -d$DUR on 127.0.0.1, $(nproc) cores"
+run fixed "$B/bench/fixed"
+run bare "$B/bench/bare"
+run user_info "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
+python3 - "$STATE" <<'PY'
+import sys
+s = sys.argv[1]
+r = {k: float(open("%s/%s.txt.rps" % (s, k)).read()) for k in ("fixed", "bare", "user_info")}
+print("user/info / bare responder = %.2f   user/info / fixed nginx = %.2f" %
+      (r["user_info"] / r["bare"], r["user_info"] / r["fixed"]))
+PY
+# Peak RSS of the accounts worker processes (VmHWM).
+for pid in $(pgrep -f "$BUILD/cgi-bin/ia-accounts"); do
+	awk -v p="$pid" '/VmHWM/ {print "ia-accounts pid " p " peak RSS " $2 " kB"}' "/proc/$pid/status"
+done
+
+cat >"$STATE/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"email":"bench@example.com","password":"benchmark-password"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+run token_obtain "$B/api/v1/token/obtain/" -s "$STATE/login.lua"
+python3 - <<'PY'
+import ctypes, time
+lib = ctypes.CDLL("libsodium.so.23")
+lib.sodium_init()
+out = ctypes.create_string_buffer(128)
+pw = b"benchmark-password"
+n = 5
+t = time.perf_counter()
+for _ in range(n):
+    lib.crypto_pwhash_str(out, pw, ctypes.c_ulonglong(len(pw)), ctypes.c_ulonglong(2), ctypes.c_size_t(67108864))
+dt = (time.perf_counter() - t) / n
+import os
+print("one Argon2id INTERACTIVE hash: %.1f ms -> ceiling on %d cores: %.0f logins/s" % (dt * 1000, os.cpu_count(), os.cpu_count() / dt))
+PY

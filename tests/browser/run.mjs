@@ -1,0 +1,480 @@
+// Browser tests of the Image Assistant SPA in Debian's Chromium, driven by
+// playwright-core (installed by `npm ci` in static/). Runs against a live
+// stack at BASE_URL (default http://127.0.0.1:8080):
+//   node tests/browser/run.mjs
+// Env: BASE_URL, FAKE_STABILITY (set when the stack talks to a fake Stability
+// server; the generate test is skipped otherwise), MAIL_DIR (file mail
+// transport directory; the reset test is skipped without it), JOB_TIMEOUT_MS,
+// ONLY (comma-separated scenario names), CHROMIUM (browser path).
+// Every scenario fails on a console error or an uncaught page error.
+// The last line printed is "N passed, M failed"; the exit status is 1 on failure.
+import { createRequire } from 'node:module'
+import { mkdirSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { makePng, apiCall, uniqueEmail, createUser, findResetLink } from './helpers.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '..', '..')
+const requireFromStatic = createRequire(join(root, 'static', 'package.json'))
+let chromium
+try {
+  ;({ chromium } = requireFromStatic('playwright-core'))
+} catch {
+  console.error('playwright-core is missing: run `npm ci` in static/ first.')
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+
+const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '')
+const JOB_TIMEOUT_MS = Number(process.env.JOB_TIMEOUT_MS || 180000)
+const SHOTS = join(root, 'tests', 'artifacts', 'screenshots')
+const PHONE = { width: 390, height: 844 }
+const DESKTOP = { width: 1366, height: 900 }
+const ONLY = (process.env.ONLY || '').split(',').map((s) => s.trim()).filter(Boolean)
+mkdirSync(SHOTS, { recursive: true })
+
+const results = []
+let browser
+
+class Skip extends Error {}
+
+// One account shared by the scenarios that only need "some logged-in user",
+// so a run stays well under the server's per-minute login/signup throttle.
+let shared = null
+function sharedUser() {
+  if (!shared) shared = createUser(BASE_URL, 'shared')
+  return shared
+}
+
+function url(path) {
+  return BASE_URL + path
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message)
+}
+
+/**
+ * Runs one scenario in a fresh browser context. `fn` gets { page, context,
+ * allow } where allow(status, regex) declares a failed HTTP response the
+ * scenario expects (Chromium logs those as console errors).
+ */
+async function scenario(name, fn, { viewport = DESKTOP } = {}) {
+  if (ONLY.length && !ONLY.includes(name)) return
+  const started = Date.now()
+  const context = await browser.newContext({ viewport, baseURL: BASE_URL, acceptDownloads: true })
+  const page = await context.newPage()
+  page.setDefaultTimeout(20000)
+  const consoleErrors = []
+  const allowed = []
+  const allow = (status, re) => allowed.push({ status, re })
+  const watch = (p) => {
+    p.on('console', (msg) => {
+      if (msg.type() !== 'error') return
+      const text = msg.text()
+      const where = (msg.location() && msg.location().url) || ''
+      const failedLoad = text.match(/Failed to load resource: the server responded with a status of (\d+)/)
+      if (failedLoad && allowed.some((a) => a.status === Number(failedLoad[1]) && a.re.test(where))) return
+      consoleErrors.push(`${text}${where ? ` (${where})` : ''}`)
+    })
+    p.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`))
+  }
+  watch(page)
+  context.on('page', watch)
+  try {
+    await fn({ page, context, allow })
+    assert(consoleErrors.length === 0, `console errors:\n    ${consoleErrors.join('\n    ')}`)
+    results.push({ name, ok: true })
+    console.log(`ok   - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+  } catch (err) {
+    if (err instanceof Skip) {
+      results.push({ name, skipped: true })
+      console.log(`skip - ${name}: ${err.message}`)
+    } else {
+      results.push({ name, ok: false })
+      console.log(`FAIL - ${name}: ${err && err.message ? err.message : err}`)
+      if (consoleErrors.length) console.log(`    console errors:\n    ${consoleErrors.join('\n    ')}`)
+      await page.screenshot({ path: join(SHOTS, `failure-${name}.png`), fullPage: true }).catch(() => {})
+    }
+  } finally {
+    await context.close().catch(() => {})
+  }
+}
+
+async function text(page, selector) {
+  return ((await page.locator(selector).first().textContent()) || '').trim()
+}
+
+async function loginThroughForm(page, email, password) {
+  await page.goto('/users/login')
+  await page.fill('#login-email', email)
+  await page.fill('#login-password', password)
+  await page.click('[data-testid=login-submit]')
+  await page.waitForURL(/\/dashboard$/)
+}
+
+async function balance(page) {
+  await page.goto('/dashboard')
+  const loc = page.locator('[data-testid=credit-balance]')
+  await page.waitForFunction(() => /^\d+$/.test((document.querySelector('[data-testid=credit-balance]')?.textContent || '').trim()))
+  return Number((await loc.textContent()).trim())
+}
+
+/** Waits for a finished job on the current page; returns the result card. */
+async function waitForResult(page) {
+  const result = page.locator('[data-testid=result]')
+  await result.waitFor({ state: 'visible', timeout: JOB_TIMEOUT_MS })
+  const failed = await page.locator('[data-testid=job-failed]').count()
+  if (failed) throw new Error(`job failed: ${await text(page, '[data-testid=job-failed]')}`)
+  const img = page.locator('[data-testid=result-image]')
+  await img.waitFor({ state: 'visible' })
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[data-testid=result-image]')
+    return el && el.complete && el.naturalWidth > 0
+  })
+  return result
+}
+
+async function checkAccessibilityBasics(page, label) {
+  const problems = await page.evaluate(() => {
+    const out = []
+    for (const el of document.querySelectorAll('input, select, textarea')) {
+      if (el.type === 'hidden' || el.closest('[aria-hidden="true"]')) continue
+      const named = (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+      if (!named) out.push(`unlabelled ${el.tagName.toLowerCase()}#${el.id || '?'}[name=${el.name || '?'}]`)
+    }
+    for (const img of document.querySelectorAll('img')) if (!img.hasAttribute('alt')) out.push(`img without alt: ${img.src.slice(0, 60)}`)
+    const doc = document.scrollingElement
+    if (doc.scrollWidth > window.innerWidth + 1) out.push(`horizontal overflow: ${doc.scrollWidth}px > ${window.innerWidth}px`)
+    return out
+  })
+  assert(problems.length === 0, `${label}: ${problems.join('; ')}`)
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async function signupUploadGalleryDelete({ page }) {
+  const email = uniqueEmail('flow')
+  const password = 'Grey-Scale-2026!'
+
+  await page.goto('/users/signup')
+  await page.fill('#signup-email', email)
+  await page.fill('#signup-first-name', 'Grace')
+  await page.fill('#signup-password', password)
+  await page.fill('#signup-password2', password)
+  await page.click('[data-testid=signup-submit]')
+  await page.waitForURL(/\/users\/login\?/)
+  await page.locator('[data-testid=login-notice]').waitFor()
+  assert((await page.inputValue('#login-email')) === email, 'login form is not prefilled with the new email')
+
+  await page.fill('#login-password', password)
+  await page.click('[data-testid=login-submit]')
+  await page.waitForURL(/\/dashboard$/)
+  const before = await balance(page)
+  assert(before > 0, `a new account should have credits, has ${before}`)
+
+  await page.goto('/create/grayscale/')
+  await page.locator('[data-testid=service-cost]').waitFor()
+  const cost = Number(await page.getAttribute('[data-testid=service-cost]', 'data-cost'))
+  await page.setInputFiles('#image-file', { name: 'colours.png', mimeType: 'image/png', buffer: makePng(96, 64) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  const result = await waitForResult(page)
+  const id = await result.getAttribute('data-image-id')
+  assert(id && /^\d+$/.test(id), `result has no image id (${id})`)
+  assert(await page.locator('[data-testid=source-image]').isVisible(), 'the before image is not shown')
+  const href = await page.getAttribute('[data-testid=download-link]', 'href')
+  assert(href && href.includes('/media/'), `download link is not a media URL: ${href}`)
+
+  await page.screenshot({ path: join(SHOTS, 'desktop-greyscale-result.png'), fullPage: true })
+
+  const after = await balance(page)
+  assert(after === before - cost, `balance ${before} - cost ${cost} should be ${before - cost}, is ${after}`)
+
+  await page.goto('/users/images/')
+  const item = page.locator(`[data-testid=gallery-item-${id}]`)
+  await item.waitFor()
+  await page.screenshot({ path: join(SHOTS, 'desktop-gallery-with-image.png'), fullPage: true })
+  await page.click(`[data-testid=preview-${id}]`)
+  await page.locator('[data-testid=preview-image]').waitFor()
+  await page.keyboard.press('Escape')
+  await page.locator('[data-testid=preview-dialog]').waitFor({ state: 'hidden' })
+  await page.click(`[data-testid=delete-${id}]`)
+  await page.click(`[data-testid=confirm-delete-${id}]`)
+  await item.waitFor({ state: 'detached' })
+  await page.locator('[data-testid=gallery-notice]').waitFor()
+
+  await page.reload()
+  await page.locator('[data-testid=gallery-count]').filter({ hasText: /image/ }).waitFor()
+  assert((await page.locator(`[data-testid=gallery-item-${id}]`).count()) === 0, 'the deleted image is still in the gallery')
+}
+
+async function generateFromPrompt({ page }) {
+  if (!process.env.FAKE_STABILITY) throw new Skip('FAKE_STABILITY is not set (no fake Stability server to generate against)')
+  const user = await sharedUser()
+  await loginThroughForm(page, user.email, user.password)
+  await page.goto('/generate/image/')
+  await page.fill('#gen-prompt', 'A red lighthouse on a green cliff, watercolour')
+  await page.selectOption('#gen-aspect-ratio', '1:1')
+  await page.fill('#gen-negative-prompt', 'blurry')
+  await page.fill('#gen-seed', '42')
+  await page.click('[data-testid=generate-submit]')
+  await waitForResult(page)
+  await page.screenshot({ path: join(SHOTS, 'desktop-generate-result.png'), fullPage: true })
+  const id = await page.getAttribute('[data-testid=result]', 'data-image-id')
+  const status = await apiCall(BASE_URL, `/api/v1/image/status/${id}/`, { token: user.access })
+  assert(status.status === 200, `status of generated image: HTTP ${status.status}`)
+  let provider = status.body && status.body.ai_response
+  if (typeof provider === 'string') provider = JSON.parse(provider)
+  provider = provider && provider.provider
+  const labelled = (await page.locator('[data-testid=local-placeholder]').count()) > 0
+  assert(labelled === (provider === 'local'), `local placeholder label shown=${labelled} but provider=${provider}`)
+}
+
+async function failingLogin({ page, allow }) {
+  allow(401, /\/api\/v1\/token\/obtain\/?$/)
+  await page.goto('/users/login')
+  await page.fill('#login-email', uniqueEmail('nobody'))
+  await page.fill('#login-password', 'not-the-password')
+  await page.click('[data-testid=login-submit]')
+  const err = page.locator('[data-testid=login-error]')
+  await err.waitFor()
+  const msg = (await err.textContent()).trim()
+  assert(/No active account found with the given credentials/.test(msg), `unexpected login error: ${msg}`)
+  assert(/\/users\/login/.test(page.url()), 'a failed login left the login page')
+
+  // Client-side validation: an empty form never reaches the server.
+  await page.fill('#login-email', '')
+  await page.fill('#login-password', '')
+  await page.click('[data-testid=login-submit]')
+  await page.locator('#login-email-error').waitFor()
+  assert((await page.getAttribute('#login-email', 'aria-invalid')) === 'true', 'email field is not marked invalid')
+}
+
+async function resetPassword({ page, allow }) {
+  const mailDir = process.env.MAIL_DIR
+  if (!mailDir) throw new Skip('MAIL_DIR is not set (the reset mail cannot be read)')
+  allow(401, /\/api\/v1\/token\/obtain\/?$/)
+  const user = await createUser(BASE_URL, 'reset')
+  const since = Date.now()
+
+  await page.goto('/users/login')
+  await page.click('[data-testid=forgot-link]')
+  await page.waitForURL(/\/users\/change\/password$/)
+  await page.fill('#forgot-email', user.email.toUpperCase())
+  await page.click('[data-testid=forgot-submit]')
+  await page.locator('[data-testid=forgot-done]').waitFor()
+
+  let link = null
+  for (let i = 0; i < 40 && !link; i++) {
+    link = findResetLink(mailDir, user.email, since)
+    if (!link) await page.waitForTimeout(250)
+  }
+  assert(link, `no mail with a reset link for ${user.email} in ${mailDir}`)
+  const target = new URL(link)
+  await page.goto(target.pathname + target.search)
+  await page.locator('[data-testid=reset-form]').waitFor()
+  const newPassword = 'Brand-New-Pass-77'
+  await page.fill('#reset-password', newPassword)
+  await page.fill('#reset-password2', newPassword)
+  await page.click('[data-testid=reset-submit]')
+  await page.waitForURL(/\/users\/login\?reset=1/)
+
+  const old = await apiCall(BASE_URL, '/api/v1/token/obtain/', { method: 'POST', json: { email: user.email, password: user.password } })
+  assert(old.status === 401, `the old password still works (HTTP ${old.status})`)
+  const revoked = await apiCall(BASE_URL, '/api/v1/user/info/', { token: user.access })
+  assert(revoked.status === 401, `a token issued before the reset still works (HTTP ${revoked.status})`)
+  await page.fill('#login-email', user.email)
+  await page.fill('#login-password', newPassword)
+  await page.click('[data-testid=login-submit]')
+  await page.waitForURL(/\/dashboard$/)
+
+  // The link works once.
+  await page.goto('/users/logout')
+  allow(400, /\/api\/v1\/users\/password\/reset\/confirm\/?$/)
+  await page.goto(target.pathname)
+  await page.fill('#reset-password', 'Another-Pass-88')
+  await page.fill('#reset-password2', 'Another-Pass-88')
+  await page.click('[data-testid=reset-submit]')
+  const err = await text(page, '[data-testid=reset-error]')
+  assert(/Invalid token/i.test(err), `reusing the link: unexpected message "${err}"`)
+}
+
+const PUBLIC_PAGES = [
+  ['home', '/'],
+  ['login', '/users/login'],
+  ['signup', '/users/signup'],
+  ['forgot-password', '/users/change/password'],
+  ['pricing', '/pricing'],
+  ['faq', '/faq'],
+  ['contact', '/contact'],
+  ['privacy', '/privacy-policy'],
+  ['terms', '/terms-conditions'],
+  ['not-found', '/no/such/page'],
+]
+const PRIVATE_PAGES = [
+  ['dashboard', '/dashboard'],
+  ['greyscale', '/create/grayscale/'],
+  ['resize', '/process/resize/'],
+  ['cropping', '/process/cropping/'],
+  ['generate', '/generate/image/'],
+  ['gallery', '/users/images/'],
+  ['credits', '/credits/'],
+  ['checkout', '/checkout'],
+]
+
+async function screenshots(viewportName, viewport, { page, context, allow }) {
+  allow(404, /\/no\/such\/page$/)
+  for (const [name, path] of PUBLIC_PAGES) {
+    await page.goto(path)
+    await page.locator('h1').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    await checkAccessibilityBasics(page, `${viewportName} ${path}`)
+    await page.screenshot({ path: join(SHOTS, `${viewportName}-${name}.png`), fullPage: true })
+  }
+  // Keyboard: the first Tab reaches the skip link, and focus is visible.
+  await page.goto('/')
+  await page.keyboard.press('Tab')
+  const focus = await page.evaluate(() => {
+    const el = document.activeElement
+    const cs = getComputedStyle(el)
+    return { text: (el.textContent || '').trim(), outline: cs.outlineStyle, width: cs.outlineWidth }
+  })
+  assert(/Skip to content/.test(focus.text), `first Tab focused "${focus.text}", not the skip link`)
+  assert(focus.outline !== 'none' && focus.width !== '0px', 'the focused element has no visible outline')
+
+  const user = await sharedUser()
+  await context.addInitScript(([a, r]) => {
+    if (!window.localStorage.getItem('refresh_token')) {
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [user.access, user.refresh])
+  for (const [name, path] of PRIVATE_PAGES) {
+    await page.goto(path)
+    await page.locator('h1').first().waitFor()
+    await page.waitForLoadState('networkidle')
+    assert(!/\/users\/login/.test(page.url()), `${path} sent a logged-in user to the login page`)
+    await checkAccessibilityBasics(page, `${viewportName} ${path}`)
+    await page.screenshot({ path: join(SHOTS, `${viewportName}-${name}.png`), fullPage: true })
+  }
+  if (viewport.width < 768) {
+    await page.click('[data-testid=menu-toggle]')
+    await page.locator('#main-menu [data-testid=nav-logout]').waitFor()
+    await page.screenshot({ path: join(SHOTS, `${viewportName}-menu-open.png`) })
+  }
+}
+
+async function serviceValidation({ page, context }) {
+  const user = await sharedUser()
+  await context.addInitScript(([a, r]) => {
+    window.localStorage.setItem('access_token', a)
+    window.localStorage.setItem('refresh_token', r)
+  }, [user.access, user.refresh])
+  await page.goto('/process/resize/')
+  await page.click('[data-testid=submit]')
+  await page.locator('#image-file-error').waitFor()
+  await page.setInputFiles('#image-file', { name: 'small.png', mimeType: 'image/png', buffer: makePng(40, 30) })
+  await page.waitForFunction(() => document.querySelector('#param-width')?.value === '40')
+  await page.fill('#param-width', '9000')
+  await page.click('[data-testid=submit]')
+  const msg = await text(page, '#param-width-error')
+  assert(/less than or equal to 8192/.test(msg), `width 9000 not refused on the client: "${msg}"`)
+  assert((await page.locator('[data-testid=job-progress]').count()) === 0, 'an invalid form was submitted')
+}
+
+function forgedAccess(expOffsetSeconds) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const now = Math.floor(Date.now() / 1000)
+  return `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ token_type: 'access', exp: now + expOffsetSeconds, iat: now, jti: 'forged', user_id: 1 })}.AAAA`
+}
+
+async function tokenRefresh({ page, context, allow }) {
+  const user = await sharedUser()
+  // 1. An access token that is about to expire is refreshed before it is used.
+  await context.addInitScript(([a, r]) => {
+    if (!window.sessionStorage.getItem('seeded')) {
+      window.sessionStorage.setItem('seeded', '1')
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [forgedAccess(5), user.refresh])
+  await page.goto('/dashboard')
+  await page.waitForFunction(() => /^\d+$/.test((document.querySelector('[data-testid=credit-balance]')?.textContent || '').trim()))
+  const access1 = await page.evaluate(() => window.localStorage.getItem('access_token'))
+  assert(access1 && !access1.endsWith('.AAAA'), 'the nearly expired access token was not replaced')
+
+  // 2. A rejected access token (401) is refreshed once and the request retried.
+  allow(401, /\/api\/v1\/user\/(info|images)\//)
+  await page.evaluate((a) => window.localStorage.setItem('access_token', a), forgedAccess(86400))
+  await page.reload()
+  await page.waitForFunction(() => /^\d+$/.test((document.querySelector('[data-testid=credit-balance]')?.textContent || '').trim()))
+  const access2 = await page.evaluate(() => window.localStorage.getItem('access_token'))
+  assert(access2 && !access2.endsWith('.AAAA'), 'the rejected access token was not replaced after the 401')
+
+  // 3. Logging out clears both tokens.
+  await page.click('[data-testid=nav-logout]')
+  await page.locator('[data-testid=logged-out]').waitFor()
+  const left = await page.evaluate(() => [window.localStorage.getItem('access_token'), window.localStorage.getItem('refresh_token')])
+  assert(!left[0] && !left[1], 'logout left tokens in localStorage')
+  await page.goto('/users/images/')
+  await page.waitForURL(/\/users\/login\?next=/)
+}
+
+async function loggedOutRedirect({ page }) {
+  await page.goto('/users/images/')
+  await page.waitForURL(/\/users\/login\?next=/)
+  await page.goto('/checkout')
+  await page.waitForURL(/\/users\/login\?next=(%2F|\/)checkout/)
+}
+
+// ---------------------------------------------------------------- main
+
+async function backendUp() {
+  try {
+    const res = await fetch(url('/health/'), { signal: AbortSignal.timeout(5000) })
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
+async function main() {
+  if (!(await backendUp())) {
+    console.log(`The stack is not answering at ${BASE_URL}/health/ — start it (./stack start) or set BASE_URL.`)
+    console.log('0 passed, 1 failed')
+    process.exit(1)
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--no-first-run'],
+  })
+  try {
+    await scenario('signup-login-greyscale-gallery-delete', signupUploadGalleryDelete)
+    await scenario('generate-from-prompt', generateFromPrompt)
+    await scenario('failing-login-shows-message', failingLogin)
+    await scenario('reset-password-from-mail', resetPassword)
+    await scenario('service-client-validation', serviceValidation)
+    await scenario('logged-out-redirects-to-login', loggedOutRedirect)
+    await scenario('token-refresh-and-logout', tokenRefresh)
+    await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
+    await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })
+  } finally {
+    await browser.close()
+  }
+  const passed = results.filter((r) => r.ok).length
+  const failed = results.filter((r) => r.ok === false).length
+  const skipped = results.filter((r) => r.skipped).length
+  if (skipped) console.log(`${skipped} skipped`)
+  console.log(`screenshots in ${SHOTS}`)
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exit(failed ? 1 : 0)
+}
+
+main().catch((err) => {
+  console.error(err)
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+})

@@ -1,0 +1,375 @@
+/*
+ * test_settings.c - unit tests for lib/settings.c: defaults, environment
+ * overrides, the IA_CONFIG file with the environment winning over it,
+ * malformed numbers, the SECRET_KEY rules (required unless DEV_MODE=1,
+ * which reads STATE/secret_key) and exact CORS origin matching.
+ *
+ * Check forks a process per test, so setenv() in one test cannot leak
+ * into the next; setup() still clears every variable the module reads so
+ * the caller's environment cannot change the results.
+ */
+#include "config.h"
+
+#include "err.h"
+#include "settings.h"
+#include "util.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const all_names[] = {
+    "IA_CONFIG",
+    "IA_STATE_DIR",
+    "SECRET_KEY",
+    "DB_PATH",
+    "MEDIA_ROOT",
+    "PUBLIC_URL",
+    "SIGNUP_CREDITS",
+    "CREDIT_MULTIPLIER",
+    "ACCESS_TOKEN_LIFETIME",
+    "REFRESH_TOKEN_LIFETIME",
+    "CORS_ALLOWED_ORIGINS",
+    "DEV_MODE",
+    "RATE_LIMIT_PER_MINUTE",
+    "MEDIA_URL_LIFETIME",
+    "STABILITY_AI_KEY",
+    "STABILITY_API_BASE",
+    "STABILITY_GENERATE_MODEL",
+    "LOCAL_GENERATOR",
+    "STABILITY_TIMEOUT",
+    "STABILITY_RETRY_BASE_MS",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLIC_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_LOGIN_REDIRECT_URI",
+    "GOOGLE_TOKENINFO_URL",
+    "MAIL_TRANSPORT",
+    "MAIL_DIR",
+    "SMTP_URL",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "DEFAULT_FROM_EMAIL",
+    "CONTACT_EMAIL",
+};
+
+/* A private state directory per test (removed in teardown). */
+static char *state_dir;
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	size_t i;
+
+	for (i = 0; i < sizeof(all_names) / sizeof(all_names[0]); i++)
+		unsetenv(all_names[i]);
+	state_dir = xasprintf("%s/ia-settings-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(state_dir));
+}
+
+static void teardown(void)
+{
+	char *p = xasprintf("%s/secret_key", state_dir);
+
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/ia.conf", state_dir);
+	unlink(p);
+	free(p);
+	rmdir(state_dir);
+	free(state_dir);
+	state_dir = NULL;
+}
+
+/* Write text to STATE/name and return the path (caller frees). */
+static char *write_state_file(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", state_dir, name);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/* Load expecting failure; checks that *s was not written and returns err. */
+static void load_fails(char *err, size_t errlen)
+{
+	struct settings s;
+
+	memset(&s, 0x5a, sizeof(s));
+	err[0] = '\0';
+	ck_assert_int_eq(settings_load(&s, err, errlen), IA_ERR_INVAL);
+	ck_assert(s.signup_credits == 0x5a5a5a5a5a5a5a5aLL);
+	ck_assert_str_ne(err, "");
+}
+
+START_TEST(test_defaults)
+{
+	struct settings s;
+	char err[256] = "", *want;
+
+	setenv("SECRET_KEY", "k3y", 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s.public_url, "http://127.0.0.1:8080");
+	ck_assert_int_eq(s.signup_credits, 100);
+	ck_assert_int_eq(s.credit_multiplier, 50);
+	ck_assert_int_eq(s.rate_limit_per_minute, 20);
+	ck_assert_int_eq(s.access_token_lifetime, 86400);
+	ck_assert_int_eq(s.refresh_token_lifetime, 86400);
+	ck_assert_int_eq(s.media_url_lifetime, 3600);
+	ck_assert_int_eq(s.dev_mode, false);
+	ck_assert_str_eq(s.cors_allowed_origins, "");
+	ck_assert_str_eq(s.state_dir, state_dir);
+	want = xasprintf("%s/ia.sqlite3", state_dir);
+	ck_assert_str_eq(s.db_path, want);
+	free(want);
+	want = xasprintf("%s/media", state_dir);
+	ck_assert_str_eq(s.media_root, want);
+	free(want);
+	ck_assert_uint_eq(s.secret_key_len, 3);
+	ck_assert_int_eq(memcmp(s.secret_key, "k3y", 3), 0);
+	settings_cleanup(&s);
+	ck_assert_ptr_null(s.public_url);
+}
+END_TEST
+
+START_TEST(test_default_state_dir)
+{
+	struct settings s;
+	char err[256] = "";
+
+	setenv("SECRET_KEY", "k", 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s.state_dir, "./var");
+	ck_assert_str_eq(s.db_path, "./var/ia.sqlite3");
+	settings_cleanup(&s);
+}
+END_TEST
+
+START_TEST(test_env_overrides)
+{
+	struct settings s;
+	char err[256] = "";
+
+	setenv("SECRET_KEY", "k", 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("PUBLIC_URL", "https://img.example.com", 1);
+	setenv("SIGNUP_CREDITS", "0", 1);
+	setenv("CREDIT_MULTIPLIER", "7", 1);
+	setenv("RATE_LIMIT_PER_MINUTE", "1000", 1);
+	setenv("DB_PATH", "/elsewhere/db.sqlite3", 1);
+	setenv("DEV_MODE", "1", 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s.public_url, "https://img.example.com");
+	ck_assert_int_eq(s.signup_credits, 0);
+	ck_assert_int_eq(s.credit_multiplier, 7);
+	ck_assert_int_eq(s.rate_limit_per_minute, 1000);
+	ck_assert_str_eq(s.db_path, "/elsewhere/db.sqlite3");
+	ck_assert_int_eq(s.dev_mode, true);
+	settings_cleanup(&s);
+}
+END_TEST
+
+START_TEST(test_config_file)
+{
+	struct settings s;
+	char err[256] = "";
+	char *conf = write_state_file("ia.conf", "# a comment\n"
+						 "#CREDIT_MULTIPLIER=3\n"
+						 "SIGNUP_CREDITS=7\n"
+						 "PUBLIC_URL=https://from-file.example\n"
+						 "RATE_LIMIT_PER_MINUTEX=99\n"
+						 "RATE_LIMIT_PER_MINUTE=5\r\n"
+						 "SECRET_KEY=file-key\n");
+
+	setenv("IA_CONFIG", conf, 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("SIGNUP_CREDITS", "9", 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_int_eq(s.signup_credits, 9); /* the environment wins */
+	ck_assert_str_eq(s.public_url, "https://from-file.example");
+	ck_assert_int_eq(s.credit_multiplier, 50); /* commented out */
+	ck_assert_int_eq(s.rate_limit_per_minute, 5);
+	ck_assert_uint_eq(s.secret_key_len, 8);
+	ck_assert_int_eq(memcmp(s.secret_key, "file-key", 8), 0);
+	settings_cleanup(&s);
+
+	setenv("SECRET_KEY", "env-key", 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.secret_key_len, 7);
+	ck_assert_int_eq(memcmp(s.secret_key, "env-key", 7), 0);
+	settings_cleanup(&s);
+	free(conf);
+}
+END_TEST
+
+START_TEST(test_config_file_state_dir)
+{
+	struct settings s;
+	char err[256] = "", *want;
+	char *line = xasprintf("IA_STATE_DIR=%s\nSECRET_KEY=x\n", state_dir);
+	char *conf = write_state_file("ia.conf", line);
+
+	setenv("IA_CONFIG", conf, 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	want = xasprintf("%s/ia.sqlite3", state_dir);
+	ck_assert_str_eq(s.db_path, want);
+	free(want);
+	settings_cleanup(&s);
+	free(conf);
+	free(line);
+}
+END_TEST
+
+static const char *const bad_numbers[] = {
+    "abc", "-1", "12x", "", " 5", "5 ", "+5", "0x10", "1e3", "99999999999999999999", "\n5",
+};
+
+START_TEST(test_malformed_number)
+{
+	char err[256];
+
+	setenv("SECRET_KEY", "k", 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("CREDIT_MULTIPLIER", bad_numbers[_i], 1);
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "CREDIT_MULTIPLIER") != NULL, "value \"%s\": err \"%s\"",
+		      bad_numbers[_i], err);
+}
+END_TEST
+
+START_TEST(test_malformed_number_in_file)
+{
+	char err[256];
+	char *conf = write_state_file("ia.conf", "RATE_LIMIT_PER_MINUTE=twenty\n");
+
+	setenv("SECRET_KEY", "k", 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("IA_CONFIG", conf, 1);
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "RATE_LIMIT_PER_MINUTE") != NULL, "err \"%s\"", err);
+	/* a good value in the environment hides the bad one in the file */
+	setenv("RATE_LIMIT_PER_MINUTE", "3", 1);
+	{
+		struct settings s;
+
+		ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+		ck_assert_int_eq(s.rate_limit_per_minute, 3);
+		settings_cleanup(&s);
+	}
+	free(conf);
+}
+END_TEST
+
+START_TEST(test_secret_key_required)
+{
+	char err[256];
+	char *kf;
+
+	setenv("IA_STATE_DIR", state_dir, 1);
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "SECRET_KEY") != NULL, "err \"%s\"", err);
+	setenv("SECRET_KEY", "", 1);
+	load_fails(err, sizeof(err));
+	/* without DEV_MODE the key file is not consulted */
+	kf = write_state_file("secret_key", "SECRET_KEY=devkey\n");
+	unsetenv("SECRET_KEY");
+	setenv("DEV_MODE", "0", 1);
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "SECRET_KEY") != NULL, "err \"%s\"", err);
+	free(kf);
+}
+END_TEST
+
+START_TEST(test_dev_mode_key_file)
+{
+	struct settings s;
+	char err[256] = "";
+	char *kf;
+
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("DEV_MODE", "1", 1);
+	load_fails(err, sizeof(err)); /* no key file yet */
+	kf = write_state_file("secret_key", "# made by ./stack\nSECRET_KEY=devkey-0123\n");
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.secret_key_len, 11);
+	ck_assert_int_eq(memcmp(s.secret_key, "devkey-0123", 11), 0);
+	ck_assert_int_eq(s.dev_mode, true);
+	settings_cleanup(&s);
+	/* an explicit key still wins in dev mode */
+	setenv("SECRET_KEY", "explicit", 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.secret_key_len, 8);
+	ck_assert_int_eq(memcmp(s.secret_key, "explicit", 8), 0);
+	settings_cleanup(&s);
+	free(kf);
+}
+END_TEST
+
+START_TEST(test_origin_allowed)
+{
+	struct settings s;
+
+	memset(&s, 0, sizeof(s));
+	s.cors_allowed_origins = "https://a.example, https://b.example  https://c.example,"
+				 "http://localhost:3000";
+	ck_assert(settings_origin_allowed(&s, "https://a.example"));
+	ck_assert(settings_origin_allowed(&s, "https://b.example"));
+	ck_assert(settings_origin_allowed(&s, "https://c.example"));
+	ck_assert(settings_origin_allowed(&s, "http://localhost:3000"));
+	ck_assert(!settings_origin_allowed(&s, "https://a.exampl"));
+	ck_assert(!settings_origin_allowed(&s, "https://a.example.evil.com"));
+	ck_assert(!settings_origin_allowed(&s, "https://a"));
+	ck_assert(!settings_origin_allowed(&s, "http://localhost"));
+	ck_assert(!settings_origin_allowed(&s, "http://localhost:30000"));
+	ck_assert(!settings_origin_allowed(&s, "HTTPS://A.EXAMPLE"));
+	ck_assert(!settings_origin_allowed(&s, "https://a.example, https://b.example"));
+	ck_assert(!settings_origin_allowed(&s, ""));
+	ck_assert(!settings_origin_allowed(&s, NULL));
+	s.cors_allowed_origins = "";
+	ck_assert(!settings_origin_allowed(&s, "https://a.example"));
+	s.cors_allowed_origins = " , ";
+	ck_assert(!settings_origin_allowed(&s, "https://a.example"));
+	s.cors_allowed_origins = NULL;
+	ck_assert(!settings_origin_allowed(&s, "https://a.example"));
+}
+END_TEST
+
+static Suite *settings_suite(void)
+{
+	Suite *s = suite_create("settings");
+	TCase *tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_default_state_dir);
+	tcase_add_test(tc, test_env_overrides);
+	tcase_add_test(tc, test_config_file);
+	tcase_add_test(tc, test_config_file_state_dir);
+	tcase_add_loop_test(tc, test_malformed_number, 0,
+			    (int)(sizeof(bad_numbers) / sizeof(bad_numbers[0])));
+	tcase_add_test(tc, test_malformed_number_in_file);
+	tcase_add_test(tc, test_secret_key_required);
+	tcase_add_test(tc, test_dev_mode_key_file);
+	tcase_add_test(tc, test_origin_allowed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(settings_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,381 @@
+/*
+ * test_store.c - unit tests for lib/store.c: the shape of fresh media
+ * keys, which keys are well formed, and signed media URLs: a round trip
+ * through store_verify_uri, tampering with the signature, key or expiry,
+ * expiry itself, malformed URIs, and a signed key containing "..".
+ * The settings are filled by hand; no environment or files are used
+ * except for the small file helpers at the end (in a private temp dir).
+ */
+#include "config.h"
+
+#include "err.h"
+#include "settings.h"
+#include "store.h"
+#include "util.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define NOW INT64_C(1800000000)
+
+static struct settings st;
+static char key_bytes[] = "0123456789abcdef0123456789abcdef-media";
+
+static void setup(void)
+{
+	memset(&st, 0, sizeof(st));
+	st.secret_key = key_bytes;
+	st.secret_key_len = sizeof(key_bytes) - 1;
+	st.public_url = "https://img.example.com";
+	st.media_root = "/nonexistent-media-root";
+	st.media_url_lifetime = 3600;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+START_TEST(test_new_key_shape)
+{
+	char k1[STORE_KEY_MAX], k2[STORE_KEY_MAX];
+
+	store_new_key("images", "png", k1);
+	store_new_key("images", "png", k2);
+	/* "images/" + 2 hex + "/" + 32 hex + ".png" */
+	ck_assert_uint_eq(strlen(k1), 7 + 2 + 1 + 32 + 4);
+	ck_assert_int_eq(strncmp(k1, "images/", 7), 0);
+	ck_assert(is_hex(k1 + 7, 2));
+	ck_assert_int_eq(k1[9], '/');
+	ck_assert(is_hex(k1 + 10, 32));
+	ck_assert_str_eq(k1 + 42, ".png");
+	/* the directory is the first two characters of the name */
+	ck_assert_int_eq(strncmp(k1 + 7, k1 + 10, 2), 0);
+	ck_assert(store_key_valid(k1));
+	ck_assert_str_ne(k1, k2);
+	store_new_key("uploads", "webp", k1);
+	ck_assert_int_eq(strncmp(k1, "uploads/", 8), 0);
+	ck_assert_str_eq(k1 + strlen(k1) - 5, ".webp");
+	ck_assert(store_key_valid(k1));
+}
+END_TEST
+
+START_TEST(test_key_valid)
+{
+	char longest[STORE_KEY_MAX + 1];
+
+	ck_assert(store_key_valid("images/3f/3fa2c1.png"));
+	ck_assert(store_key_valid("a"));
+	ck_assert(store_key_valid("A-b_c.d/e.f"));
+	ck_assert(store_key_valid("mytmp/x.png"));
+	ck_assert(store_key_valid("images/tmp/x.png"));
+	ck_assert(store_key_valid("tmpx/a.png"));
+
+	ck_assert(!store_key_valid(""));
+	ck_assert(!store_key_valid("/images/a.png"));
+	ck_assert(!store_key_valid("images/../etc/passwd"));
+	ck_assert(!store_key_valid(".."));
+	ck_assert(!store_key_valid("../a"));
+	ck_assert(!store_key_valid("images/.."));
+	ck_assert(!store_key_valid("images/a..png"));
+	ck_assert(!store_key_valid("images//a.png"));
+	ck_assert(!store_key_valid("images/"));
+	ck_assert(!store_key_valid("tmp/a.png"));
+	ck_assert(!store_key_valid("tmp/"));
+	ck_assert(!store_key_valid("images/a b.png"));
+	ck_assert(!store_key_valid("images/a%2e.png"));
+	ck_assert(!store_key_valid("images/a\\b.png"));
+	ck_assert(!store_key_valid("images/a?.png"));
+	ck_assert(!store_key_valid("images/a\n.png"));
+	ck_assert(!store_key_valid("images/\xc3\xa9.png"));
+
+	memset(longest, 'a', STORE_KEY_MAX - 1);
+	longest[STORE_KEY_MAX - 1] = '\0';
+	ck_assert(store_key_valid(longest));
+	longest[STORE_KEY_MAX - 1] = 'a';
+	longest[STORE_KEY_MAX] = '\0';
+	ck_assert(!store_key_valid(longest));
+}
+END_TEST
+
+/* The path part of a signed URL (after PUBLIC_URL), as nginx hands it over. */
+static const char *uri_of(const char *url)
+{
+	size_t n = strlen(st.public_url);
+
+	ck_assert_int_eq(strncmp(url, st.public_url, n), 0);
+	return url + n;
+}
+
+START_TEST(test_signed_url_shape)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+	const char *sig;
+
+	ck_assert_int_eq(
+	    strncmp(url,
+		    "https://img.example.com/media/images/ab/abcd.png?exp=1800003600&sig=", 68),
+	    0);
+	sig = url + 68;
+	ck_assert_uint_eq(strlen(sig), 64);
+	ck_assert(is_hex(sig, 64));
+	free(url);
+}
+END_TEST
+
+START_TEST(test_signature_is_hmac_of_key_and_exp)
+{
+	/* sig = HMAC-SHA256(SECRET_KEY, "<key>\n<exp>"), computed independently */
+	static const char msg[] = "images/ab/abcd.png\n1800003600";
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char hex[2 * crypto_auth_hmacsha256_BYTES + 1];
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+
+	crypto_auth_hmacsha256_state hs;
+
+	crypto_auth_hmacsha256_init(&hs, (const unsigned char *)key_bytes, sizeof(key_bytes) - 1);
+	crypto_auth_hmacsha256_update(&hs, (const unsigned char *)msg, sizeof(msg) - 1);
+	crypto_auth_hmacsha256_final(&hs, mac);
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	ck_assert_str_eq(strstr(url, "&sig=") + 5, hex);
+	free(url);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+	char key[STORE_KEY_MAX];
+	char *url;
+
+	store_new_key("images", "jpg", key);
+	url = store_signed_url(&st, key, NOW);
+	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW), 0);
+	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW + 3599), 0);
+	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), 0), 0);
+	free(url);
+}
+END_TEST
+
+START_TEST(test_expired)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+
+	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW + 3600), IA_ERR_EXPIRED);
+	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW + 100000), IA_ERR_EXPIRED);
+	free(url);
+}
+END_TEST
+
+START_TEST(test_other_secret_refused)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+	static char other[] = "0123456789abcdef0123456789abcdef-medib";
+
+	st.secret_key = other;
+	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW), IA_ERR_AUTH);
+	free(url);
+}
+END_TEST
+
+/* Replace the first occurrence of from in s by to (heap result). */
+static char *replace(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+
+	ck_assert_ptr_nonnull(at);
+	return xasprintf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+START_TEST(test_tampered)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+	const char *uri = uri_of(url);
+	char *t, *sig;
+	size_t i;
+
+	/* each hex digit of the signature flipped in turn */
+	t = xstrdup(uri);
+	sig = strstr(t, "&sig=") + 5;
+	for (i = 0; i < 64; i++) {
+		char was = sig[i];
+
+		sig[i] = was == '0' ? '1' : '0';
+		ck_assert_msg(store_verify_uri(&st, t, NOW) == IA_ERR_AUTH, "sig[%zu] flipped", i);
+		sig[i] = was;
+	}
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW), 0);
+	free(t);
+
+	/* another key, the same signature */
+	t = replace(uri, "abcd.png", "abce.png");
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW), IA_ERR_AUTH);
+	free(t);
+	t = replace(uri, "/media/images/", "/media/Images/");
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW), IA_ERR_AUTH);
+	free(t);
+	/* a later expiry, the same signature */
+	t = replace(uri, "exp=1800003600", "exp=1800003601");
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW), IA_ERR_AUTH);
+	free(t);
+	t = replace(uri, "exp=1800003600", "exp=99999999999");
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW), IA_ERR_AUTH);
+	free(t);
+	/* an expired link made "fresh" by editing exp is refused as forged, not expired */
+	t = replace(uri, "exp=1800003600", "exp=1900000000");
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW + 3600), IA_ERR_AUTH);
+	free(t);
+	free(url);
+}
+END_TEST
+
+START_TEST(test_malformed_uris)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+	const char *uri = uri_of(url);
+	const char *sig = strstr(uri, "&sig=") + 5;
+	char *t;
+	size_t i;
+	char *bad[16];
+	size_t n = 0;
+
+	bad[n++] = xstrdup("");
+	bad[n++] = xstrdup("/media/images/ab/abcd.png");
+	bad[n++] = xstrdup("/media/?exp=1800003600&sig=00");
+	bad[n++] = xasprintf("/static/images/ab/abcd.png?exp=1800003600&sig=%s", sig);
+	bad[n++] = xasprintf("media/images/ab/abcd.png?exp=1800003600&sig=%s", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?sig=%s&exp=1800003600", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=&sig=%s", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=-1&sig=%s", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=1800003600x&sig=%s", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=1800003600&sig=%.63s", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=1800003600&sig=%s0", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=1800003600&sig=%s&x=1", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=1800003600&sig=%.62szz", sig);
+	bad[n++] = xasprintf("/media/images/ab/abcd.png?exp=1800003600&x=1&sig=%s", sig);
+	bad[n++] = xasprintf("/media//images/ab/abcd.png?exp=1800003600&sig=%s", sig);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(store_verify_uri(&st, bad[i], NOW) == IA_ERR_AUTH, "accepted %s",
+			      bad[i]);
+		free(bad[i]);
+	}
+	/* a key at the length bound is refused without overflowing */
+	t = xasprintf("/media/%0*d?exp=1800003600&sig=%s", STORE_KEY_MAX, 0, sig);
+	ck_assert_int_eq(store_verify_uri(&st, t, NOW), IA_ERR_AUTH);
+	free(t);
+	free(url);
+}
+END_TEST
+
+START_TEST(test_signed_bad_key_refused)
+{
+	static const char *const keys[] = {
+	    "images/../../etc/passwd",
+	    "tmp/upload.png",
+	    "images//a.png",
+	    "images/a b.png",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		/* a genuine signature over a bad key still does not open the file */
+		char *url = store_signed_url(&st, keys[i], NOW);
+
+		ck_assert_msg(store_verify_uri(&st, uri_of(url), NOW) == IA_ERR_AUTH, "accepted %s",
+			      keys[i]);
+		free(url);
+	}
+}
+END_TEST
+
+START_TEST(test_files)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *root = xasprintf("%s/ia-store-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	char *path, *tdir, *sub;
+	int64_t bytes = -1;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	st.media_root = root;
+	ck_assert(!store_exists(&st, "images/ab/abcd.png", &bytes));
+	ck_assert_int_eq(bytes, -1);
+	ck_assert_int_eq(store_prepare(&st, "images/ab/abcd.png"), 0);
+	path = store_path(&st, "images/ab/abcd.png");
+	ck_assert_str_eq(path + strlen(root), "/images/ab/abcd.png");
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs("12345", f) >= 0, 1);
+	fclose(f);
+	ck_assert(store_exists(&st, "images/ab/abcd.png", &bytes));
+	ck_assert_int_eq(bytes, 5);
+	ck_assert(store_exists(&st, "images/ab/abcd.png", NULL));
+	ck_assert(!store_exists(&st, "images/ab", NULL)); /* a directory is not a file */
+	ck_assert_int_eq(store_remove(&st, "images/ab/abcd.png"), 0);
+	ck_assert(!store_exists(&st, "images/ab/abcd.png", NULL));
+	ck_assert_int_eq(store_remove(&st, "images/ab/abcd.png"), 0); /* already gone */
+	ck_assert_int_eq(store_remove(&st, NULL), 0);
+	tdir = store_tmp_dir(&st);
+	sub = xasprintf("%s/tmp", root);
+	ck_assert_str_eq(tdir, sub);
+	ck_assert_int_eq(access(tdir, W_OK), 0);
+
+	rmdir(tdir);
+	free(sub);
+	sub = xasprintf("%s/images/ab", root);
+	rmdir(sub);
+	free(sub);
+	sub = xasprintf("%s/images", root);
+	rmdir(sub);
+	free(sub);
+	ck_assert_int_eq(rmdir(root), 0); /* nothing else was left behind */
+	free(tdir);
+	free(path);
+	free(root);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("keys-and-urls");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_new_key_shape);
+	tcase_add_test(tc, test_key_valid);
+	tcase_add_test(tc, test_signed_url_shape);
+	tcase_add_test(tc, test_signature_is_hmac_of_key_and_exp);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_other_secret_refused);
+	tcase_add_test(tc, test_tampered);
+	tcase_add_test(tc, test_malformed_uris);
+	tcase_add_test(tc, test_signed_bad_key_refused);
+	tcase_add_test(tc, test_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0)
+		return EXIT_FAILURE;
+	sr = srunner_create(store_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

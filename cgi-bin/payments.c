@@ -138,11 +138,12 @@ static void handle_webhook(struct http_request *req, const struct route_args *ar
 }
 
 static const struct route payments_routes[] = {
-	{ "POST", "/api/v1/stripe/payment/create-intent/", handle_create_intent, NULL },
-	{ "POST", "/api/v1/stripe/webhook/", handle_webhook, NULL },
+    {"POST", "/api/v1/stripe/payment/create-intent/", handle_create_intent, NULL},
+    {"POST", "/api/v1/stripe/webhook/", handle_webhook, NULL},
 };
 
 int main(void)
 {
-	return app_run("ia-payments", payments_routes, sizeof(payments_routes) / sizeof(payments_routes[0]));
+	return app_run("ia-payments", payments_routes,
+		       sizeof(payments_routes) / sizeof(payments_routes[0]));
 }

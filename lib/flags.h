@@ -21,6 +21,12 @@ struct flag {
 /* Names must match [a-z0-9_-]{1,64}: IA_ERR_INVAL otherwise; IA_ERR_EXISTS. */
 int flags_create(struct db *db, const char *name);
 int flags_set_enabled(struct db *db, const char *name, bool enabled);
+/*
+ * Give a flag to one user / take it away. One statement each, so both work
+ * inside a caller's transaction. IA_ERR_NOTFOUND for an unknown flag or
+ * user (assign) or when the user did not have it (unassign); IA_ERR_EXISTS
+ * when already assigned.
+ */
 int flags_assign(struct db *db, const char *name, int64_t user_id);
 int flags_unassign(struct db *db, const char *name, int64_t user_id);
 int flags_each(struct db *db, int (*fn)(void *ud, const struct flag *f), void *ud);

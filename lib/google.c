@@ -29,8 +29,9 @@ static void google_copy_name(char *dst, size_t size, const cJSON *v);
 
 static bool google_iss_ok(const cJSON *iss)
 {
-	return cJSON_IsString(iss) && (strcmp(iss->valuestring, "accounts.google.com") == 0 ||
-				       strcmp(iss->valuestring, "https://accounts.google.com") == 0);
+	return cJSON_IsString(iss) &&
+	       (strcmp(iss->valuestring, "accounts.google.com") == 0 ||
+		strcmp(iss->valuestring, "https://accounts.google.com") == 0);
 }
 
 /* tokeninfo sends exp as a decimal string; accept a number too. */
@@ -93,7 +94,8 @@ int google_check_claims(const cJSON *claims, const char *client_id, int64_t now,
 	    !google_verified(cJSON_GetObjectItemCaseSensitive(claims, "email_verified")))
 		return IA_ERR_AUTH;
 	if (!cJSON_IsString(email) || email->valuestring[0] == '\0' ||
-	    strlen(email->valuestring) > USER_EMAIL_MAX || strchr(email->valuestring, '@') == NULL ||
+	    strlen(email->valuestring) > USER_EMAIL_MAX ||
+	    strchr(email->valuestring, '@') == NULL ||
 	    strpbrk(email->valuestring, " \t\r\n<>") != NULL)
 		return IA_ERR_AUTH;
 	memset(out, 0, sizeof(*out));
@@ -108,8 +110,8 @@ int google_check_claims(const cJSON *claims, const char *client_id, int64_t now,
 int google_verify(const struct settings *s, const char *credential, int64_t now,
 		  struct google_identity *out)
 {
-	struct httpc_request req = { 0 };
-	struct httpc_response resp = { 0 };
+	struct httpc_request req = {0};
+	struct httpc_response resp = {0};
 	struct google_identity id;
 	cJSON *claims = NULL;
 	char *esc = NULL, *url = NULL;
@@ -119,7 +121,8 @@ int google_verify(const struct settings *s, const char *credential, int64_t now,
 		log_error("google: GOOGLE_CLIENT_ID is not set; every Google login fails");
 		return IA_ERR_AUTH;
 	}
-	if (credential == NULL || credential[0] == '\0' || strlen(credential) > GOOGLE_CREDENTIAL_MAX)
+	if (credential == NULL || credential[0] == '\0' ||
+	    strlen(credential) > GOOGLE_CREDENTIAL_MAX)
 		return IA_ERR_AUTH;
 	esc = httpc_escape(credential);
 	url = xasprintf("%s%cid_token=%s", s->google_tokeninfo_url,
@@ -155,7 +158,7 @@ out:
 int google_account(struct db *db, const struct settings *s, const struct google_identity *id,
 		   struct user *out)
 {
-	struct user_new nu = { 0 };
+	struct user_new nu = {0};
 	int rc;
 
 	rc = users_get_by_email(db, id->email, out);

@@ -17,13 +17,13 @@ struct db;
 struct settings;
 
 #define GOOGLE_CREDENTIAL_MAX 8192 /* bytes of an ID token we are willing to send */
-#define GOOGLE_TIMEOUT 10	   /* seconds for the whole tokeninfo request */
+#define GOOGLE_TIMEOUT        10   /* seconds for the whole tokeninfo request */
 
 /* What a verified ID token says about its holder. */
 struct google_identity {
 	char email[USER_EMAIL_MAX + 1];
 	char first_name[4 * USER_NAME_MAX + 1]; /* given_name, cut to 30 characters */
-	char last_name[4 * USER_NAME_MAX + 1];	/* family_name, cut to 30 characters */
+	char last_name[4 * USER_NAME_MAX + 1];  /* family_name, cut to 30 characters */
 };
 
 /*

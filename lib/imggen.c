@@ -27,16 +27,16 @@ struct imggen_ratio {
 
 /* Stability AI core's output sizes. */
 static const struct imggen_ratio imggen_ratios[] = {
-	{ "16:9", 1344, 768 }, { "1:1", 1024, 1024 }, { "21:9", 1536, 640 },
-	{ "2:3", 832, 1216 },  { "3:2", 1216, 832 },  { "4:5", 896, 1088 },
-	{ "5:4", 1088, 896 },  { "9:16", 768, 1344 }, { "9:21", 640, 1536 },
+    {"16:9", 1344, 768}, {"1:1", 1024, 1024}, {"21:9", 1536, 640},
+    {"2:3", 832, 1216},  {"3:2", 1216, 832},  {"4:5", 896, 1088},
+    {"5:4", 1088, 896},  {"9:16", 768, 1344}, {"9:21", 640, 1536},
 };
 
 struct imggen_style {
 	double c[3][3]; /* three RGB colours, 0..255 */
-	double dx, dy;	/* gradient direction (unit) */
-	double cx, cy;	/* ring centre, fraction of the size */
-	double freq;	/* rings per image diagonal */
+	double dx, dy;  /* gradient direction (unit) */
+	double cx, cy;  /* ring centre, fraction of the size */
+	double freq;    /* rings per image diagonal */
 	uint64_t grain; /* noise seed */
 };
 

@@ -142,12 +142,12 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 		if (out->engine == NULL)
 			out->engine = xstrdup("local");
 		rc = db_step(st) == DB_DONE ? 0 : IA_ERR_DB;
+		if (rc != 0) /* only *out filled above is ours to free */
+			jobs_claimed_cleanup(out);
 	} else if (rc == DB_DONE) {
 		rc = IA_ERR_NOTFOUND;
 	}
 	db_reset(st);
-	if (rc != 0 && rc != IA_ERR_NOTFOUND && out->service != NULL)
-		jobs_claimed_cleanup(out);
 	return rc;
 }
 

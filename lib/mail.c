@@ -37,7 +37,7 @@
 
 #include <sodium.h>
 
-#define MAIL_B64_CHUNK 45 /* input bytes per encoded word: 60 base64 chars */
+#define MAIL_B64_CHUNK    45 /* input bytes per encoded word: 60 base64 chars */
 #define MAIL_SMTP_TIMEOUT 20 /* seconds for a whole SMTP submission */
 
 static bool mail_header_ok(const char *v);

@@ -22,9 +22,9 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
-#define STABILITY_PREFIX "/v2beta/stable-image/"
+#define STABILITY_PREFIX        "/v2beta/stable-image/"
 #define STABILITY_AVATAR_PROMPT "a friendly stylised avatar portrait, clean illustration"
-#define STABILITY_MAX_ERRORS 10
+#define STABILITY_MAX_ERRORS    10
 #define STABILITY_MAX_ERROR_LEN 500
 
 static void stability_add_text(struct stability_req *r, const char *name, const char *value);
@@ -84,7 +84,8 @@ static int stability_endpoint(const struct settings *s, const struct stability_c
 	int rc = 0;
 
 	if (strcmp(svc, "generate") == 0) {
-		if (strcmp(model, "core") != 0 && strcmp(model, "sd3") != 0 && strcmp(model, "ultra") != 0)
+		if (strcmp(model, "core") != 0 && strcmp(model, "sd3") != 0 &&
+		    strcmp(model, "ultra") != 0)
 			return IA_ERR_INVAL;
 		snprintf(r->model, sizeof(r->model), "%s", model);
 		snprintf(r->path, sizeof(r->path), STABILITY_PREFIX "generate/%s", model);
@@ -170,7 +171,7 @@ static double stability_clock(void)
 
 static void stability_sleep_ms(int64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
@@ -184,8 +185,8 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 			      const struct stability_req *q, struct httpc_response *resp,
 			      int *attempts)
 {
-	const char *headers[2] = { q->auth, "accept: image/*" };
-	struct httpc_request req = { 0 };
+	const char *headers[2] = {q->auth, "accept: image/*"};
+	struct httpc_request req = {0};
 	double deadline = stability_clock() + (double)c->budget;
 	long per_try = s->stability_timeout > 0 ? (long)s->stability_timeout : 120L;
 	int64_t delay = s->stability_retry_base_ms;
@@ -209,7 +210,8 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 			break;
 		*attempts = try;
 		rc = httpc_perform(&req, resp);
-		transient = rc == IA_ERR_UPSTREAM || (rc == 0 && (resp->status == 429 || resp->status >= 500));
+		transient = rc == IA_ERR_UPSTREAM ||
+			    (rc == 0 && (resp->status == 429 || resp->status >= 500));
 		if (!transient || try == STABILITY_TRIES)
 			break;
 		if (c->budget > 0 && stability_clock() + (double)delay / 1000.0 + 1.0 > deadline)
@@ -277,17 +279,20 @@ static int stability_judge(const struct stability_call *c, const struct httpc_re
 
 	if (r->status != 200) {
 		if (r->status == 429)
-			snprintf(err, errlen, "Stability AI is rate limiting requests, try again later.");
+			snprintf(err, errlen,
+				 "Stability AI is rate limiting requests, try again later.");
 		else if (r->status >= 500)
 			snprintf(err, errlen, "Stability AI failed (HTTP %ld).", r->status);
 		else
-			snprintf(err, errlen, "Stability AI refused the request (HTTP %ld).", r->status);
+			snprintf(err, errlen, "Stability AI refused the request (HTTP %ld).",
+				 r->status);
 		return IA_ERR_UPSTREAM;
 	}
 	if (httpc_response_header(r, "finish-reason", finish, sizeof(finish)) == 0 &&
 	    strcmp(finish, "SUCCESS") != 0) {
 		if (strcmp(finish, "CONTENT_FILTERED") == 0)
-			snprintf(err, errlen, "The image was blocked by Stability AI's content filter.");
+			snprintf(err, errlen,
+				 "The image was blocked by Stability AI's content filter.");
 		else
 			snprintf(err, errlen, "Stability AI did not finish the image.");
 		return IA_ERR_UPSTREAM;
@@ -304,21 +309,23 @@ static int stability_judge(const struct stability_call *c, const struct httpc_re
 int stability_run(const struct settings *s, const struct stability_call *c, const char *out_path,
 		  struct stability_outcome *out, char *err, size_t errlen)
 {
-	struct stability_req q = { 0 };
-	struct httpc_response resp = { 0 };
+	struct stability_req q = {0};
+	struct httpc_response resp = {0};
 	bool have_resp = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (s->stability_ai_key == NULL || s->stability_ai_key[0] == '\0') {
-		snprintf(err, errlen, "The Stability AI engine is not configured (no STABILITY_AI_KEY).");
+		snprintf(err, errlen,
+			 "The Stability AI engine is not configured (no STABILITY_AI_KEY).");
 		return IA_ERR_UNAVAILABLE;
 	}
 	rc = stability_req_build(s, c, &q);
 	if (rc != 0) {
 		snprintf(err, errlen,
-			 rc == IA_ERR_UNSUPPORTED ? "Stability AI does not offer the %s service."
-						  : "The %s request for Stability AI is incomplete or invalid.",
+			 rc == IA_ERR_UNSUPPORTED
+			     ? "Stability AI does not offer the %s service."
+			     : "The %s request for Stability AI is incomplete or invalid.",
 			 c->service ? c->service : "");
 		return rc;
 	}
@@ -327,15 +334,18 @@ int stability_run(const struct settings *s, const struct stability_call *c, cons
 		have_resp = true;
 		rc = stability_judge(c, &resp, out_path, &out->img, err, errlen);
 	} else {
-		snprintf(err, errlen, rc == IA_ERR_TOOBIG ? "Stability AI sent a response that is too large."
-							  : "Stability AI could not be reached or did not answer in time.");
+		snprintf(err, errlen,
+			 rc == IA_ERR_TOOBIG
+			     ? "Stability AI sent a response that is too large."
+			     : "Stability AI could not be reached or did not answer in time.");
 		rc = IA_ERR_UPSTREAM;
 	}
 	out->ai_response = stability_ai_response(&q, have_resp ? &resp : NULL,
 						 have_resp ? NULL : "timeout or connection failure",
 						 out->attempts, s->stability_ai_key);
 	if (rc != 0)
-		log_warn("stability: %s failed after %d attempt(s): %s", q.path, out->attempts, err);
+		log_warn("stability: %s failed after %d attempt(s): %s", q.path, out->attempts,
+			 err);
 	if (have_resp)
 		httpc_response_cleanup(&resp);
 	stability_req_cleanup(&q);
@@ -392,7 +402,8 @@ static void stability_add_error_body(cJSON *o, const struct httpc_response *r)
 		return;
 	}
 	arr = cJSON_AddArrayToObject(o, "errors");
-	cJSON_ArrayForEach(item, errors) {
+	cJSON_ArrayForEach(item, errors)
+	{
 		char *msg;
 
 		if (!cJSON_IsString(item) || n++ >= STABILITY_MAX_ERRORS)
@@ -435,7 +446,8 @@ char *stability_ai_response(const struct stability_req *q, const struct httpc_re
 	if (r != NULL && r->status != 200)
 		stability_add_error_body(o, r);
 	if (r == NULL)
-		cJSON_AddStringToObject(o, "error", transport_error ? transport_error : "transport failure");
+		cJSON_AddStringToObject(o, "error",
+					transport_error ? transport_error : "transport failure");
 	stability_add_header(o, r, "finish-reason", "finish_reason", false);
 	stability_add_header(o, r, "seed", "seed", true);
 	cJSON_AddNumberToObject(o, "attempts", attempts);

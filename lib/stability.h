@@ -24,27 +24,27 @@
 
 struct settings;
 
-#define STABILITY_TRIES 3
+#define STABILITY_TRIES     3
 #define STABILITY_MAX_PARTS 8
 
 /* What one job asks of Stability AI. Strings are borrowed. */
 struct stability_call {
-	const char *service;	     /* generate | remove-background | enhancement | avatar */
-	const char *prompt;	     /* may be NULL (edit services) */
+	const char *service;         /* generate | remove-background | enhancement | avatar */
+	const char *prompt;          /* may be NULL (edit services) */
 	const char *negative_prompt; /* may be NULL */
 	const char *aspect_ratio;    /* generate; NULL = "16:9" */
-	const char *seed;	     /* decimal text, or NULL for a random seed */
+	const char *seed;            /* decimal text, or NULL for a random seed */
 	const char *source_path;     /* the input image of the edit services */
-	enum img_format format;	     /* png | jpeg | webp */
-	long budget;		     /* seconds the call may take in all; 0 = no bound */
+	enum img_format format;      /* png | jpeg | webp */
+	long budget;                 /* seconds the call may take in all; 0 = no bound */
 };
 
 /* A built request: endpoint path, URL and multipart parts. */
 struct stability_req {
-	char path[96];	 /* e.g. "/v2beta/stable-image/generate/core" */
-	char model[16];	 /* "core" | "sd3" | "ultra" for generate, else "" */
-	char *url;	 /* heap: STABILITY_API_BASE + path */
-	char *auth;	 /* heap: "Authorization: Bearer <key>" (wiped on cleanup) */
+	char path[96];  /* e.g. "/v2beta/stable-image/generate/core" */
+	char model[16]; /* "core" | "sd3" | "ultra" for generate, else "" */
+	char *url;      /* heap: STABILITY_API_BASE + path */
+	char *auth;     /* heap: "Authorization: Bearer <key>" (wiped on cleanup) */
 	char filename[32];
 	struct httpc_part parts[STABILITY_MAX_PARTS];
 	size_t nparts;
@@ -65,7 +65,7 @@ void stability_req_cleanup(struct stability_req *r);
 struct stability_outcome {
 	struct img_result img; /* on success */
 	char *ai_response;     /* heap JSON object text, on success and on failure */
-	int attempts;	       /* HTTP attempts made */
+	int attempts;          /* HTTP attempts made */
 };
 
 /*

@@ -31,9 +31,9 @@
 
 #include <sodium.h>
 
-#define STRIPE_VERSION "2024-06-20"
+#define STRIPE_VERSION           "2024-06-20"
 #define STRIPE_AMOUNT_MAX_DIGITS 12
-#define STRIPE_RECEIVED_MAX INT64_C(1000000000000) /* cents; keeps the math in range */
+#define STRIPE_RECEIVED_MAX      INT64_C(1000000000000) /* cents; keeps the math in range */
 
 /* The facts of a payment_intent.succeeded event that matter here. */
 struct stripe_payment {
@@ -152,8 +152,8 @@ static int stripe_parse_secret(const struct httpc_response *r, char **client_sec
 int stripe_create_intent(const struct settings *s, const struct user *u, int64_t cents,
 			 char **client_secret)
 {
-	struct httpc_request req = { 0 };
-	struct httpc_response resp = { 0 };
+	struct httpc_request req = {0};
+	struct httpc_response resp = {0};
 	char idem[33];
 	char *auth = NULL, *idem_h = NULL, *url = NULL, *form = NULL;
 	const char *headers[3];
@@ -369,8 +369,10 @@ static int stripe_record(struct db *db, const struct stripe_payment *p, int64_t 
 	}
 	if (rc != 0)
 		goto rollback;
-	rc = db_prepare(db, "INSERT INTO stripe_events(event_id, payment_intent, user_id, "
-			    "amount_received, credits, created) VALUES (?, ?, ?, ?, ?, ?)", &st);
+	rc = db_prepare(db,
+			"INSERT INTO stripe_events(event_id, payment_intent, user_id, "
+			"amount_received, credits, created) VALUES (?, ?, ?, ?, ?, ?)",
+			&st);
 	if (rc != 0)
 		goto rollback;
 	db_bind_text(st, 1, p->event_id);
@@ -405,7 +407,7 @@ rollback:
 int stripe_handle_event(struct db *db, int64_t multiplier, const char *body, size_t body_len,
 			enum stripe_outcome *outcome, int64_t *credits)
 {
-	struct stripe_payment p = { 0 };
+	struct stripe_payment p = {0};
 	enum stripe_outcome oc = STRIPE_IGNORED;
 	cJSON *ev = cJSON_ParseWithLength(body, body_len);
 	bool relevant = false;

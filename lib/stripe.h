@@ -16,9 +16,9 @@ struct db;
 struct settings;
 struct user;
 
-#define STRIPE_MIN_CENTS 1000	       /* $10.00 */
-#define STRIPE_MAX_CENTS 100000	       /* $1000.00 */
-#define STRIPE_TOLERANCE 300	       /* seconds a signature timestamp may be off */
+#define STRIPE_MIN_CENTS     1000        /* $10.00 */
+#define STRIPE_MAX_CENTS     100000      /* $1000.00 */
+#define STRIPE_TOLERANCE     300         /* seconds a signature timestamp may be off */
 #define STRIPE_WEBHOOK_LIMIT (64 * 1024) /* bytes of a webhook body */
 
 /*
@@ -57,7 +57,7 @@ int stripe_verify_signature(const char *secret, const char *header, const char *
 
 /* What stripe_handle_event did with a (verified) event. */
 enum stripe_outcome {
-	STRIPE_IGNORED,	     /* another event type or currency: nothing changed */
+	STRIPE_IGNORED,      /* another event type or currency: nothing changed */
 	STRIPE_CREDITED,     /* credits granted, event recorded */
 	STRIPE_DUPLICATE,    /* event id or payment intent already recorded */
 	STRIPE_UNKNOWN_USER, /* metadata.user_id names no account: nothing changed */

@@ -32,7 +32,8 @@ static size_t worker_params(const char *text, cJSON **json, struct img_param *p,
 	size_t n = 0;
 
 	*json = cJSON_Parse(text ? text : "{}");
-	cJSON_ArrayForEach(item, *json) {
+	cJSON_ArrayForEach(item, *json)
+	{
 		if (n >= WORKER_MAX_PARAMS || item->string == NULL)
 			break;
 		p[n].key = item->string;
@@ -58,8 +59,8 @@ static int worker_is_permanent(int rc)
 
 /* Run a local-engine upload service into out_path. */
 static int worker_local(const struct settings *s, const struct job_claimed *j, const char *out_path,
-			enum img_format fmt, const struct img_param *p, size_t n, struct img_result *res,
-			char *err, size_t errlen)
+			enum img_format fmt, const struct img_param *p, size_t n,
+			struct img_result *res, char *err, size_t errlen)
 {
 	char *src;
 	int rc;
@@ -84,7 +85,7 @@ struct worker_task {
 	size_t n;
 	int64_t lease_seconds;
 	char *ai_response; /* heap JSON text for the job row, or NULL */
-	bool final;	   /* a failure must not be retried (already retried inside) */
+	bool final;        /* a failure must not be retried (already retried inside) */
 };
 
 static const char *worker_param(const struct worker_task *t, const char *key)
@@ -103,7 +104,7 @@ static const char *worker_param(const struct worker_task *t, const char *key)
  */
 static int worker_stability(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
 {
-	struct stability_call c = { 0 };
+	struct stability_call c = {0};
 	struct stability_outcome o;
 	char *src = NULL;
 	int rc;
@@ -114,7 +115,8 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 	c.aspect_ratio = t->j->aspect_ratio;
 	c.seed = worker_param(t, "seed");
 	c.format = t->fmt;
-	c.budget = t->lease_seconds > 60 ? (long)(t->lease_seconds - 30) : (long)(t->lease_seconds / 2 + 1);
+	c.budget = t->lease_seconds > 60 ? (long)(t->lease_seconds - 30)
+					 : (long)(t->lease_seconds / 2 + 1);
 	if (t->j->source_key != NULL) {
 		src = store_path(t->s, t->j->source_key);
 		c.source_path = src;
@@ -131,13 +133,16 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 }
 
 /* The development placeholder of generate (LOCAL_GENERATOR=1). */
-static int worker_placeholder(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
+static int worker_placeholder(struct worker_task *t, struct img_result *res, char *err,
+			      size_t errlen)
 {
-	int rc = imggen_generate(t->j->prompt ? t->j->prompt : "", t->j->aspect_ratio,
-				 worker_param(t, "seed"), t->fmt, t->out_path, res, &t->ai_response);
+	int rc =
+	    imggen_generate(t->j->prompt ? t->j->prompt : "", t->j->aspect_ratio,
+			    worker_param(t, "seed"), t->fmt, t->out_path, res, &t->ai_response);
 
 	if (rc != 0)
-		snprintf(err, errlen, "The local placeholder generator failed (%s).", ia_strerror(rc));
+		snprintf(err, errlen, "The local placeholder generator failed (%s).",
+			 ia_strerror(rc));
 	return rc;
 }
 
@@ -158,7 +163,8 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
 			return worker_stability(t, res, err, errlen);
 		if (s->local_generator)
 			return worker_placeholder(t, res, err, errlen);
-		snprintf(err, errlen, "Image generation is not available: no Stability AI key is configured.");
+		snprintf(err, errlen,
+			 "Image generation is not available: no Stability AI key is configured.");
 		return IA_ERR_UNAVAILABLE;
 	}
 	if (remote)
@@ -173,9 +179,9 @@ int worker_run_one(struct db *db, const struct settings *s, const char *worker_i
 	struct img_param params[WORKER_MAX_PARAMS];
 	char numbuf[WORKER_MAX_PARAMS][32];
 	char key[STORE_KEY_MAX], err[256] = "";
-	struct img_result res = { 0 };
-	struct job_output out = { 0 };
-	struct worker_task t = { 0 };
+	struct img_result res = {0};
+	struct job_output out = {0};
+	struct worker_task t = {0};
 	enum img_format fmt = IMG_FMT_PNG;
 	cJSON *json = NULL;
 	char *out_path = NULL;
@@ -210,7 +216,8 @@ int worker_run_one(struct db *db, const struct settings *s, const char *worker_i
 		rc = jobs_finish(db, j.id, worker_id, &out);
 		if (rc != 0)
 			unlink(out_path);
-		log_info("job %lld (%s) %s", (long long)j.id, j.service, rc == 0 ? "done" : "lost its lease");
+		log_info("job %lld (%s) %s", (long long)j.id, j.service,
+			 rc == 0 ? "done" : "lost its lease");
 	} else {
 		unlink(out_path);
 		log_warn("job %lld (%s) attempt %lld failed: %s", (long long)j.id, j.service,

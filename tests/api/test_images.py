@@ -276,20 +276,12 @@ class GalleryTest(ImagesBase):
 
 
 class DeleteTest(ImagesBase):
-    def tearDown(self):
-        # Deleting the newest image lets SQLite hand its id out again (see
-        # test_regression_image_id_reused_after_delete); park a placeholder
-        # row above it so later tests are not hit by that bug.
-        now = int(time.time())
-        uid = db_query("select max(id) from users")[0][0]
-        db_query("insert into images(user_id, service, status, cost, created, updated) "
-                 "values (?, 'greyscale', 'failed', 0, ?, ?)", (uid, now, now))
-
     def test_regression_image_id_reused_after_delete(self):
-        """images.id is a plain INTEGER PRIMARY KEY: after the newest image is
-        deleted its id is reused, and the new job's charge collides with the
-        deleted job's ledger row (unique charge per image_id), so every
-        upload fails with 503 until some other row takes that id."""
+        """Found by this suite: while images.id was a plain INTEGER PRIMARY KEY,
+        deleting the newest image let SQLite hand its id out again; the new
+        job's charge then collided with the deleted job's ledger row (one
+        charge per image_id), and every upload failed with 503 until some
+        other row took that id. Fixed with AUTOINCREMENT."""
         _, _, first, _ = self.new_user()
         _, _, second, _ = self.new_user()
         image_id = self.submit(first)

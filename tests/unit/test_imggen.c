@@ -143,14 +143,17 @@ START_TEST(test_refusals)
 	struct img_result r;
 	char *ai = NULL;
 
-	ck_assert_int_eq(imggen_generate("x", "3:1", NULL, IMG_FMT_PNG, path_a, &r, &ai), IA_ERR_INVAL);
-	ck_assert_int_eq(imggen_generate("x", "1:1", "-1", IMG_FMT_PNG, path_a, &r, &ai), IA_ERR_INVAL);
+	ck_assert_int_eq(imggen_generate("x", "3:1", NULL, IMG_FMT_PNG, path_a, &r, &ai),
+			 IA_ERR_INVAL);
+	ck_assert_int_eq(imggen_generate("x", "1:1", "-1", IMG_FMT_PNG, path_a, &r, &ai),
+			 IA_ERR_INVAL);
 	ck_assert_int_eq(imggen_generate("x", "1:1", "4294967295", IMG_FMT_PNG, path_a, &r, &ai),
 			 IA_ERR_INVAL);
-	ck_assert_int_eq(imggen_generate("x", "1:1", NULL, IMG_FMT_GIF, path_a, &r, &ai), IA_ERR_INVAL);
-	ck_assert_int_eq(imggen_generate("x", "1:1", NULL, IMG_FMT_PNG, "/nonexistent/dir/x.png", &r,
-					 &ai),
-			 IA_ERR_IO);
+	ck_assert_int_eq(imggen_generate("x", "1:1", NULL, IMG_FMT_GIF, path_a, &r, &ai),
+			 IA_ERR_INVAL);
+	ck_assert_int_eq(
+	    imggen_generate("x", "1:1", NULL, IMG_FMT_PNG, "/nonexistent/dir/x.png", &r, &ai),
+	    IA_ERR_IO);
 	ck_assert_ptr_null(ai);
 	ck_assert_int_eq(access(path_a, F_OK), -1);
 }

@@ -230,6 +230,26 @@ START_TEST(test_depth)
 }
 END_TEST
 
+START_TEST(test_marking_nul)
+{
+	char text[] = "{\"a\":\"x\\u0000y\",\"b\":\"\\u00000\"}";
+	char bad[] = "{\"a\":\"\\u0000\",}";
+	char raw[] = "\"\x01\"";
+	size_t where = 999;
+	const char *why = NULL;
+
+	ck_assert_int_eq(jsoncheck_validate_marking_nul(text, strlen(text), &where, &why), 0);
+	ck_assert_str_eq(text, "{\"a\":\"x\\uFFFFy\",\"b\":\"\\uFFFF0\"}");
+	/* other defects are still refused */
+	ck_assert_int_eq(jsoncheck_validate_marking_nul(bad, strlen(bad), &where, &why),
+			 IA_ERR_INVAL);
+	ck_assert_uint_eq(where, 14);
+	ck_assert_int_eq(jsoncheck_validate_marking_nul(raw, strlen(raw), &where, &why),
+			 IA_ERR_INVAL);
+	ck_assert_uint_eq(where, 1);
+}
+END_TEST
+
 static Suite *jsoncheck_suite(void)
 {
 	Suite *s = suite_create("jsoncheck");
@@ -241,6 +261,7 @@ static Suite *jsoncheck_suite(void)
 	tcase_add_test(tc, test_nul_bytes);
 	tcase_add_test(tc, test_length_is_respected);
 	tcase_add_test(tc, test_depth);
+	tcase_add_test(tc, test_marking_nul);
 	suite_add_tcase(s, tc);
 	return s;
 }

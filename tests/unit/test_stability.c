@@ -67,9 +67,12 @@ static const struct httpc_part *file_part(const struct stability_req *r, const c
 
 START_TEST(test_generate_request)
 {
-	struct stability_call c = { .service = "generate", .prompt = "a red fox",
-				    .negative_prompt = "blurry", .aspect_ratio = "21:9",
-				    .seed = "42", .format = IMG_FMT_WEBP };
+	struct stability_call c = {.service = "generate",
+				   .prompt = "a red fox",
+				   .negative_prompt = "blurry",
+				   .aspect_ratio = "21:9",
+				   .seed = "42",
+				   .format = IMG_FMT_WEBP};
 	struct stability_req r;
 
 	ck_assert_int_eq(stability_req_build(&st, &c, &r), 0);
@@ -91,7 +94,7 @@ END_TEST
 
 START_TEST(test_generate_defaults_and_models)
 {
-	struct stability_call c = { .service = "generate", .prompt = "p", .format = IMG_FMT_PNG };
+	struct stability_call c = {.service = "generate", .prompt = "p", .format = IMG_FMT_PNG};
 	struct stability_req r;
 
 	st.stability_generate_model = (char *)"ultra";
@@ -116,8 +119,8 @@ END_TEST
 
 START_TEST(test_edit_requests)
 {
-	struct stability_call c = { .service = "remove-background", .source_path = src_png,
-				    .format = IMG_FMT_PNG };
+	struct stability_call c = {
+	    .service = "remove-background", .source_path = src_png, .format = IMG_FMT_PNG};
 	const struct httpc_part *img;
 	struct stability_req r;
 
@@ -161,8 +164,8 @@ END_TEST
 
 START_TEST(test_refusals)
 {
-	struct stability_call c = { .service = "greyscale", .source_path = src_png,
-				    .format = IMG_FMT_PNG };
+	struct stability_call c = {
+	    .service = "greyscale", .source_path = src_png, .format = IMG_FMT_PNG};
 	struct stability_req r;
 
 	ck_assert_int_eq(stability_req_build(&st, &c, &r), IA_ERR_UNSUPPORTED);
@@ -179,7 +182,7 @@ END_TEST
 
 static cJSON *ai_json(const struct httpc_response *resp, const char *transport)
 {
-	struct stability_call c = { .service = "generate", .prompt = "p", .format = IMG_FMT_PNG };
+	struct stability_call c = {.service = "generate", .prompt = "p", .format = IMG_FMT_PNG};
 	struct stability_req r;
 	char *text;
 	cJSON *o;
@@ -200,7 +203,7 @@ START_TEST(test_ai_response_error_body)
 	char body[] = "{\"id\":\"x1\",\"name\":\"content_moderation\",\"errors\":[\"flagged\",7,"
 		      "\"your key " KEY " was used\"]}";
 	char headers[] = "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n\r\n";
-	struct httpc_response resp = { 403, body, sizeof(body) - 1, headers };
+	struct httpc_response resp = {403, body, sizeof(body) - 1, headers};
 	cJSON *o = ai_json(&resp, NULL), *errors;
 
 	ck_assert_str_eq(cJSON_GetObjectItem(o, "provider")->valuestring, "stability");
@@ -212,7 +215,8 @@ START_TEST(test_ai_response_error_body)
 	errors = cJSON_GetObjectItem(o, "errors");
 	ck_assert_int_eq(cJSON_GetArraySize(errors), 2); /* the number is dropped */
 	ck_assert_str_eq(cJSON_GetArrayItem(errors, 0)->valuestring, "flagged");
-	ck_assert_str_eq(cJSON_GetArrayItem(errors, 1)->valuestring, "your key [redacted] was used");
+	ck_assert_str_eq(cJSON_GetArrayItem(errors, 1)->valuestring,
+			 "your key [redacted] was used");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "finish_reason")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "seed")));
 	ck_assert_int_eq(cJSON_GetObjectItem(o, "attempts")->valueint, 2);
@@ -224,7 +228,7 @@ START_TEST(test_ai_response_success_and_transport)
 {
 	char body[] = "\x89PNG";
 	char headers[] = "HTTP/1.1 200 OK\r\nfinish-reason: SUCCESS\r\nSeed: 1234567\r\n\r\n";
-	struct httpc_response resp = { 200, body, 4, headers };
+	struct httpc_response resp = {200, body, 4, headers};
 	cJSON *o = ai_json(&resp, NULL);
 
 	ck_assert_int_eq(cJSON_GetObjectItem(o, "status")->valueint, 200);
@@ -236,14 +240,15 @@ START_TEST(test_ai_response_success_and_transport)
 
 	o = ai_json(NULL, "timeout or connection failure");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "status")));
-	ck_assert_str_eq(cJSON_GetObjectItem(o, "error")->valuestring, "timeout or connection failure");
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "error")->valuestring,
+			 "timeout or connection failure");
 	cJSON_Delete(o);
 }
 END_TEST
 
 START_TEST(test_run_without_key)
 {
-	struct stability_call c = { .service = "generate", .prompt = "p", .format = IMG_FMT_PNG };
+	struct stability_call c = {.service = "generate", .prompt = "p", .format = IMG_FMT_PNG};
 	struct stability_outcome o;
 	char err[256] = "";
 
@@ -259,8 +264,8 @@ END_TEST
 /* Nothing listens on port 1: three quick attempts with backoff, then a recorded failure. */
 START_TEST(test_run_retries_transport_errors)
 {
-	struct stability_call c = { .service = "generate", .prompt = "p", .format = IMG_FMT_PNG,
-				    .budget = 30 };
+	struct stability_call c = {
+	    .service = "generate", .prompt = "p", .format = IMG_FMT_PNG, .budget = 30};
 	struct stability_outcome o;
 	struct timespec t0, t1;
 	char err[256] = "", out[64];
@@ -290,8 +295,8 @@ END_TEST
 /* A budget smaller than one retry's wait stops after the first attempt. */
 START_TEST(test_run_budget_bounds_retries)
 {
-	struct stability_call c = { .service = "generate", .prompt = "p", .format = IMG_FMT_PNG,
-				    .budget = 2 };
+	struct stability_call c = {
+	    .service = "generate", .prompt = "p", .format = IMG_FMT_PNG, .budget = 2};
 	struct stability_outcome o;
 	char err[256] = "";
 

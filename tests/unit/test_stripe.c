@@ -26,10 +26,10 @@
 #include <sodium.h>
 
 #define SECRET "whsec_test_secret"
-#define T0 INT64_C(1700000000)
+#define T0     INT64_C(1700000000)
 /* Python: hmac.new(SECRET, b"1700000000." + BODY, sha256).hexdigest() */
 #define BODY "{\"id\":\"evt_1\",\"type\":\"ping\"}"
-#define KAT "74a11abdd08483d064a2a1571e7881b084c522f9f3ccd0b800ec8c74aba47fc2"
+#define KAT  "74a11abdd08483d064a2a1571e7881b084c522f9f3ccd0b800ec8c74aba47fc2"
 
 static int verify(const char *secret, const char *header, const char *body, int64_t now)
 {
@@ -75,19 +75,20 @@ END_TEST
 
 START_TEST(test_sig_tampered_body_and_wrong_secret)
 {
-	ck_assert_int_eq(verify(SECRET, "t=1700000000,v1=" KAT, "{\"id\":\"evt_1\",\"type\":\"pinG\"}",
-				T0),
-			 IA_ERR_AUTH);
+	ck_assert_int_eq(
+	    verify(SECRET, "t=1700000000,v1=" KAT, "{\"id\":\"evt_1\",\"type\":\"pinG\"}", T0),
+	    IA_ERR_AUTH);
 	ck_assert_int_eq(verify(SECRET, "t=1700000000,v1=" KAT, BODY " ", T0), IA_ERR_AUTH);
 	ck_assert_int_eq(verify("whsec_other", "t=1700000000,v1=" KAT, BODY, T0), IA_ERR_AUTH);
 	/* the timestamp is signed too: moving it breaks the signature */
 	ck_assert_int_eq(verify(SECRET, "t=1700000001,v1=" KAT, BODY, T0), IA_ERR_AUTH);
 	/* one flipped hex digit */
-	ck_assert_int_eq(verify(SECRET,
-				"t=1700000000,v1=74a11abdd08483d064a2a1571e7881b084c522f9f3ccd0b800ec8c7"
-				"4aba47fc3",
-				BODY, T0),
-			 IA_ERR_AUTH);
+	ck_assert_int_eq(
+	    verify(SECRET,
+		   "t=1700000000,v1=74a11abdd08483d064a2a1571e7881b084c522f9f3ccd0b800ec8c7"
+		   "4aba47fc3",
+		   BODY, T0),
+	    IA_ERR_AUTH);
 }
 END_TEST
 
@@ -115,15 +116,15 @@ END_TEST
 START_TEST(test_sig_malformed)
 {
 	static const char *bad[] = {
-		"",
-		"garbage",
-		"v1=" KAT,			   /* no t */
-		"t=1700000000",			   /* no v1 */
-		"t=,v1=" KAT,			   /* empty t */
-		"t=17000x0000,v1=" KAT,		   /* not a number */
-		"t=-1700000000,v1=" KAT,	   /* negative */
-		"t=1700000000,t=1700000000,v1=" KAT, /* two timestamps */
-		"t=99999999999999999999999,v1=" KAT, /* overflow */
+	    "",
+	    "garbage",
+	    "v1=" KAT,                           /* no t */
+	    "t=1700000000",                      /* no v1 */
+	    "t=,v1=" KAT,                        /* empty t */
+	    "t=17000x0000,v1=" KAT,              /* not a number */
+	    "t=-1700000000,v1=" KAT,             /* negative */
+	    "t=1700000000,t=1700000000,v1=" KAT, /* two timestamps */
+	    "t=99999999999999999999999,v1=" KAT, /* overflow */
 	};
 	size_t i;
 
@@ -154,17 +155,29 @@ START_TEST(test_amount_cents)
 		const char *json;
 		int64_t cents;
 	} ok[] = {
-		{ "{\"amount\": 25}", 2500 },	     { "{\"amount\": 25.5}", 2550 },
-		{ "{\"amount\": 19.99}", 1999 },     { "{\"amount\": 0.29}", 29 },
-		{ "{\"amount\": \"25\"}", 2500 },    { "{\"amount\": \"25.50\"}", 2550 },
-		{ "{\"amount\": \"1000.00\"}", 100000 }, { "{\"amount\": -5}", -500 },
-		{ "{\"amount\": 1e3}", 100000 },
+	    {"{\"amount\": 25}", 2500},
+	    {"{\"amount\": 25.5}", 2550},
+	    {"{\"amount\": 19.99}", 1999},
+	    {"{\"amount\": 0.29}", 29},
+	    {"{\"amount\": \"25\"}", 2500},
+	    {"{\"amount\": \"25.50\"}", 2550},
+	    {"{\"amount\": \"1000.00\"}", 100000},
+	    {"{\"amount\": -5}", -500},
+	    {"{\"amount\": 1e3}", 100000},
 	};
 	static const char *bad[] = {
-		"{}",		      "{\"amount\": null}",	 "{\"amount\": true}",
-		"{\"amount\": \"\"}", "{\"amount\": \"ten\"}",	 "{\"amount\": 25.555}",
-		"{\"amount\": \"25.555\"}", "{\"amount\": \"25.\"}", "{\"amount\": \" 25\"}",
-		"{\"amount\": [25]}", "{\"amount\": \"1e3\"}",	 "{\"amount\": 1e300}",
+	    "{}",
+	    "{\"amount\": null}",
+	    "{\"amount\": true}",
+	    "{\"amount\": \"\"}",
+	    "{\"amount\": \"ten\"}",
+	    "{\"amount\": 25.555}",
+	    "{\"amount\": \"25.555\"}",
+	    "{\"amount\": \"25.\"}",
+	    "{\"amount\": \" 25\"}",
+	    "{\"amount\": [25]}",
+	    "{\"amount\": \"1e3\"}",
+	    "{\"amount\": 1e300}",
 	};
 	int64_t c;
 	size_t i;
@@ -201,7 +214,7 @@ static int64_t uid;
 
 static void db_setup(void)
 {
-	struct user_new nu = { .email = "buyer@example.com", .signup_credits = 100 };
+	struct user_new nu = {.email = "buyer@example.com", .signup_credits = 100};
 
 	db = testdb_open();
 	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
@@ -220,8 +233,10 @@ static int64_t balance(void)
 
 static int64_t purchases(void)
 {
-	return testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE reason = 'purchase' AND "
-			      "user_id = ?", uid);
+	return testdb_int(db,
+			  "SELECT count(*) FROM credit_ledger WHERE reason = 'purchase' AND "
+			  "user_id = ?",
+			  uid);
 }
 
 static int event(const char *evt, const char *type, const char *pi, int64_t amount, int64_t user,
@@ -249,8 +264,9 @@ START_TEST(test_event_grants_once)
 	ck_assert_int_eq(n, 1299);
 	ck_assert_int_eq(balance(), 100 + 1299);
 	ck_assert_int_eq(purchases(), 1);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE ref = 'pi_1' "
-					"AND delta = 1299 AND balance_after = 1399 AND user_id = ?",
+	ck_assert_int_eq(testdb_int(db,
+				    "SELECT count(*) FROM credit_ledger WHERE ref = 'pi_1' "
+				    "AND delta = 1299 AND balance_after = 1399 AND user_id = ?",
 				    uid),
 			 1);
 	/* the same event again */
@@ -280,7 +296,8 @@ START_TEST(test_event_purchase_row_blocks_replay)
 	/* a purchase ledger row for the intent without an event row (e.g. restored
 	 * from an older backup): the ledger's own unique rule still holds */
 	ck_assert_int_eq(credits_apply(db, uid, 7, CREDITS_PURCHASE, 0, "pi_9", NULL), 0);
-	ck_assert_int_eq(event("evt_9", "payment_intent.succeeded", "pi_9", 2000, uid, &oc, NULL), 0);
+	ck_assert_int_eq(event("evt_9", "payment_intent.succeeded", "pi_9", 2000, uid, &oc, NULL),
+			 0);
 	ck_assert_int_eq(oc, STRIPE_DUPLICATE);
 	ck_assert_int_eq(balance(), 107);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM stripe_events", 0), 0);
@@ -291,21 +308,24 @@ START_TEST(test_event_ignored_and_unknown_user)
 {
 	enum stripe_outcome oc = STRIPE_CREDITED;
 	const char *other = "{\"id\":\"evt_o\",\"type\":\"payment_intent.created\",\"data\":{}}";
-	const char *eur = "{\"id\":\"evt_e\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":"
-			  "{\"id\":\"pi_e\",\"amount_received\":5000,\"currency\":\"eur\","
-			  "\"metadata\":{\"user_id\":\"1\"}}}}";
+	const char *eur =
+	    "{\"id\":\"evt_e\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":"
+	    "{\"id\":\"pi_e\",\"amount_received\":5000,\"currency\":\"eur\","
+	    "\"metadata\":{\"user_id\":\"1\"}}}}";
 
 	ck_assert_int_eq(stripe_handle_event(db, 50, other, strlen(other), &oc, NULL), 0);
 	ck_assert_int_eq(oc, STRIPE_IGNORED);
 	ck_assert_int_eq(stripe_handle_event(db, 50, eur, strlen(eur), &oc, NULL), 0);
 	ck_assert_int_eq(oc, STRIPE_IGNORED);
-	ck_assert_int_eq(event("evt_u", "payment_intent.succeeded", "pi_u", 5000, uid + 999, &oc, NULL),
-			 0);
+	ck_assert_int_eq(
+	    event("evt_u", "payment_intent.succeeded", "pi_u", 5000, uid + 999, &oc, NULL), 0);
 	ck_assert_int_eq(oc, STRIPE_UNKNOWN_USER);
 	ck_assert_int_eq(balance(), 100);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM stripe_events", 0), 0);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE reason = "
-					"'purchase'", 0),
+	ck_assert_int_eq(testdb_int(db,
+				    "SELECT count(*) FROM credit_ledger WHERE reason = "
+				    "'purchase'",
+				    0),
 			 0);
 }
 END_TEST
@@ -313,27 +333,27 @@ END_TEST
 START_TEST(test_event_bad_payload)
 {
 	static const char *bad[] = {
-		"not json",
-		"[]",
-		"{\"type\":\"payment_intent.succeeded\"}",
-		"{\"id\":\"evt_x\"}",
-		"{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
-		"\"id\":\"pi_x\",\"amount_received\":100}}}", /* no metadata.user_id */
-		"{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
-		"\"amount_received\":100,\"metadata\":{\"user_id\":\"1\"}}}}", /* no intent id */
-		"{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
-		"\"id\":\"pi_x\",\"amount_received\":-5,\"metadata\":{\"user_id\":\"1\"}}}}",
-		"{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
-		"\"id\":\"pi_x\",\"amount_received\":1.5,\"metadata\":{\"user_id\":\"1\"}}}}",
-		"{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
-		"\"id\":\"pi_x\",\"amount_received\":100,\"metadata\":{\"user_id\":\"abc\"}}}}",
+	    "not json",
+	    "[]",
+	    "{\"type\":\"payment_intent.succeeded\"}",
+	    "{\"id\":\"evt_x\"}",
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"id\":\"pi_x\",\"amount_received\":100}}}", /* no metadata.user_id */
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"amount_received\":100,\"metadata\":{\"user_id\":\"1\"}}}}", /* no intent id */
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"id\":\"pi_x\",\"amount_received\":-5,\"metadata\":{\"user_id\":\"1\"}}}}",
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"id\":\"pi_x\",\"amount_received\":1.5,\"metadata\":{\"user_id\":\"1\"}}}}",
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"id\":\"pi_x\",\"amount_received\":100,\"metadata\":{\"user_id\":\"abc\"}}}}",
 	};
 	enum stripe_outcome oc = STRIPE_CREDITED;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_msg(stripe_handle_event(db, 50, bad[i], strlen(bad[i]), &oc, NULL) ==
-				      IA_ERR_INVAL,
+				  IA_ERR_INVAL,
 			      "payload %zu", i);
 		ck_assert_int_eq(oc, STRIPE_CREDITED); /* untouched */
 	}

@@ -18,7 +18,7 @@
 
 #define IACTL_COST_MAX INT64_C(1000000)
 
-static const char *const iactl_job_statuses[] = { "pending", "processing", "done", "failed" };
+static const char *const iactl_job_statuses[] = {"pending", "processing", "done", "failed"};
 
 static int iactl_service_error(const char *slug, int rc);
 static int iactl_service_row_json(void *ud, const struct service *s);
@@ -31,7 +31,8 @@ static int iactl_job_row_text(void *ud, const struct job_row *r);
 static int iactl_service_error(const char *slug, int rc)
 {
 	if (rc == IA_ERR_NOTFOUND)
-		fprintf(stderr, "iactl: no service with slug %s (see `iactl service list`)\n", slug);
+		fprintf(stderr, "iactl: no service with slug %s (see `iactl service list`)\n",
+			slug);
 	else
 		return iactl_fail("service update failed", rc);
 	return IACTL_FAIL;
@@ -178,7 +179,8 @@ int iactl_job_list(struct db *db, const struct iactl_args *a)
 	size_t i;
 	int rc;
 
-	for (i = 0; a->status != NULL && i < sizeof(iactl_job_statuses) / sizeof(*iactl_job_statuses); i++)
+	for (i = 0;
+	     a->status != NULL && i < sizeof(iactl_job_statuses) / sizeof(*iactl_job_statuses); i++)
 		if (strcmp(a->status, iactl_job_statuses[i]) == 0)
 			break;
 	if (a->status != NULL && i == sizeof(iactl_job_statuses) / sizeof(*iactl_job_statuses)) {
@@ -221,6 +223,7 @@ int iactl_job_retry(struct db *db, const struct iactl_args *a)
 	}
 	if (rc != 0)
 		return iactl_fail("retry failed", rc);
-	printf("job %lld is pending again (free of charge: its cost was refunded)\n", (long long)id);
+	printf("job %lld is pending again (free of charge: its cost was refunded)\n",
+	       (long long)id);
 	return IACTL_OK;
 }

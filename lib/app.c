@@ -58,6 +58,9 @@ static int app_serve(const struct route *routes, size_t n)
 		log_error("cannot start (database %s)", s->db_path);
 		return 1;
 	}
+	/* libfcgi's own SIGTERM handler only flags a shutdown for after the
+	 * next request; a worker blocked in accept should simply go. */
+	signal(SIGTERM, SIG_DFL);
 	while (http_accept(&req) == 0) {
 		router_dispatch(routes, n, &req);
 		if (!req.replied)

@@ -32,7 +32,7 @@ class ConcurrentUploadTest(ApiTestCase):
             t.start()
         for t in threads:
             t.join(120)
-        statuses = sorted(getattr(r, "status", repr(r)) for r in results)
+        statuses = [getattr(r, "status", repr(r)) for r in results]
         self.assertEqual(statuses.count(202), 20, statuses)
         self.assertEqual(statuses.count(402), 30, statuses)
         for r in results:

@@ -15,6 +15,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -428,6 +429,7 @@ class PrivateStack:
     def stop(self):
         subprocess.run([os.path.join(SRC, "stack"), "stop"], env=self.env, capture_output=True,
                        timeout=60)
+        shutil.rmtree(self.state, ignore_errors=True)
 
     def request(self, method, path, body=None, token=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)

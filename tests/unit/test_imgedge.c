@@ -2,7 +2,12 @@
  * test_imgedge.c - unit tests for lib/imgedge.c: Canny edges of synthetic
  * images drawn with libgd (a black rectangle on white, a flat image, a
  * low-contrast rectangle against two threshold pairs), edge positions
- * against the true border, sizes, and NULL / 1x1 / palette inputs.
+ * against the true border, sizes, and NULL / 1x1 / palette inputs; and the
+ * streamed detector against a reference Canny written here on full float
+ * planes (exact equality, including hysteresis on long noisy edges).
+ * Built twice: against libia, and with lib/imgedge.c compiled in with a
+ * tiny hysteresis stack (test_imgedge_smallstack) so that the stack
+ * overflow and rescan path runs on every image.
  */
 #include "config.h"
 
@@ -11,7 +16,9 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gd.h>
 
@@ -35,7 +42,7 @@ static gdImagePtr rect_image(int bg, int fg)
 
 static int is_edge(gdImagePtr im, int x, int y)
 {
-	int c = gdImageGetPixel(im, x, y);
+	int c = gdImageGetTrueColorPixel(im, x, y);
 
 	if (c == gdTrueColorAlpha(0, 0, 0, 0))
 		return 1;
@@ -71,7 +78,9 @@ START_TEST(rectangle_border)
 	int n = 0, perim = 2 * (X1 - X0 + 1) + 2 * (Y1 - Y0 + 1);
 
 	ck_assert_ptr_nonnull(out);
-	ck_assert(gdImageTrueColor(out));
+	/* a two-entry palette image: written as a 1-bit PNG */
+	ck_assert(!gdImageTrueColor(out));
+	ck_assert_int_eq(gdImageColorsTotal(out), 2);
 	for (int y = 0; y < H; y++)
 		for (int x = 0; x < W; x++) {
 			if (!is_edge(out, x, y))
@@ -200,7 +209,7 @@ START_TEST(palette_input)
 	gdImageFilledRectangle(src, 20, 20, 59, 39, black);
 	out = imgedge_outline(src, 50, 150);
 	ck_assert_ptr_nonnull(out);
-	ck_assert(gdImageTrueColor(out));
+	ck_assert(!gdImageTrueColor(out));
 	ck_assert(is_edge(out, 40, 19) || is_edge(out, 40, 20));
 	ck_assert(!is_edge(out, 5, 5));
 	gdImageDestroy(out);
@@ -249,6 +258,227 @@ START_TEST(blur_plane)
 }
 END_TEST
 
+/* ---- reference Canny on full planes, for the equality tests ---- */
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Sobel (L1) magnitude and sector of every pixel of the blurred plane b. */
+static void ref_sobel(const float *b, int w, int h, float *mag, uint8_t *sec)
+{
+	for (int y = 0; y < h; y++) {
+		const float *up = b + (size_t)clampi(y - 1, 0, h - 1) * w;
+		const float *mid = b + (size_t)y * w;
+		const float *dn = b + (size_t)clampi(y + 1, 0, h - 1) * w;
+
+		for (int x = 0; x < w; x++) {
+			int l = clampi(x - 1, 0, w - 1), r = clampi(x + 1, 0, w - 1);
+			float gx = (up[r] + 2 * mid[r] + dn[r]) - (up[l] + 2 * mid[l] + dn[l]);
+			float gy = (dn[l] + 2 * dn[x] + dn[r]) - (up[l] + 2 * up[x] + up[r]);
+			float ax = fabsf(gx), ay = fabsf(gy);
+			size_t i = (size_t)y * w + x;
+
+			mag[i] = ax + ay;
+			if (ay <= ax * 0.41421356f)
+				sec[i] = 0; /* horizontal neighbours */
+			else if (ay > ax * 2.41421356f)
+				sec[i] = 2; /* vertical */
+			else
+				sec[i] = (gx > 0) == (gy > 0) ? 1 : 3;
+		}
+	}
+}
+
+static float ref_at(const float *m, int w, int h, int x, int y)
+{
+	return x < 0 || y < 0 || x >= w || y >= h ? 0 : m[(size_t)y * w + x];
+}
+
+/* Suppression + double threshold (0 none, 1 weak, 2 strong), then
+ * hysteresis by sweeping until nothing changes. */
+static void ref_classify(const float *mag, const uint8_t *sec, int w, int h, float low,
+			 float high, uint8_t *out)
+{
+	static const int dx[4][2] = {{-1, 1}, {-1, 1}, {0, 0}, {1, -1}};
+	static const int dy[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
+	int changed = 1;
+
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			size_t i = (size_t)y * w + x;
+			int s = sec[i];
+			float v = mag[i], a = ref_at(mag, w, h, x + dx[s][0], y + dy[s][0]);
+			float b = ref_at(mag, w, h, x + dx[s][1], y + dy[s][1]);
+
+			out[i] = v > low && v > a && v >= b ? (v > high ? 2 : 1) : 0;
+		}
+	while (changed) {
+		changed = 0;
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++) {
+				if (out[(size_t)y * w + x] != 1)
+					continue;
+				for (int ny = y - 1; ny <= y + 1; ny++)
+					for (int nx = x - 1; nx <= x + 1; nx++)
+						if (ny >= 0 && nx >= 0 && ny < h && nx < w &&
+						    out[(size_t)ny * w + nx] == 2 &&
+						    out[(size_t)y * w + x] == 1) {
+							out[(size_t)y * w + x] = 2;
+							changed = 1;
+						}
+			}
+	}
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		out[i] = out[i] == 2;
+}
+
+static void ref_canny(const float *lum, int w, int h, double low, double high, uint8_t *out)
+{
+	size_t n = (size_t)w * h;
+	float *b = malloc(n * sizeof(*b)), *mag = malloc(n * sizeof(*mag));
+	uint8_t *sec = malloc(n);
+
+	ck_assert(b && mag && sec);
+	if (low > high) {
+		double t = low;
+
+		low = high;
+		high = t;
+	}
+	memcpy(b, lum, n * sizeof(*b));
+	imgedge_blur(b, w, h, 1.4);
+	ref_sobel(b, w, h, mag, sec);
+	ref_classify(mag, sec, w, h, (float)low, (float)high, out);
+	free(b);
+	free(mag);
+	free(sec);
+}
+
+/* A grey test picture: gradient, shapes and deterministic grain. */
+static gdImagePtr noisy_image(int w, int h, unsigned seed)
+{
+	gdImagePtr im = gdImageCreateTrueColor(w, h);
+
+	ck_assert_ptr_nonnull(im);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			int v = (x * 200) / w + 20;
+
+			seed = seed * 1103515245u + 12345u;
+			if ((x - w / 3) * (x - w / 3) + (y - h / 2) * (y - h / 2) < w * h / 16)
+				v = 230 - v / 2;
+			if (x > w / 2 && y > h / 4 && y < h * 3 / 4)
+				v /= 3;
+			v += (int)((seed >> 16) % 41) - 20;
+			v = clampi(v, 0, 255);
+			im->tpixels[y][x] = gdTrueColorAlpha(v, v, v, 0);
+		}
+	return im;
+}
+
+/* The luminance imgedge_outline computes for an opaque grey pixel. */
+static float *grey_plane(gdImagePtr im)
+{
+	int w = gdImageSX(im), h = gdImageSY(im);
+	float *lum = malloc((size_t)w * h * sizeof(*lum));
+
+	ck_assert_ptr_nonnull(lum);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			int v = gdTrueColorGetRed(im->tpixels[y][x]);
+
+			lum[(size_t)y * w + x] = 0.299f * v + 0.587f * v + 0.114f * v;
+		}
+	return lum;
+}
+
+/*
+ * imgedge_canny, imgedge_outline and the full-plane reference agree pixel
+ * for pixel, and canny leaves its input alone.
+ */
+static void check_same_as_reference(int w, int h, double low, double high)
+{
+	gdImagePtr im = noisy_image(w, h, (unsigned)(w * 31 + h));
+	float *lum = grey_plane(im), *copy = malloc((size_t)w * h * sizeof(*copy));
+	uint8_t *got = malloc((size_t)w * h), *want = malloc((size_t)w * h);
+	gdImagePtr out;
+
+	ck_assert(copy && got && want);
+	memcpy(copy, lum, (size_t)w * h * sizeof(*copy));
+	ref_canny(lum, w, h, low, high, want);
+	ck_assert_int_eq(imgedge_canny(lum, w, h, low, high, got), 0);
+	ck_assert(memcmp(lum, copy, (size_t)w * h * sizeof(*copy)) == 0);
+	out = imgedge_outline(im, (int)low, (int)high);
+	ck_assert_ptr_nonnull(out);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			size_t i = (size_t)y * w + x;
+
+			ck_assert_msg(got[i] == want[i], "%dx%d %g/%g: canny %d,%d", w, h, low,
+				      high, x, y);
+			ck_assert_msg(is_edge(out, x, y) == want[i], "%dx%d %g/%g: outline %d,%d",
+				      w, h, low, high, x, y);
+		}
+	gdImageDestroy(out);
+	gdImageDestroy(im);
+	free(lum);
+	free(copy);
+	free(got);
+	free(want);
+}
+
+static int count_plane(const uint8_t *e, size_t n)
+{
+	int c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += e[i];
+	return c;
+}
+
+START_TEST(streamed_equals_reference)
+{
+	static const int sizes[][2] = {{301, 203}, {64, 64}, {7, 97}, {97, 3}, {1, 40}, {40, 1},
+				       {2, 2}};
+	static const double thr[][2] = {{50, 150}, {5, 20}, {20, 5}, {0, 0}, {30, 31}};
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+		for (size_t t = 0; t < sizeof(thr) / sizeof(thr[0]); t++)
+			check_same_as_reference(sizes[s][0], sizes[s][1], thr[t][0], thr[t][1]);
+}
+END_TEST
+
+/*
+ * Hysteresis over long, branching noisy edges (deep stacks; the small-stack
+ * build overflows and rescans): weak pixels are really kept through their
+ * strong neighbours, and the result still equals the reference.
+ */
+START_TEST(hysteresis_on_noise)
+{
+	int w = 400, h = 300;
+	gdImagePtr im = noisy_image(w, h, 7);
+	float *lum = grey_plane(im);
+	uint8_t *strong_only = malloc((size_t)w * h), *both = malloc((size_t)w * h);
+	uint8_t *weak_too = malloc((size_t)w * h);
+
+	ck_assert(strong_only && both && weak_too);
+	ck_assert_int_eq(imgedge_canny(lum, w, h, 40, 40, strong_only), 0);
+	ck_assert_int_eq(imgedge_canny(lum, w, h, 10, 40, both), 0);
+	ck_assert_int_eq(imgedge_canny(lum, w, h, 10, 10, weak_too), 0);
+	ck_assert_int_gt(count_plane(both, (size_t)w * h), count_plane(strong_only, (size_t)w * h));
+	ck_assert_int_lt(count_plane(both, (size_t)w * h), count_plane(weak_too, (size_t)w * h));
+	ck_assert_int_gt(count_plane(both, (size_t)w * h), 5000);
+	gdImageDestroy(im);
+	free(lum);
+	free(strong_only);
+	free(both);
+	free(weak_too);
+	check_same_as_reference(w, h, 10, 40);
+}
+END_TEST
+
 static Suite *imgedge_suite(void)
 {
 	Suite *s = suite_create("imgedge");
@@ -262,6 +492,8 @@ static Suite *imgedge_suite(void)
 	tcase_add_test(tc, palette_input);
 	tcase_add_test(tc, bad_and_tiny_inputs);
 	tcase_add_test(tc, blur_plane);
+	tcase_add_test(tc, streamed_equals_reference);
+	tcase_add_test(tc, hysteresis_on_noise);
 	suite_add_tcase(s, tc);
 	return s;
 }

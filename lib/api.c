@@ -196,11 +196,13 @@ static int api_query_int(struct http_request *req, const char *name, int64_t def
 
 int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size)
 {
-	if (api_query_int(req, "page", 1, INT64_C(1) << 40, page) != 0 ||
-	    api_query_int(req, "page_size", 10, INT64_C(1) << 40, page_size) != 0) {
+	if (api_query_int(req, "page", 1, INT64_C(1) << 40, page) != 0) {
 		http_reply_detail(req, 404, "Invalid page.");
 		return IA_ERR_INVAL;
 	}
+	/* DRF falls back to the default size for a malformed page_size. */
+	if (api_query_int(req, "page_size", 10, INT64_C(1) << 40, page_size) != 0)
+		*page_size = 10;
 	if (*page_size > 50)
 		*page_size = 50;
 	return 0;

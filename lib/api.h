@@ -61,8 +61,9 @@ cJSON *api_service_json(const struct service *s);
 cJSON *api_user_json(struct db *db, const struct user *u);
 
 /*
- * Read ?page= and ?page_size= (defaults 1 and 10, size at most 50). On a
- * malformed value replies 404 {"detail": "Invalid page."} and returns <0.
+ * Read ?page= and ?page_size= (defaults 1 and 10, size at most 50; a
+ * malformed size means the default, as DRF). On a malformed page replies
+ * 404 {"detail": "Invalid page."} and returns <0.
  */
 int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size);
 /*

@@ -210,10 +210,11 @@ static void edge_src_image(struct edge_src *s, gdImagePtr im)
 	if (gdImageTrueColor(im))
 		return;
 	/* the colour gdImageGetTrueColorPixel gives for each index */
-	for (int i = 0; i < 256; i++)
-		s->lut[i] = edge_luma(gdTrueColorAlpha(
-			im->red[i], im->green[i], im->blue[i],
-			im->transparent == i ? gdAlphaTransparent : im->alpha[i]));
+	for (int i = 0; i < 256; i++) {
+		int a = im->transparent == i ? gdAlphaTransparent : im->alpha[i];
+
+		s->lut[i] = edge_luma(gdTrueColorAlpha(im->red[i], im->green[i], im->blue[i], a));
+	}
 }
 
 /* Luminance of source row y into out[0..w-1]. */
@@ -331,7 +332,8 @@ static void pipe_fill_m(struct edge_pipe *p, int j)
 
 		pipe_fill_b(p, m + 1);
 		edge_sobel_row(pipe_brow(p, m - 1), pipe_brow(p, m), pipe_brow(p, m + 1), p->w,
-			       p->mring + (size_t)(m % 3) * p->w, p->sring + (size_t)(m % 3) * p->w);
+			       p->mring + (size_t)(m % 3) * p->w,
+			       p->sring + (size_t)(m % 3) * p->w);
 	}
 }
 

@@ -23,8 +23,8 @@
 #include <gd.h>
 
 /* Rectangle used by the tests: pixels X0..X1, Y0..Y1 inclusive. */
-#define W 200
-#define H 150
+#define W  200
+#define H  150
 #define X0 50
 #define X1 149
 #define Y0 40
@@ -298,8 +298,8 @@ static float ref_at(const float *m, int w, int h, int x, int y)
 
 /* Suppression + double threshold (0 none, 1 weak, 2 strong), then
  * hysteresis by sweeping until nothing changes. */
-static void ref_classify(const float *mag, const uint8_t *sec, int w, int h, float low,
-			 float high, uint8_t *out)
+static void ref_classify(const float *mag, const uint8_t *sec, int w, int h, float low, float high,
+			 uint8_t *out)
 {
 	static const int dx[4][2] = {{-1, 1}, {-1, 1}, {0, 0}, {1, -1}};
 	static const int dy[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
@@ -440,8 +440,8 @@ static int count_plane(const uint8_t *e, size_t n)
 
 START_TEST(streamed_equals_reference)
 {
-	static const int sizes[][2] = {{301, 203}, {64, 64}, {7, 97}, {97, 3}, {1, 40}, {40, 1},
-				       {2, 2}};
+	static const int sizes[][2] = {{301, 203}, {64, 64}, {7, 97}, {97, 3},
+				       {1, 40},    {40, 1},  {2, 2}};
 	static const double thr[][2] = {{50, 150}, {5, 20}, {20, 5}, {0, 0}, {30, 31}};
 
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)

@@ -81,7 +81,7 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 static int batch_loop(const struct batch_opts *o)
 {
 	const struct settings *s = settings_get();
-	struct timespec nap = { 0, BATCH_POLL_NS };
+	struct timespec nap = {0, BATCH_POLL_NS};
 	struct db *db = NULL;
 	char worker_id[96], host[64] = "localhost";
 	int rc;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #define IACTL_CREDITS_MAX INT64_C(1000000000)
-#define IACTL_PAGE 100
+#define IACTL_PAGE        100
 
 static int iactl_amount(const char *s, int64_t *n);
 static int iactl_credits_change(struct db *db, const struct iactl_args *a, bool grant);
@@ -43,8 +43,8 @@ static int iactl_credits_change(struct db *db, const struct iactl_args *a, bool 
 		rc = iactl_user(db, a->pos[0], &u);
 	if (rc != IACTL_OK)
 		return rc;
-	rc = credits_apply(db, u.id, grant ? n : -n, grant ? CREDITS_ADMIN_GRANT : CREDITS_ADMIN_REVOKE,
-			   0, NULL, &balance);
+	rc = credits_apply(db, u.id, grant ? n : -n,
+			   grant ? CREDITS_ADMIN_GRANT : CREDITS_ADMIN_REVOKE, 0, NULL, &balance);
 	if (rc == IA_ERR_FUNDS) {
 		fprintf(stderr, "iactl: %s has only %lld credits; nothing revoked\n", u.email,
 			(long long)u.credits);
@@ -113,8 +113,8 @@ int iactl_credits_history(struct db *db, const struct iactl_args *a)
 	if (a->json)
 		arr = cJSON_CreateArray();
 	else
-		printf("%-8s %-20s %8s %8s  %-13s %s\n", "ID", "CREATED", "DELTA", "BALANCE", "REASON",
-		       "IMAGE");
+		printf("%-8s %-20s %8s %8s  %-13s %s\n", "ID", "CREATED", "DELTA", "BALANCE",
+		       "REASON", "IMAGE");
 	do {
 		rc = credits_history(db, u.id, offset, IACTL_PAGE, page, &n);
 		if (rc != 0) {

@@ -21,8 +21,8 @@ static int iactl_flag_user(struct db *db, const struct iactl_args *a, bool assig
 static int iactl_flag_error(const char *name, int rc)
 {
 	if (rc == IA_ERR_INVAL)
-		fprintf(stderr, "iactl: invalid flag name %s (use [a-z0-9_-], 1 to 64 characters)\n",
-			name);
+		fprintf(stderr,
+			"iactl: invalid flag name %s (use [a-z0-9_-], 1 to 64 characters)\n", name);
 	else if (rc == IA_ERR_NOTFOUND)
 		fprintf(stderr, "iactl: no flag named %s\n", name);
 	else if (rc == IA_ERR_EXISTS)

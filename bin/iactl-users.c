@@ -139,8 +139,8 @@ static bool iactl_email_ok(const char *email)
 int iactl_user_create(struct db *db, const struct iactl_args *a)
 {
 	char pw[IACTL_PW_BUF];
-	struct user_new nu = { .email = a->pos[0], .is_staff = a->staff || a->superuser,
-			       .is_superuser = a->superuser };
+	struct user_new nu = {
+	    .email = a->pos[0], .is_staff = a->staff || a->superuser, .is_superuser = a->superuser};
 	struct user u;
 	int64_t id = 0;
 	int rc;
@@ -164,7 +164,9 @@ int iactl_user_create(struct db *db, const struct iactl_args *a)
 	if (users_get(db, id, &u) != 0)
 		return iactl_fail("reading the new user failed", IA_ERR_DB);
 	printf("created user %lld %s%s\n", (long long)id, u.email,
-	       a->superuser ? " (superuser)" : a->staff ? " (staff)" : "");
+	       a->superuser ? " (superuser)"
+	       : a->staff   ? " (staff)"
+			    : "");
 	return IACTL_OK;
 }
 

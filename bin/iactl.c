@@ -50,57 +50,57 @@ static int iactl_db_backup(struct db *db, const struct iactl_args *a);
 
 #define J IACTL_OPT_JSON
 static const struct iactl_cmd iactl_cmds[] = {
-	{ "user", "create", iactl_user_create, 1,
-	  IACTL_OPT_STAFF | IACTL_OPT_SUPERUSER | IACTL_OPT_PW_STDIN, IACTL_DB_MIGRATED,
-	  "EMAIL [--staff] [--superuser] [--password-stdin]",
-	  "create a user (no signup credits); prompts for the password" },
-	{ "user", "list", iactl_user_list, 0, J, IACTL_DB_MIGRATED, "[--json]", "list users" },
-	{ "user", "show", iactl_user_show, 1, J, IACTL_DB_MIGRATED, "EMAIL [--json]",
-	  "show one user with its flags" },
-	{ "user", "ban", iactl_user_ban, 1, IACTL_OPT_REASON, IACTL_DB_MIGRATED,
-	  "EMAIL --reason TEXT", "suspend a user" },
-	{ "user", "unban", iactl_user_unban, 1, 0, IACTL_DB_MIGRATED, "EMAIL", "lift a suspension" },
-	{ "user", "staff", iactl_user_staff, 1, IACTL_OPT_SUPERUSER, IACTL_DB_MIGRATED,
-	  "EMAIL [--superuser]", "make a user staff (and superuser)" },
-	{ "user", "unstaff", iactl_user_unstaff, 1, 0, IACTL_DB_MIGRATED, "EMAIL",
-	  "remove staff and superuser" },
-	{ "user", "password", iactl_user_password, 1, IACTL_OPT_PW_STDIN, IACTL_DB_MIGRATED,
-	  "EMAIL [--password-stdin]", "set a password (signs the user out everywhere)" },
-	{ "credits", "grant", iactl_credits_grant, 2, 0, IACTL_DB_MIGRATED, "EMAIL N",
-	  "add N credits (ledger: admin_grant)" },
-	{ "credits", "revoke", iactl_credits_revoke, 2, 0, IACTL_DB_MIGRATED, "EMAIL N",
-	  "remove N credits; fails and changes nothing if N exceeds the balance" },
-	{ "credits", "history", iactl_credits_history, 1, J, IACTL_DB_MIGRATED, "EMAIL [--json]",
-	  "ledger of a user, newest first" },
-	{ "flag", "list", iactl_flag_list, 0, J, IACTL_DB_MIGRATED, "[--json]", "list flags" },
-	{ "flag", "create", iactl_flag_create, 1, 0, IACTL_DB_MIGRATED, "NAME",
-	  "create a flag ([a-z0-9_-]{1,64}), disabled" },
-	{ "flag", "enable", iactl_flag_enable, 1, 0, IACTL_DB_MIGRATED, "NAME",
-	  "turn a flag on for everyone" },
-	{ "flag", "disable", iactl_flag_disable, 1, 0, IACTL_DB_MIGRATED, "NAME",
-	  "turn a flag off (assigned users keep it)" },
-	{ "flag", "assign", iactl_flag_assign, 2, 0, IACTL_DB_MIGRATED, "NAME EMAIL",
-	  "turn a flag on for one user" },
-	{ "flag", "unassign", iactl_flag_unassign, 2, 0, IACTL_DB_MIGRATED, "NAME EMAIL",
-	  "take a flag away from one user" },
-	{ "service", "list", iactl_service_list, 0, J, IACTL_DB_MIGRATED, "[--json]",
-	  "list services with cost, state and engine" },
-	{ "service", "set-cost", iactl_service_set_cost, 2, 0, IACTL_DB_MIGRATED, "SLUG N",
-	  "charge N credits (0 = free) for the service" },
-	{ "service", "enable", iactl_service_enable, 1, 0, IACTL_DB_MIGRATED, "SLUG",
-	  "accept jobs for the service" },
-	{ "service", "disable", iactl_service_disable, 1, 0, IACTL_DB_MIGRATED, "SLUG",
-	  "refuse new jobs (503); queued jobs still run" },
-	{ "service", "set-engine", iactl_service_set_engine, 2, 0, IACTL_DB_MIGRATED,
-	  "SLUG local|stability", "choose the engine that runs the service" },
-	{ "job", "list", iactl_job_list, 0, J | IACTL_OPT_STATUS, IACTL_DB_MIGRATED,
-	  "[--json] [--status pending|processing|done|failed]", "list jobs, newest first" },
-	{ "job", "retry", iactl_job_retry, 1, 0, IACTL_DB_MIGRATED, "ID",
-	  "run a failed job again (free: its cost was refunded)" },
-	{ "db", "migrate", iactl_db_migrate, 0, 0, IACTL_DB_CREATE, "",
-	  "create the database if needed and apply pending migrations" },
-	{ "db", "backup", iactl_db_backup, 1, 0, IACTL_DB_EXISTING, "FILE",
-	  "online backup into a new FILE" },
+    {"user", "create", iactl_user_create, 1,
+     IACTL_OPT_STAFF | IACTL_OPT_SUPERUSER | IACTL_OPT_PW_STDIN, IACTL_DB_MIGRATED,
+     "EMAIL [--staff] [--superuser] [--password-stdin]",
+     "create a user (no signup credits); prompts for the password"},
+    {"user", "list", iactl_user_list, 0, J, IACTL_DB_MIGRATED, "[--json]", "list users"},
+    {"user", "show", iactl_user_show, 1, J, IACTL_DB_MIGRATED, "EMAIL [--json]",
+     "show one user with its flags"},
+    {"user", "ban", iactl_user_ban, 1, IACTL_OPT_REASON, IACTL_DB_MIGRATED, "EMAIL --reason TEXT",
+     "suspend a user"},
+    {"user", "unban", iactl_user_unban, 1, 0, IACTL_DB_MIGRATED, "EMAIL", "lift a suspension"},
+    {"user", "staff", iactl_user_staff, 1, IACTL_OPT_SUPERUSER, IACTL_DB_MIGRATED,
+     "EMAIL [--superuser]", "make a user staff (and superuser)"},
+    {"user", "unstaff", iactl_user_unstaff, 1, 0, IACTL_DB_MIGRATED, "EMAIL",
+     "remove staff and superuser"},
+    {"user", "password", iactl_user_password, 1, IACTL_OPT_PW_STDIN, IACTL_DB_MIGRATED,
+     "EMAIL [--password-stdin]", "set a password (signs the user out everywhere)"},
+    {"credits", "grant", iactl_credits_grant, 2, 0, IACTL_DB_MIGRATED, "EMAIL N",
+     "add N credits (ledger: admin_grant)"},
+    {"credits", "revoke", iactl_credits_revoke, 2, 0, IACTL_DB_MIGRATED, "EMAIL N",
+     "remove N credits; fails and changes nothing if N exceeds the balance"},
+    {"credits", "history", iactl_credits_history, 1, J, IACTL_DB_MIGRATED, "EMAIL [--json]",
+     "ledger of a user, newest first"},
+    {"flag", "list", iactl_flag_list, 0, J, IACTL_DB_MIGRATED, "[--json]", "list flags"},
+    {"flag", "create", iactl_flag_create, 1, 0, IACTL_DB_MIGRATED, "NAME",
+     "create a flag ([a-z0-9_-]{1,64}), disabled"},
+    {"flag", "enable", iactl_flag_enable, 1, 0, IACTL_DB_MIGRATED, "NAME",
+     "turn a flag on for everyone"},
+    {"flag", "disable", iactl_flag_disable, 1, 0, IACTL_DB_MIGRATED, "NAME",
+     "turn a flag off (assigned users keep it)"},
+    {"flag", "assign", iactl_flag_assign, 2, 0, IACTL_DB_MIGRATED, "NAME EMAIL",
+     "turn a flag on for one user"},
+    {"flag", "unassign", iactl_flag_unassign, 2, 0, IACTL_DB_MIGRATED, "NAME EMAIL",
+     "take a flag away from one user"},
+    {"service", "list", iactl_service_list, 0, J, IACTL_DB_MIGRATED, "[--json]",
+     "list services with cost, state and engine"},
+    {"service", "set-cost", iactl_service_set_cost, 2, 0, IACTL_DB_MIGRATED, "SLUG N",
+     "charge N credits (0 = free) for the service"},
+    {"service", "enable", iactl_service_enable, 1, 0, IACTL_DB_MIGRATED, "SLUG",
+     "accept jobs for the service"},
+    {"service", "disable", iactl_service_disable, 1, 0, IACTL_DB_MIGRATED, "SLUG",
+     "refuse new jobs (503); queued jobs still run"},
+    {"service", "set-engine", iactl_service_set_engine, 2, 0, IACTL_DB_MIGRATED,
+     "SLUG local|stability", "choose the engine that runs the service"},
+    {"job", "list", iactl_job_list, 0, J | IACTL_OPT_STATUS, IACTL_DB_MIGRATED,
+     "[--json] [--status pending|processing|done|failed]", "list jobs, newest first"},
+    {"job", "retry", iactl_job_retry, 1, 0, IACTL_DB_MIGRATED, "ID",
+     "run a failed job again (free: its cost was refunded)"},
+    {"db", "migrate", iactl_db_migrate, 0, 0, IACTL_DB_CREATE, "",
+     "create the database if needed and apply pending migrations"},
+    {"db", "backup", iactl_db_backup, 1, 0, IACTL_DB_EXISTING, "FILE",
+     "online backup into a new FILE"},
 };
 #undef J
 #define IACTL_NCMDS (sizeof(iactl_cmds) / sizeof(iactl_cmds[0]))
@@ -177,8 +177,10 @@ static int iactl_parse(const struct iactl_cmd *c, int argc, char **argv, struct 
 			a->status = argv[++i];
 		else if (strncmp(s, "--status=", 9) == 0 && (c->opts & IACTL_OPT_STATUS))
 			a->status = s + 9;
-		else if (s[0] == '-' && s[1] != '\0' && strspn(s + 1, "0123456789") != strlen(s + 1))
-			return IACTL_USAGE; /* unknown option (a bare negative number is positional) */
+		else if (s[0] == '-' && s[1] != '\0' &&
+			 strspn(s + 1, "0123456789") != strlen(s + 1))
+			return IACTL_USAGE; /* unknown option (a bare negative number is positional)
+					     */
 		else if (a->npos < IACTL_MAX_POS)
 			a->pos[a->npos++] = s;
 		else
@@ -244,8 +246,10 @@ static int iactl_open_db(const struct iactl_cmd *c, const char *path, struct db 
 
 	if (c->open != IACTL_DB_CREATE && stat(path, &st) != 0) {
 		if (c->open == IACTL_DB_MIGRATED)
-			fprintf(stderr, "iactl: database not initialised: run `iactl db migrate` "
-					"(no file %s)\n", path);
+			fprintf(stderr,
+				"iactl: database not initialised: run `iactl db migrate` "
+				"(no file %s)\n",
+				path);
 		else
 			fprintf(stderr, "iactl: no database at %s\n", path);
 		return IACTL_FAIL;
@@ -350,8 +354,8 @@ int main(int argc, char **argv)
 		return IACTL_USAGE;
 	}
 	if (iactl_parse(c, argc - 3, argv + 3, &a) != IACTL_OK) {
-		fprintf(stderr, "usage: iactl %s %s%s%s\n", c->group, c->verb, c->args[0] ? " " : "",
-			c->args);
+		fprintf(stderr, "usage: iactl %s %s%s%s\n", c->group, c->verb,
+			c->args[0] ? " " : "", c->args);
 		return IACTL_USAGE;
 	}
 	rc = iactl_db_path(&path);

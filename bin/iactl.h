@@ -14,17 +14,17 @@ struct user;
 struct cJSON;
 
 /* Exit statuses (DESIGN.md: 0 ok, 1 failure, 2 usage). */
-#define IACTL_OK 0
-#define IACTL_FAIL 1
+#define IACTL_OK    0
+#define IACTL_FAIL  1
 #define IACTL_USAGE 2
 
 /* Options a command accepts (struct iactl_cmd.opts). */
-#define IACTL_OPT_JSON 0x01	 /* --json */
-#define IACTL_OPT_STAFF 0x02	 /* --staff */
+#define IACTL_OPT_JSON      0x01 /* --json */
+#define IACTL_OPT_STAFF     0x02 /* --staff */
 #define IACTL_OPT_SUPERUSER 0x04 /* --superuser */
-#define IACTL_OPT_PW_STDIN 0x08	 /* --password-stdin */
-#define IACTL_OPT_REASON 0x10	 /* --reason TEXT */
-#define IACTL_OPT_STATUS 0x20	 /* --status S (job list) */
+#define IACTL_OPT_PW_STDIN  0x08 /* --password-stdin */
+#define IACTL_OPT_REASON    0x10 /* --reason TEXT */
+#define IACTL_OPT_STATUS    0x20 /* --status S (job list) */
 
 #define IACTL_MAX_POS 3
 
@@ -34,7 +34,7 @@ struct iactl_args {
 	int npos;
 	bool json, staff, superuser, password_stdin;
 	const char *reason;
-	const char *status; /* --status, NULL when absent */
+	const char *status;  /* --status, NULL when absent */
 	const char *db_path; /* the database in use */
 };
 

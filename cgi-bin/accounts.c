@@ -63,7 +63,7 @@ static void handle_signup(struct http_request *req, const struct route_args *arg
 {
 	const struct settings *s = settings_get();
 	struct api_errors e;
-	struct user_new nu = { 0 };
+	struct user_new nu = {0};
 	cJSON *body = NULL;
 	const char *website;
 	int64_t id;
@@ -123,9 +123,9 @@ static void handle_token_obtain(struct http_request *req, const struct route_arg
 		http_reply_detail(req, 400, "Invalid email format.");
 		goto out;
 	}
-	rc = strlen(password->valuestring) > 128 ? IA_ERR_AUTH
-						  : users_authenticate(app_db(), email->valuestring,
-								       password->valuestring, &u);
+	rc = strlen(password->valuestring) > 128
+		 ? IA_ERR_AUTH
+		 : users_authenticate(app_db(), email->valuestring, password->valuestring, &u);
 	if (rc == IA_ERR_AUTH)
 		http_reply_detail(req, 401, "No active account found with the given credentials");
 	else if (rc != 0)
@@ -252,12 +252,14 @@ static void handle_reset_confirm(struct http_request *req, const struct route_ar
 	len = api_utf8_len(pw->valuestring);
 	if (len < 8 || len > 128) {
 		http_reply_field_error(req, "new_password",
-				       len < 8 ? "Ensure this field has at least 8 characters."
-					       : "Ensure this field has no more than 128 characters.");
+				       len < 8
+					   ? "Ensure this field has at least 8 characters."
+					   : "Ensure this field has no more than 128 characters.");
 		goto out;
 	}
 	if (!cJSON_IsString(uid) || !cJSON_IsString(token) ||
-	    resets_confirm(app_db(), uid->valuestring, token->valuestring, pw->valuestring, ia_now()) != 0) {
+	    resets_confirm(app_db(), uid->valuestring, token->valuestring, pw->valuestring,
+			   ia_now()) != 0) {
 		http_reply_detail(req, 400, "Invalid token.");
 		goto out;
 	}
@@ -360,19 +362,20 @@ out:
 }
 
 static const struct route accounts_routes[] = {
-	{ "POST", "/api/v1/users/signup/", handle_signup, NULL },
-	{ "POST", "/api/v1/custom/token/obtain/", handle_token_obtain, NULL },
-	{ "POST", "/api/v1/token/obtain/", handle_token_obtain, NULL },
-	{ "POST", "/api/v1/token/refresh/", handle_token_refresh, NULL },
-	{ "POST", "/api/v1/google/login/", handle_google_login, NULL },
-	{ "GET", "/api/v1/user/info/", handle_user_info, NULL },
-	{ "POST", "/api/v1/users/change/password/", handle_reset_request, NULL },
-	{ "POST", "/api/v1/users/password/reset/confirm/", handle_reset_confirm, NULL },
-	{ "GET", "/api/v1/public/config/", handle_public_config, NULL },
-	{ "POST", "/api/v1/contact/", handle_contact, NULL },
+    {"POST", "/api/v1/users/signup/", handle_signup, NULL},
+    {"POST", "/api/v1/custom/token/obtain/", handle_token_obtain, NULL},
+    {"POST", "/api/v1/token/obtain/", handle_token_obtain, NULL},
+    {"POST", "/api/v1/token/refresh/", handle_token_refresh, NULL},
+    {"POST", "/api/v1/google/login/", handle_google_login, NULL},
+    {"GET", "/api/v1/user/info/", handle_user_info, NULL},
+    {"POST", "/api/v1/users/change/password/", handle_reset_request, NULL},
+    {"POST", "/api/v1/users/password/reset/confirm/", handle_reset_confirm, NULL},
+    {"GET", "/api/v1/public/config/", handle_public_config, NULL},
+    {"POST", "/api/v1/contact/", handle_contact, NULL},
 };
 
 int main(void)
 {
-	return app_run("ia-accounts", accounts_routes, sizeof(accounts_routes) / sizeof(accounts_routes[0]));
+	return app_run("ia-accounts", accounts_routes,
+		       sizeof(accounts_routes) / sizeof(accounts_routes[0]));
 }

@@ -21,10 +21,11 @@ static void handle_health(struct http_request *req, const struct route_args *arg
 }
 
 static const struct route health_routes[] = {
-	{ "GET", "/health/", handle_health, NULL },
+    {"GET", "/health/", handle_health, NULL},
 };
 
 int main(void)
 {
-	return app_run("ia-health", health_routes, sizeof(health_routes) / sizeof(health_routes[0]));
+	return app_run("ia-health", health_routes,
+		       sizeof(health_routes) / sizeof(health_routes[0]));
 }

@@ -87,7 +87,7 @@ struct images_alias {
 static void handle_process(struct http_request *req, const struct route_args *args)
 {
 	const struct images_alias *alias = args->data;
-	struct submit_upload_req sr = { 0 };
+	struct submit_upload_req sr = {0};
 	struct submit_reply reply;
 	struct user u;
 
@@ -164,7 +164,8 @@ static void handle_gallery(struct http_request *req, const struct route_args *ar
 		return;
 	results = cJSON_CreateArray();
 	if (jobs_count_processed(app_db(), u.id, &count) != 0 ||
-	    jobs_each_processed(app_db(), u.id, (page - 1) * size, size, images_add_row, results) != 0) {
+	    jobs_each_processed(app_db(), u.id, (page - 1) * size, size, images_add_row, results) !=
+		0) {
 		cJSON_Delete(results);
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		return;
@@ -237,25 +238,27 @@ static void handle_update_processed(struct http_request *req, const struct route
 	cJSON_Delete(body);
 }
 
-static const struct images_alias alias_background = { "remove-background", "Background removal started." };
-static const struct images_alias alias_grayscale = { "greyscale", "Grayscale conversion started." };
-static const struct images_alias alias_outline = { "outline", "Outline creation started." };
+static const struct images_alias alias_background = {"remove-background",
+						     "Background removal started."};
+static const struct images_alias alias_grayscale = {"greyscale", "Grayscale conversion started."};
+static const struct images_alias alias_outline = {"outline", "Outline creation started."};
 
 static const struct route images_routes[] = {
-	{ "GET", "/api/v1/services/", handle_services, NULL },
-	{ "GET", "/api/v1/credits/history/", handle_credits_history, NULL },
-	{ "POST", "/api/v1/process/<slug>/", handle_process, NULL },
-	{ "POST", "/api/v1/remove/background/", handle_process, &alias_background },
-	{ "POST", "/api/v1/create/grayscale/", handle_process, &alias_grayscale },
-	{ "POST", "/api/v1/create/outline/", handle_process, &alias_outline },
-	{ "POST", "/api/v1/create/image/from/prompt/", handle_generate, NULL },
-	{ "GET", "/api/v1/image/status/<id>/", handle_status, NULL },
-	{ "GET", "/api/v1/user/images/", handle_gallery, NULL },
-	{ "DELETE", "/api/v1/images/<id>/", handle_delete, NULL },
-	{ "PUT", "/api/v1/update/processed/image/<id>/", handle_update_processed, NULL },
+    {"GET", "/api/v1/services/", handle_services, NULL},
+    {"GET", "/api/v1/credits/history/", handle_credits_history, NULL},
+    {"POST", "/api/v1/process/<slug>/", handle_process, NULL},
+    {"POST", "/api/v1/remove/background/", handle_process, &alias_background},
+    {"POST", "/api/v1/create/grayscale/", handle_process, &alias_grayscale},
+    {"POST", "/api/v1/create/outline/", handle_process, &alias_outline},
+    {"POST", "/api/v1/create/image/from/prompt/", handle_generate, NULL},
+    {"GET", "/api/v1/image/status/<id>/", handle_status, NULL},
+    {"GET", "/api/v1/user/images/", handle_gallery, NULL},
+    {"DELETE", "/api/v1/images/<id>/", handle_delete, NULL},
+    {"PUT", "/api/v1/update/processed/image/<id>/", handle_update_processed, NULL},
 };
 
 int main(void)
 {
-	return app_run("ia-images", images_routes, sizeof(images_routes) / sizeof(images_routes[0]));
+	return app_run("ia-images", images_routes,
+		       sizeof(images_routes) / sizeof(images_routes[0]));
 }

@@ -24,8 +24,8 @@ static void handle_media_auth(struct http_request *req, const struct route_args 
 }
 
 static const struct route media_routes[] = {
-	{ "GET", "/_media_auth", handle_media_auth, NULL },
-	{ "HEAD", "/_media_auth", handle_media_auth, NULL },
+    {"GET", "/_media_auth", handle_media_auth, NULL},
+    {"HEAD", "/_media_auth", handle_media_auth, NULL},
 };
 
 int main(void)

@@ -108,12 +108,14 @@ const char *api_field_string(const cJSON *body, const char *name, bool required,
 		return NULL;
 	}
 	if (max_chars > 0 && (size_t)len > max_chars) {
-		snprintf(msg, sizeof(msg), "Ensure this field has no more than %zu characters.", max_chars);
+		snprintf(msg, sizeof(msg), "Ensure this field has no more than %zu characters.",
+			 max_chars);
 		api_errors_add(e, name, msg);
 		return NULL;
 	}
 	if ((size_t)len < min_chars) {
-		snprintf(msg, sizeof(msg), "Ensure this field has at least %zu characters.", min_chars);
+		snprintf(msg, sizeof(msg), "Ensure this field has at least %zu characters.",
+			 min_chars);
 		api_errors_add(e, name, msg);
 		return NULL;
 	}
@@ -128,10 +130,11 @@ bool api_field_bool(const cJSON *body, const char *name, struct api_errors *e)
 		return cJSON_IsTrue(item);
 	if (cJSON_IsNumber(item) && (item->valuedouble == 0 || item->valuedouble == 1))
 		return item->valuedouble == 1;
-	if (cJSON_IsString(item) && (strcmp(item->valuestring, "true") == 0 ||
-				     strcmp(item->valuestring, "false") == 0))
+	if (cJSON_IsString(item) &&
+	    (strcmp(item->valuestring, "true") == 0 || strcmp(item->valuestring, "false") == 0))
 		return strcmp(item->valuestring, "true") == 0;
-	api_errors_add(e, name, item == NULL ? "This field is required." : "Must be a valid boolean.");
+	api_errors_add(e, name,
+		       item == NULL ? "This field is required." : "Must be a valid boolean.");
 	return false;
 }
 
@@ -151,8 +154,8 @@ bool api_email_valid(const char *email)
 			return false;
 	}
 	dot = strrchr(at + 1, '.');
-	if (dot == NULL || dot == at + 1 || dot[1] == '\0' || strstr(at + 1, "..") || email[0] == '.' ||
-	    at[-1] == '.' || at[1] == '-' || at[1] == '.')
+	if (dot == NULL || dot == at + 1 || dot[1] == '\0' || strstr(at + 1, "..") ||
+	    email[0] == '.' || at[-1] == '.' || at[1] == '-' || at[1] == '.')
 		return false;
 	return true;
 }
@@ -233,10 +236,10 @@ void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "count", (double)count);
-	cJSON_AddItemToObject(o, "next", page < pages ? api_page_link(req, page + 1, page_size)
-						      : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "previous", page > 1 ? api_page_link(req, page - 1, page_size)
-						      : cJSON_CreateNull());
+	cJSON_AddItemToObject(
+	    o, "next", page < pages ? api_page_link(req, page + 1, page_size) : cJSON_CreateNull());
+	cJSON_AddItemToObject(
+	    o, "previous", page > 1 ? api_page_link(req, page - 1, page_size) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "results", results);
 	http_reply_json(req, 200, o);
 	cJSON_Delete(o);
@@ -252,8 +255,8 @@ int api_throttle(struct http_request *req, struct db *db, const char *group)
 	if (ratelimit_hit(db, bucket, s->rate_limit_per_minute, ia_now(), &retry) != IA_ERR_BUSY)
 		return 0;
 	snprintf(secs, sizeof(secs), "%lld", (long long)retry);
-	snprintf(detail, sizeof(detail), "Request was throttled. Expected available in %lld seconds.",
-		 (long long)retry);
+	snprintf(detail, sizeof(detail),
+		 "Request was throttled. Expected available in %lld seconds.", (long long)retry);
 	http_add_header(req, "Retry-After", secs);
 	http_reply_detail(req, 429, detail);
 	return IA_ERR_BUSY;

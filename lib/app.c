@@ -51,7 +51,7 @@ static void app_on_signal(int sig)
 /* One worker: open the database and answer requests until the socket closes. */
 static int app_serve(const struct route *routes, size_t n)
 {
-	struct http_request req = { 0 };
+	struct http_request req = {0};
 	const struct settings *s = settings_get();
 
 	if (password_init() != 0 || db_open(s->db_path, &app_conn) != 0 || http_init() != 0) {

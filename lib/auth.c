@@ -24,7 +24,8 @@ static int auth_load(struct db *db, const char *token, const char *type, struct 
 	struct user u;
 	int rc;
 
-	rc = jwt_verify((const unsigned char *)s->secret_key, s->secret_key_len, token, type, ia_now(), &c);
+	rc = jwt_verify((const unsigned char *)s->secret_key, s->secret_key_len, token, type,
+			ia_now(), &c);
 	if (rc != 0)
 		return IA_ERR_AUTH;
 	rc = users_get(db, c.user_id, &u);

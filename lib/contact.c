@@ -21,8 +21,10 @@ int contact_submit(struct db *db, const struct settings *s, const struct contact
 	int64_t id;
 	int rc;
 
-	rc = db_prepare(db, "INSERT INTO contact_messages(name, email, subject, message, created) "
-			    "VALUES (?, ?, ?, ?, ?)", &st);
+	rc = db_prepare(db,
+			"INSERT INTO contact_messages(name, email, subject, message, created) "
+			"VALUES (?, ?, ?, ?, ?)",
+			&st);
 	if (rc != 0)
 		return rc;
 	db_bind_text(st, 1, m->name);

@@ -65,10 +65,11 @@ static int credits_ledger_insert(struct db *db, int64_t user_id, int64_t delta, 
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_prepare(db,
-			"INSERT INTO credit_ledger(user_id, delta, balance_after, reason, image_id, "
-			"ref, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			&st);
+	rc =
+	    db_prepare(db,
+		       "INSERT INTO credit_ledger(user_id, delta, balance_after, reason, image_id, "
+		       "ref, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		       &st);
 	if (rc != 0)
 		return rc;
 	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, delta) != 0 ||
@@ -169,10 +170,11 @@ int credits_history(struct db *db, int64_t user_id, int64_t offset, int64_t limi
 
 	if (offset < 0 || limit < 0 || (limit > 0 && out == NULL) || n == NULL)
 		return IA_ERR_INVAL;
-	rc = db_prepare(db,
-			"SELECT id, delta, balance_after, reason, image_id, created FROM credit_ledger "
-			"WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-			&st);
+	rc = db_prepare(
+	    db,
+	    "SELECT id, delta, balance_after, reason, image_id, created FROM credit_ledger "
+	    "WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+	    &st);
 	if (rc != 0)
 		return rc;
 	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, limit) != 0 ||

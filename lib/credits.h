@@ -12,11 +12,11 @@
 struct db;
 
 /* Ledger reasons (API.md "credits/history"). */
-#define CREDITS_SIGNUP "signup_bonus"
-#define CREDITS_CHARGE "charge"
-#define CREDITS_REFUND "refund"
-#define CREDITS_PURCHASE "purchase"
-#define CREDITS_ADMIN_GRANT "admin_grant"
+#define CREDITS_SIGNUP       "signup_bonus"
+#define CREDITS_CHARGE       "charge"
+#define CREDITS_REFUND       "refund"
+#define CREDITS_PURCHASE     "purchase"
+#define CREDITS_ADMIN_GRANT  "admin_grant"
 #define CREDITS_ADMIN_REVOKE "admin_revoke"
 
 struct credits_entry {

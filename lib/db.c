@@ -37,14 +37,18 @@ int db_open(const char *path, struct db **out)
 	struct db *db = xcalloc(1, sizeof(*db));
 	int rc;
 
-	rc = sqlite3_open_v2(path, &db->conn,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc =
+	    sqlite3_open_v2(path, &db->conn,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		log_error("db: cannot open %s: %s", path, db->conn ? sqlite3_errmsg(db->conn) : "?");
+		log_error("db: cannot open %s: %s", path,
+			  db->conn ? sqlite3_errmsg(db->conn) : "?");
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->conn, 5000);
-	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") != 0)
+	if (db_exec(
+		db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") != 0)
 		goto fail;
 	*out = db;
 	return 0;
@@ -87,9 +91,7 @@ static int db_map_rc(struct db *db, int rc)
 			return IA_ERR_INVAL;
 		log_error("db: constraint: %s", sqlite3_errmsg(db->conn));
 		return IA_ERR_DB;
-	default:
-		log_error("db: %s (%d)", sqlite3_errmsg(db->conn), ext);
-		return IA_ERR_DB;
+	default: log_error("db: %s (%d)", sqlite3_errmsg(db->conn), ext); return IA_ERR_DB;
 	}
 }
 
@@ -129,7 +131,8 @@ int db_bind_text(struct db_stmt *st, int idx, const char *s)
 {
 	if (s == NULL)
 		return db_bind_null(st, idx);
-	return sqlite3_bind_text(st->stmt, idx, s, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : IA_ERR_DB;
+	return sqlite3_bind_text(st->stmt, idx, s, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0
+										      : IA_ERR_DB;
 }
 
 int db_bind_null(struct db_stmt *st, int idx)
@@ -145,7 +148,7 @@ int db_step(struct db_stmt *st)
 		return DB_ROW;
 	if (rc == SQLITE_DONE)
 		return DB_DONE;
-	rc = db_map_rc(&(struct db){ .conn = sqlite3_db_handle(st->stmt) }, rc);
+	rc = db_map_rc(&(struct db){.conn = sqlite3_db_handle(st->stmt)}, rc);
 	sqlite3_reset(st->stmt);
 	return rc;
 }
@@ -287,7 +290,10 @@ static int db_apply_migration(struct db *db, const char *dir, const char *name)
 	if (rc == 0)
 		rc = db_exec(db, sql);
 	if (rc == 0)
-		rc = db_prepare(db, "INSERT INTO schema_migrations(name, applied) VALUES (?, strftime('%s','now'))", &st);
+		rc = db_prepare(
+		    db,
+		    "INSERT INTO schema_migrations(name, applied) VALUES (?, strftime('%s','now'))",
+		    &st);
 	if (rc == 0)
 		rc = db_bind_text(st, 1, name);
 	if (rc == 0)
@@ -331,8 +337,8 @@ int db_migrate(struct db *db, const char *sql_dir)
 	while ((de = readdir(dir)) != NULL) {
 		size_t len = strlen(de->d_name);
 
-		if (len < 5 || strcmp(de->d_name + len - 4, ".sql") != 0 ||
-		    de->d_name[0] < '0' || de->d_name[0] > '9')
+		if (len < 5 || strcmp(de->d_name + len - 4, ".sql") != 0 || de->d_name[0] < '0' ||
+		    de->d_name[0] > '9')
 			continue;
 		names = xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = xstrdup(de->d_name);

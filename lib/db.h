@@ -20,7 +20,7 @@ struct db;
 struct db_stmt;
 
 #define DB_DONE 0 /* db_step: no (more) rows */
-#define DB_ROW 1  /* db_step: a row is ready */
+#define DB_ROW  1 /* db_step: a row is ready */
 
 /* Open (creating if needed) the database at path with WAL, a 5 s busy
  * timeout and foreign keys on. *out is the caller's; close with db_close. */

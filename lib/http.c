@@ -167,8 +167,9 @@ int http_json_body(struct http_request *req, cJSON **out)
 	}
 	if (!cJSON_IsObject(json)) {
 		cJSON_Delete(json);
-		http_reply_field_error(req, "non_field_errors",
-				       "Invalid data. Expected a dictionary, but got another type.");
+		http_reply_field_error(
+		    req, "non_field_errors",
+		    "Invalid data. Expected a dictionary, but got another type.");
 		return IA_ERR_INVAL;
 	}
 	*out = json;
@@ -204,7 +205,8 @@ int http_query_get(struct http_request *req, const char *name, char *out, size_t
 				if (c == '+') {
 					c = ' ';
 				} else if (c == '%' && vend - v >= 3 &&
-					   (hi = http_hexval(v[1])) >= 0 && (lo = http_hexval(v[2])) >= 0) {
+					   (hi = http_hexval(v[1])) >= 0 &&
+					   (lo = http_hexval(v[2])) >= 0) {
 					c = hi * 16 + lo;
 					v += 2;
 				}
@@ -264,11 +266,14 @@ static void http_write_head(struct http_request *req, int status, const char *ct
 		FCGX_FPrintF(r->out, "Content-Type: %s\r\nContent-Length: %lu\r\n", ctype,
 			     (unsigned long)len);
 	if (settings_origin_allowed(s, req->origin)) {
-		FCGX_FPrintF(r->out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", req->origin);
+		FCGX_FPrintF(r->out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+			     req->origin);
 		if (strcmp(req->method, "OPTIONS") == 0)
-			FCGX_PutS("Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
-				  "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
-				  "Access-Control-Max-Age: 86400\r\n", r->out);
+			FCGX_PutS(
+			    "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
+			    "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+			    "Access-Control-Max-Age: 86400\r\n",
+			    r->out);
 	}
 	for (i = 0; i < req->n_extra_headers; i++)
 		FCGX_FPrintF(r->out, "%s\r\n", req->extra_headers[i]);

@@ -88,7 +88,7 @@ static curl_mime *httpc_mime(CURL *c, const struct httpc_request *req)
 
 int httpc_perform(const struct httpc_request *req, struct httpc_response *out)
 {
-	struct httpc_buf body = { 0 }, head = { 0 };
+	struct httpc_buf body = {0}, head = {0};
 	struct curl_slist *hdrs = NULL;
 	curl_mime *mime = NULL;
 	char *ctype = NULL;
@@ -114,7 +114,8 @@ int httpc_perform(const struct httpc_request *req, struct httpc_response *out)
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req->connect_timeout ? req->connect_timeout : 10L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+			 req->connect_timeout ? req->connect_timeout : 10L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout ? req->timeout : 120L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpc_collect);
@@ -162,7 +163,8 @@ void httpc_response_cleanup(struct httpc_response *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int httpc_response_header(const struct httpc_response *r, const char *name, char *out, size_t outlen)
+int httpc_response_header(const struct httpc_response *r, const char *name, char *out,
+			  size_t outlen)
 {
 	const char *p = r->headers;
 	size_t nlen = strlen(name);
@@ -222,7 +224,7 @@ static size_t httpc_read_cb(char *buf, size_t size, size_t nmemb, void *ud)
 int httpc_smtp_send(const char *url, const char *user, const char *password, const char *from,
 		    const char *rcpt, const char *message, long timeout)
 {
-	struct httpc_src src = { message, strlen(message), 0 };
+	struct httpc_src src = {message, strlen(message), 0};
 	struct curl_slist *rcpts = NULL;
 	char *from_arg = xasprintf("<%s>", from);
 	CURL *c;

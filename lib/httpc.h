@@ -13,9 +13,9 @@
 /* One multipart/form-data part: a text value, a file on disk, or bytes. */
 struct httpc_part {
 	const char *name;
-	const char *value;	  /* text value (NUL-terminated), or NULL */
-	const char *file_path;	  /* or a file to send */
-	const char *filename;	  /* file name to announce (file parts) */
+	const char *value;        /* text value (NUL-terminated), or NULL */
+	const char *file_path;    /* or a file to send */
+	const char *filename;     /* file name to announce (file parts) */
 	const char *content_type; /* of a file part, may be NULL */
 };
 
@@ -30,7 +30,7 @@ struct httpc_request {
 	const struct httpc_part *parts; /* multipart when nparts > 0 */
 	size_t nparts;
 	long connect_timeout; /* seconds; 0 = 10 */
-	long timeout;	      /* seconds; 0 = 120 */
+	long timeout;         /* seconds; 0 = 120 */
 	size_t max_response;  /* bytes; 0 = 32 MiB */
 };
 
@@ -52,7 +52,8 @@ void httpc_response_cleanup(struct httpc_response *r);
 
 /* The value of a response header (case-insensitive name) copied into out;
  * IA_ERR_NOTFOUND when absent. */
-int httpc_response_header(const struct httpc_response *r, const char *name, char *out, size_t outlen);
+int httpc_response_header(const struct httpc_response *r, const char *name, char *out,
+			  size_t outlen);
 
 /* URL-encode s for a query string or a form body (heap, caller frees). */
 char *httpc_escape(const char *s);

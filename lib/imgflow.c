@@ -19,9 +19,9 @@
 #include <string.h>
 
 /* Parent codes of the nodes besides real arc indices. */
-#define ARC_NONE (-1)
+#define ARC_NONE     (-1)
 #define ARC_TERMINAL (-2)
-#define ARC_ORPHAN (-3)
+#define ARC_ORPHAN   (-3)
 
 const int imgflow_dx[8] = {1, 1, 0, -1, -1, -1, 0, 1};
 const int imgflow_dy[8] = {0, 1, 1, 1, 0, -1, -1, -1};
@@ -80,8 +80,7 @@ void imgflow_clear(struct imgflow *f)
 	memset(f->tr, 0, (size_t)f->n * sizeof(*f->tr));
 }
 
-void imgflow_set_terminal(struct imgflow *f, int x, int y, float cap_source,
-			  float cap_sink)
+void imgflow_set_terminal(struct imgflow *f, int x, int y, float cap_source, float cap_sink)
 {
 	f->tr[flow_node(f, x, y)] = cap_source - cap_sink;
 }
@@ -219,8 +218,7 @@ static void flow_augment(struct imgflow *f, int32_t mid)
 	for (i = mid >> 3; (a = f->parent[i]) != ARC_TERMINAL; i = flow_head(f, a))
 		b = fminf(b, f->rcap[flow_sister(f, a)]);
 	b = fminf(b, f->tr[i]);
-	for (i = flow_head(f, mid); (a = f->parent[i]) != ARC_TERMINAL;
-	     i = flow_head(f, a))
+	for (i = flow_head(f, mid); (a = f->parent[i]) != ARC_TERMINAL; i = flow_head(f, a))
 		b = fminf(b, f->rcap[a]);
 	b = fminf(b, -f->tr[i]);
 
@@ -350,4 +348,3 @@ void imgflow_run(struct imgflow *f)
 			flow_adopt(f, f->orphans.v[--f->orphans.len]);
 	}
 }
-

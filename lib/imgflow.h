@@ -31,11 +31,11 @@ struct imgflow {
 	int w, h, W; /* real size, padded width */
 	int32_t n;   /* padded node count */
 	int32_t off[8];
-	float *rcap;	    /* residual capacity of arc node*8+dir */
-	float *tr;	    /* residual terminal capacity: >0 source, <0 sink */
+	float *rcap;        /* residual capacity of arc node*8+dir */
+	float *tr;          /* residual terminal capacity: >0 source, <0 sink */
 	int32_t *parent;    /* arc towards the parent, or a negative code */
-	uint8_t *sink;	    /* which search tree a non-free node is in */
-	int32_t *next;	    /* active queue link, -1 = not active */
+	uint8_t *sink;      /* which search tree a non-free node is in */
+	int32_t *next;      /* active queue link, -1 = not active */
 	int32_t *ts, *dist; /* distance-to-terminal heuristic marks */
 	int32_t qfirst, qlast, time;
 	struct imgflow_stack orphans;
@@ -57,8 +57,7 @@ void imgflow_clear(struct imgflow *f);
  * Terminal capacities of pixel (x, y): cap_source from the source (S) and
  * cap_sink to the sink (T); only their difference matters for the cut.
  */
-void imgflow_set_terminal(struct imgflow *f, int x, int y, float cap_source,
-			  float cap_sink);
+void imgflow_set_terminal(struct imgflow *f, int x, int y, float cap_source, float cap_sink);
 
 /*
  * Undirected edge of capacity cap between (x, y) and its neighbour in

@@ -25,14 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEG_MAX_PIXELS 400000
-#define SEG_K 5
-#define SEG_ITERS 3
-#define SEG_MARGIN 0.05	   /* border band, fraction of each side */
-#define SEG_GAMMA 50.0	   /* smoothness weight, as in the GrabCut paper */
-#define SEG_HARD 1.0e4f	   /* "infinite" t-link for certain background */
-#define SEG_COV_REG 1.0	   /* added to covariance diagonals (0..255 units) */
-#define SEG_FEATHER 2.0	   /* mask blur sigma in full-resolution pixels */
+#define SEG_MAX_PIXELS     400000
+#define SEG_K              5
+#define SEG_ITERS          3
+#define SEG_MARGIN         0.05   /* border band, fraction of each side */
+#define SEG_GAMMA          50.0   /* smoothness weight, as in the GrabCut paper */
+#define SEG_HARD           1.0e4f /* "infinite" t-link for certain background */
+#define SEG_COV_REG        1.0    /* added to covariance diagonals (0..255 units) */
+#define SEG_FEATHER        2.0    /* mask blur sigma in full-resolution pixels */
 #define SEG_KMEANS_SAMPLES 20000
 
 /* One Gaussian mixture in RGB. */
@@ -45,11 +45,11 @@ struct gmm {
 struct gc {
 	int w, h;
 	size_t n;
-	float *rgb;	 /* n * 3 */
-	uint8_t *fixed;	 /* 1 = border band: certain background */
-	uint8_t *fg;	 /* current labelling */
-	uint8_t *comp;	 /* mixture component of each pixel */
-	float *nl;	 /* n * 4 n-link weights towards directions 0..3 */
+	float *rgb;      /* n * 3 */
+	uint8_t *fixed;  /* 1 = border band: certain background */
+	uint8_t *fg;     /* current labelling */
+	uint8_t *comp;   /* mixture component of each pixel */
+	float *nl;       /* n * 4 n-link weights towards directions 0..3 */
 	struct gmm g[2]; /* [0] background, [1] foreground */
 };
 
@@ -133,8 +133,7 @@ static int kmeans_seed(const float *pts, size_t m, int k, float *c)
 	return used;
 }
 
-int imgseg_kmeans(const float *pts, size_t m, int k, int iters,
-		  float *centres)
+int imgseg_kmeans(const float *pts, size_t m, int k, int iters, float *centres)
 {
 	double *sum = NULL;
 	size_t *cnt = NULL;
@@ -215,8 +214,8 @@ static int gmm_best(const struct gmm *g, const float *z)
 }
 
 /* Turn accumulated moments of component j into mean, inverse, constant. */
-static void gmm_finish(struct gmm *g, int j, double cnt, double total,
-		       const double *s, const double *ss)
+static void gmm_finish(struct gmm *g, int j, double cnt, double total, const double *s,
+		       const double *ss)
 {
 	double c[9], det;
 	double *m = g->mean[j], *ic = g->icov[j];
@@ -225,8 +224,8 @@ static void gmm_finish(struct gmm *g, int j, double cnt, double total,
 		m[a] = s[a] / cnt;
 	for (int a = 0; a < 3; a++)
 		for (int b = 0; b < 3; b++)
-			c[3 * a + b] = ss[3 * a + b] / cnt - m[a] * m[b] +
-				       (a == b ? SEG_COV_REG : 0);
+			c[3 * a + b] =
+			    ss[3 * a + b] / cnt - m[a] * m[b] + (a == b ? SEG_COV_REG : 0);
 	ic[0] = c[4] * c[8] - c[5] * c[7];
 	ic[3] = c[5] * c[6] - c[3] * c[8];
 	ic[6] = c[3] * c[7] - c[4] * c[6];
@@ -328,9 +327,9 @@ static void gc_nlinks(struct gc *p)
 						cnt++;
 						continue;
 					}
-					p->nl[4 * i + d] = (float)(
-						SEG_GAMMA / (d & 1 ? M_SQRT2 : 1.0) *
-						exp(-beta * d2));
+					p->nl[4 * i + d] =
+					    (float)(SEG_GAMMA / (d & 1 ? M_SQRT2 : 1.0) *
+						    exp(-beta * d2));
 				}
 			}
 		}
@@ -352,9 +351,8 @@ static void gc_graph(struct gc *p, struct imgflow *f)
 			if (p->fixed[i])
 				imgflow_set_terminal(f, x, y, 0, SEG_HARD);
 			else
-				imgflow_set_terminal(
-					f, x, y, (float)-gmm_logp(&p->g[0], z),
-					(float)-gmm_logp(&p->g[1], z));
+				imgflow_set_terminal(f, x, y, (float)-gmm_logp(&p->g[0], z),
+						     (float)-gmm_logp(&p->g[1], z));
 			for (int d = 0; d < 4; d++)
 				imgflow_set_edge(f, x, y, d, p->nl[4 * i + d]);
 		}
@@ -394,8 +392,7 @@ static void gc_solve(struct gc *p)
 	for (int y = 0; y < p->h; y++)
 		for (int x = 0; x < p->w; x++) {
 			size_t i = (size_t)y * p->w + x;
-			int band = x < mx || y < my || x >= p->w - mx ||
-				   y >= p->h - my;
+			int band = x < mx || y < my || x >= p->w - mx || y >= p->h - my;
 
 			p->fixed[i] = (uint8_t)band;
 			p->fg[i] = (uint8_t)!band;
@@ -437,8 +434,7 @@ static void mask_keep_largest(uint8_t *fg, int w, int h)
 				int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
 				int32_t j = ny * w + nx;
 
-				if (nx < 0 || ny < 0 || nx >= w || ny >= h ||
-				    !fg[j] || lab[j])
+				if (nx < 0 || ny < 0 || nx >= w || ny >= h || !fg[j] || lab[j])
 					continue;
 				lab[j] = next;
 				seg_push(&st, j);
@@ -466,8 +462,7 @@ static void mask_fill_holes(uint8_t *fg, int w, int h)
 		for (int x = 0; x < w; x++) {
 			int32_t i = y * w + x;
 
-			if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) &&
-			    !fg[i]) {
+			if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && !fg[i]) {
 				seen[i] = 1;
 				seg_push(&st, i);
 			}
@@ -480,8 +475,7 @@ static void mask_fill_holes(uint8_t *fg, int w, int h)
 			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
 			int32_t j = ny * w + nx;
 
-			if (nx < 0 || ny < 0 || nx >= w || ny >= h || fg[j] ||
-			    seen[j])
+			if (nx < 0 || ny < 0 || nx >= w || ny >= h || fg[j] || seen[j])
 				continue;
 			seen[j] = 1;
 			seg_push(&st, j);
@@ -496,8 +490,7 @@ static void mask_fill_holes(uint8_t *fg, int w, int h)
 /* Truecolor pixel of any gd image. */
 static int seg_pixel(gdImagePtr im, int x, int y)
 {
-	return gdImageTrueColor(im) ? im->tpixels[y][x]
-				    : gdImageGetTrueColorPixel(im, x, y);
+	return gdImageTrueColor(im) ? im->tpixels[y][x] : gdImageGetTrueColorPixel(im, x, y);
 }
 
 /*
@@ -531,8 +524,7 @@ static gdImagePtr seg_small(gdImagePtr src, int *own)
  * Write src's colours into dst with alpha from the small mask, bilinearly
  * upsampled; src's own opacity multiplies the mask.
  */
-static void seg_compose(gdImagePtr src, gdImagePtr dst, const float *m,
-			int sw, int sh)
+static void seg_compose(gdImagePtr src, gdImagePtr dst, const float *m, int sw, int sh)
 {
 	int w = gdImageSX(src), h = gdImageSY(src);
 	int *x0 = xmalloc((size_t)w * sizeof(*x0));
@@ -564,9 +556,9 @@ static void seg_compose(gdImagePtr src, gdImagePtr dst, const float *m,
 			int alpha = 127 - (int)(op + 0.5f);
 
 			alpha = alpha < 0 ? 0 : (alpha > 127 ? 127 : alpha);
-			dst->tpixels[y][x] = gdTrueColorAlpha(
-				gdTrueColorGetRed(c), gdTrueColorGetGreen(c),
-				gdTrueColorGetBlue(c), alpha);
+			dst->tpixels[y][x] =
+			    gdTrueColorAlpha(gdTrueColorGetRed(c), gdTrueColorGetGreen(c),
+					     gdTrueColorGetBlue(c), alpha);
 		}
 	}
 	free(x0);

@@ -38,7 +38,6 @@ gdImagePtr imgseg_remove_background(gdImagePtr src);
  * remaining centres then repeat the last one), or 0 when m == 0, k < 1 or
  * a pointer is NULL (centres untouched).
  */
-int imgseg_kmeans(const float *pts, size_t m, int k, int iters,
-		  float *centres);
+int imgseg_kmeans(const float *pts, size_t m, int k, int iters, float *centres);
 
 #endif

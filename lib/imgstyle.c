@@ -16,19 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AV_MAX_SIDE 512
-#define AV_RADIUS 4	  /* bilateral window radius */
-#define AV_SIGMA_S 3.0	  /* bilateral spatial sigma, pixels */
-#define AV_SIGMA_R 28.0	  /* bilateral range sigma, RGB 0..255 distance */
-#define AV_PASSES 2
-#define AV_LUT_STEP 16.0f /* squared-distance units per range LUT entry */
-#define AV_LUT_SIZE 2048
-#define AV_COLOURS 10
-#define AV_CANNY_LOW 20.0
+#define AV_MAX_SIDE   512
+#define AV_RADIUS     4    /* bilateral window radius */
+#define AV_SIGMA_S    3.0  /* bilateral spatial sigma, pixels */
+#define AV_SIGMA_R    28.0 /* bilateral range sigma, RGB 0..255 distance */
+#define AV_PASSES     2
+#define AV_LUT_STEP   16.0f /* squared-distance units per range LUT entry */
+#define AV_LUT_SIZE   2048
+#define AV_COLOURS    10
+#define AV_CANNY_LOW  20.0
 #define AV_CANNY_HIGH 60.0
-#define AV_INK_R 28
-#define AV_INK_G 22
-#define AV_INK_B 22
+#define AV_INK_R      28
+#define AV_INK_G      22
+#define AV_INK_B      22
 
 /* Planes of the square tile. */
 struct av_tile {
@@ -49,16 +49,14 @@ static gdImagePtr av_crop(gdImagePtr src)
 	if (!t)
 		return NULL;
 	gdImageAlphaBlending(t, 0);
-	gdImageFilledRectangle(t, 0, 0, out - 1, out - 1,
-			       gdTrueColorAlpha(255, 255, 255, 0));
+	gdImageFilledRectangle(t, 0, 0, out - 1, out - 1, gdTrueColorAlpha(255, 255, 255, 0));
 	gdImageAlphaBlending(t, 1);
 	gdImageCopyResampled(t, src, 0, 0, x0, y0, out, out, side, side);
 	return t;
 }
 
 /* One bilateral pass from in to out (both n * 3). */
-static void av_bilateral(const float *in, float *out, int s,
-			 const float *lut, const float *ws)
+static void av_bilateral(const float *in, float *out, int s, const float *lut, const float *ws)
 {
 	const int r = AV_RADIUS, span = 2 * AV_RADIUS + 1;
 
@@ -84,8 +82,7 @@ static void av_bilateral(const float *in, float *out, int s,
 					d0 = q[0] - c[0];
 					d1 = q[1] - c[1];
 					d2 = q[2] - c[2];
-					li = (int)((d0 * d0 + d1 * d1 + d2 * d2) /
-						   AV_LUT_STEP);
+					li = (int)((d0 * d0 + d1 * d1 + d2 * d2) / AV_LUT_STEP);
 					if (li >= AV_LUT_SIZE)
 						continue;
 					wgt = ws[(dy + r) * span + dx + r] * lut[li];
@@ -109,14 +106,13 @@ static void av_smooth(struct av_tile *t)
 	float *tmp = xmalloc(t->n * 3 * sizeof(*tmp));
 
 	for (int i = 0; i < AV_LUT_SIZE; i++)
-		lut[i] = (float)exp(-(i + 0.5) * AV_LUT_STEP /
-				    (2 * AV_SIGMA_R * AV_SIGMA_R));
+		lut[i] = (float)exp(-(i + 0.5) * AV_LUT_STEP / (2 * AV_SIGMA_R * AV_SIGMA_R));
 	for (int dy = 0; dy < span; dy++)
 		for (int dx = 0; dx < span; dx++) {
 			int a = dx - AV_RADIUS, b = dy - AV_RADIUS;
 
-			ws[dy * span + dx] = (float)exp(
-				-(a * a + b * b) / (2 * AV_SIGMA_S * AV_SIGMA_S));
+			ws[dy * span + dx] =
+			    (float)exp(-(a * a + b * b) / (2 * AV_SIGMA_S * AV_SIGMA_S));
 		}
 	for (int p = 0; p < AV_PASSES; p++) {
 		av_bilateral(t->rgb, tmp, t->side, lut, ws);
@@ -196,8 +192,7 @@ static void av_quantise(struct av_tile *t)
 	}
 	for (size_t i = 0; i < t->n; i++)
 		for (int a = 0; a < 3; a++)
-			t->rgb[3 * i + a] =
-				(float)(sum[lbl[i]][a] / cnt[lbl[i]]);
+			t->rgb[3 * i + a] = (float)(sum[lbl[i]][a] / cnt[lbl[i]]);
 	free(lab);
 	free(pts);
 	free(lbl);
@@ -214,8 +209,7 @@ static uint8_t *av_edges(const struct av_tile *t)
 
 		lum[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
 	}
-	if (imgedge_canny(lum, t->side, t->side, AV_CANNY_LOW, AV_CANNY_HIGH,
-			  e) < 0)
+	if (imgedge_canny(lum, t->side, t->side, AV_CANNY_LOW, AV_CANNY_HIGH, e) < 0)
 		memset(e, 0, t->n);
 	free(lum);
 	return e;
@@ -259,10 +253,9 @@ gdImagePtr imgstyle_avatar(gdImagePtr src)
 			const float *p = t.rgb + 3 * i;
 
 			img->tpixels[y][x] =
-				edges[i] ? ink
-					 : gdTrueColorAlpha(av_byte(p[0]),
-							    av_byte(p[1]),
-							    av_byte(p[2]), 0);
+			    edges[i]
+				? ink
+				: gdTrueColorAlpha(av_byte(p[0]), av_byte(p[1]), av_byte(p[2]), 0);
 		}
 	gdImageAlphaBlending(img, 1);
 	gdImageSaveAlpha(img, 0);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define JOBS_ROW_COLS                                                                              \
-	"id, user_id, service, status, params, prompt, aspect_ratio, source_key, image_key, "       \
+	"id, user_id, service, status, params, prompt, aspect_ratio, source_key, image_key, "      \
 	"alternate_url, ai_response, error, content_type, width, height, bytes, cost, "            \
 	"payment_made, created, updated"
 
@@ -42,9 +42,11 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 		rc = IA_ERR_UNAVAILABLE;
 	if (rc != 0)
 		goto out;
-	rc = db_prepare(db, "INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
-			    "source_key, cost, payment_made, created, updated) "
-			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st);
+	rc = db_prepare(db,
+			"INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
+			"source_key, cost, payment_made, created, updated) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			&st);
 	if (rc != 0)
 		goto out;
 	db_bind_int64(st, 1, j->user_id);
@@ -61,9 +63,9 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	if (rc != DB_DONE)
 		goto out;
 	id = db_last_insert_id(db);
-	rc = svc.tokens > 0 ? credits_apply_in_tx(db, j->user_id, -svc.tokens, CREDITS_CHARGE, id,
-						  NULL, NULL)
-			    : 0;
+	rc = svc.tokens > 0
+		 ? credits_apply_in_tx(db, j->user_id, -svc.tokens, CREDITS_CHARGE, id, NULL, NULL)
+		 : 0;
 out:
 	if (rc == 0)
 		rc = db_commit(db);
@@ -93,8 +95,10 @@ static void jobs_reap_expired(struct db *db, int64_t now)
 	int64_t ids[16];
 	int n = 0, i;
 
-	if (db_prepare(db, "SELECT id FROM images WHERE status = 'processing' AND lease_until < ? "
-			   "AND attempts >= ? LIMIT 16", &st) != 0)
+	if (db_prepare(db,
+		       "SELECT id FROM images WHERE status = 'processing' AND lease_until < ? "
+		       "AND attempts >= ? LIMIT 16",
+		       &st) != 0)
 		return;
 	db_bind_int64(st, 1, now);
 	db_bind_int64(st, 2, JOBS_MAX_ATTEMPTS);
@@ -102,8 +106,10 @@ static void jobs_reap_expired(struct db *db, int64_t now)
 		ids[n++] = db_column_int64(st, 0);
 	db_reset(st);
 	for (i = 0; i < n; i++)
-		if (jobs_fail(db, ids[i], NULL, "The job did not finish after 3 attempts.", false, NULL) == 0)
-			log_warn("job %lld failed: lease expired on its last attempt", (long long)ids[i]);
+		if (jobs_fail(db, ids[i], NULL, "The job did not finish after 3 attempts.", false,
+			      NULL) == 0)
+			log_warn("job %lld failed: lease expired on its last attempt",
+				 (long long)ids[i]);
 }
 
 int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out)
@@ -113,14 +119,15 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 	int rc;
 
 	jobs_reap_expired(db, now);
-	rc = db_prepare(db,
-			"UPDATE images SET status = 'processing', attempts = attempts + 1, "
-			"lease_until = ?1 + ?2, worker = ?3, updated = ?1 "
-			"WHERE id = (SELECT id FROM images WHERE status = 'pending' OR "
-			"(status = 'processing' AND lease_until < ?1 AND attempts < ?4) ORDER BY id LIMIT 1) "
-			"RETURNING id, user_id, service, params, prompt, aspect_ratio, source_key, attempts, "
-			"(SELECT engine FROM services WHERE slug = images.service)",
-			&st);
+	rc = db_prepare(
+	    db,
+	    "UPDATE images SET status = 'processing', attempts = attempts + 1, "
+	    "lease_until = ?1 + ?2, worker = ?3, updated = ?1 "
+	    "WHERE id = (SELECT id FROM images WHERE status = 'pending' OR "
+	    "(status = 'processing' AND lease_until < ?1 AND attempts < ?4) ORDER BY id LIMIT 1) "
+	    "RETURNING id, user_id, service, params, prompt, aspect_ratio, source_key, attempts, "
+	    "(SELECT engine FROM services WHERE slug = images.service)",
+	    &st);
 	if (rc != 0)
 		return rc;
 	db_bind_int64(st, 1, now);
@@ -154,10 +161,13 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_output *o)
 {
 	struct db_stmt *st;
-	int rc = db_prepare(db, "UPDATE images SET status = 'done', image_key = ?, width = ?, height = ?, "
-				"bytes = ?, content_type = ?, ai_response = coalesce(?, ai_response), "
-				"error = NULL, lease_until = NULL, updated = ? "
-				"WHERE id = ? AND status = 'processing' AND worker = ?", &st);
+	int rc =
+	    db_prepare(db,
+		       "UPDATE images SET status = 'done', image_key = ?, width = ?, height = ?, "
+		       "bytes = ?, content_type = ?, ai_response = coalesce(?, ai_response), "
+		       "error = NULL, lease_until = NULL, updated = ? "
+		       "WHERE id = ? AND status = 'processing' AND worker = ?",
+		       &st);
 
 	if (rc != 0)
 		return rc;
@@ -182,10 +192,13 @@ static int jobs_fail_in_tx(struct db *db, int64_t id, const char *worker, const 
 {
 	struct db_stmt *st;
 	int64_t user_id, cost;
-	int rc = db_prepare(db, "UPDATE images SET status = 'failed', error = ?, "
-				"ai_response = coalesce(?, ai_response), lease_until = NULL, updated = ? "
-				"WHERE id = ? AND status = 'processing' AND (?5 IS NULL OR worker = ?5) "
-				"RETURNING user_id, cost", &st);
+	int rc =
+	    db_prepare(db,
+		       "UPDATE images SET status = 'failed', error = ?, "
+		       "ai_response = coalesce(?, ai_response), lease_until = NULL, updated = ? "
+		       "WHERE id = ? AND status = 'processing' AND (?5 IS NULL OR worker = ?5) "
+		       "RETURNING user_id, cost",
+		       &st);
 
 	if (rc != 0)
 		return rc;
@@ -215,9 +228,12 @@ int jobs_fail(struct db *db, int64_t id, const char *worker, const char *error, 
 	int rc;
 
 	if (retry) {
-		rc = db_prepare(db, "UPDATE images SET status = 'pending', error = ?, lease_until = NULL, "
-				    "updated = ? WHERE id = ? AND status = 'processing' AND worker = ? "
-				    "AND attempts < ?", &st);
+		rc = db_prepare(
+		    db,
+		    "UPDATE images SET status = 'pending', error = ?, lease_until = NULL, "
+		    "updated = ? WHERE id = ? AND status = 'processing' AND worker = ? "
+		    "AND attempts < ?",
+		    &st);
 		if (rc != 0)
 			return rc;
 		db_bind_text(st, 1, error);
@@ -287,8 +303,9 @@ void jobs_row_cleanup(struct job_row *r)
 int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out)
 {
 	struct db_stmt *st;
-	int rc = db_prepare(db, "SELECT " JOBS_ROW_COLS " FROM images WHERE id = ? AND (?2 = 0 OR user_id = ?2)",
-			    &st);
+	int rc = db_prepare(
+	    db, "SELECT " JOBS_ROW_COLS " FROM images WHERE id = ? AND (?2 = 0 OR user_id = ?2)",
+	    &st);
 
 	if (rc != 0)
 		return rc;
@@ -304,8 +321,9 @@ int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out)
 int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count)
 {
 	struct db_stmt *st;
-	int rc = db_prepare(db, "SELECT count(*) FROM images WHERE user_id = ? AND status IN ('done', 'failed')",
-			    &st);
+	int rc = db_prepare(
+	    db, "SELECT count(*) FROM images WHERE user_id = ? AND status IN ('done', 'failed')",
+	    &st);
 
 	if (rc != 0)
 		return rc;
@@ -322,8 +340,10 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 {
 	struct db_stmt *st;
 	struct job_row r;
-	int rc = db_prepare(db, "SELECT " JOBS_ROW_COLS " FROM images WHERE user_id = ? AND status IN "
-				"('done', 'failed') ORDER BY id DESC LIMIT ? OFFSET ?", &st);
+	int rc = db_prepare(db,
+			    "SELECT " JOBS_ROW_COLS " FROM images WHERE user_id = ? AND status IN "
+			    "('done', 'failed') ORDER BY id DESC LIMIT ? OFFSET ?",
+			    &st);
 
 	if (rc != 0)
 		return rc;
@@ -344,7 +364,7 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key)
 {
 	struct db_stmt *st;
-	struct job_row r = { 0 };
+	struct job_row r = {0};
 	int rc;
 
 	rc = db_begin(db);
@@ -378,9 +398,11 @@ int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const c
 		       int64_t width, int64_t height, int64_t bytes, const char *content_type)
 {
 	struct db_stmt *st;
-	int rc = db_prepare(db, "UPDATE images SET status = 'done', image_key = ?, alternate_url = ?, "
-				"width = ?, height = ?, bytes = ?, content_type = ?, error = NULL, "
-				"lease_until = NULL, updated = ? WHERE id = ?", &st);
+	int rc = db_prepare(db,
+			    "UPDATE images SET status = 'done', image_key = ?, alternate_url = ?, "
+			    "width = ?, height = ?, bytes = ?, content_type = ?, error = NULL, "
+			    "lease_until = NULL, updated = ? WHERE id = ?",
+			    &st);
 
 	if (rc != 0)
 		return rc;
@@ -403,8 +425,11 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 {
 	struct db_stmt *st;
 	struct job_row r;
-	int rc = db_prepare(db, "SELECT " JOBS_ROW_COLS " FROM images WHERE (?1 IS NULL OR status = ?1) "
-				"ORDER BY id DESC LIMIT ?2", &st);
+	int rc =
+	    db_prepare(db,
+		       "SELECT " JOBS_ROW_COLS " FROM images WHERE (?1 IS NULL OR status = ?1) "
+		       "ORDER BY id DESC LIMIT ?2",
+		       &st);
 
 	if (rc != 0)
 		return rc;
@@ -426,7 +451,7 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 
 int jobs_retry(struct db *db, int64_t id)
 {
-	struct job_row r = { 0 };
+	struct job_row r = {0};
 	struct db_stmt *st;
 	int rc;
 
@@ -438,9 +463,12 @@ int jobs_retry(struct db *db, int64_t id)
 		rc = IA_ERR_INVAL;
 	if (rc != 0)
 		goto out;
-	rc = db_prepare(db, "UPDATE images SET status = 'pending', attempts = 0, error = NULL, "
-			    "lease_until = NULL, worker = NULL, cost = 0, payment_made = 0, updated = ? "
-			    "WHERE id = ? AND status = 'failed'", &st);
+	rc =
+	    db_prepare(db,
+		       "UPDATE images SET status = 'pending', attempts = 0, error = NULL, "
+		       "lease_until = NULL, worker = NULL, cost = 0, payment_made = 0, updated = ? "
+		       "WHERE id = ? AND status = 'failed'",
+		       &st);
 	if (rc != 0)
 		goto out;
 	db_bind_int64(st, 1, ia_now());

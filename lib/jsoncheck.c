@@ -183,14 +183,14 @@ static int jc_run(struct jsoncheck *j, size_t *where, const char **why);
 
 int jsoncheck_validate(const char *text, size_t len, size_t *where, const char **why)
 {
-	struct jsoncheck j = { text, NULL, len, 0, NULL };
+	struct jsoncheck j = {text, NULL, len, 0, NULL};
 
 	return jc_run(&j, where, why);
 }
 
 int jsoncheck_validate_marking_nul(char *text, size_t len, size_t *where, const char **why)
 {
-	struct jsoncheck j = { text, text, len, 0, NULL };
+	struct jsoncheck j = {text, text, len, 0, NULL};
 
 	return jc_run(&j, where, why);
 }

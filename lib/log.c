@@ -13,7 +13,7 @@
 static const char *log_prog = "ia";
 
 static void log_write(const char *level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 void log_init(const char *prog)
 {

@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MP_DEF_PARTS 64
+#define MP_DEF_PARTS        64
 #define MP_DEF_HEADER_BYTES 8192
-#define MP_DEF_NAME_LEN 256
-#define MP_MAX_BOUNDARY 70
-#define MP_MAX_PADDING 256 /* spaces/tabs allowed after a boundary */
+#define MP_DEF_NAME_LEN     256
+#define MP_MAX_BOUNDARY     70
+#define MP_MAX_PADDING      256 /* spaces/tabs allowed after a boundary */
 
 enum mp_state {
 	MP_PREAMBLE,   /* before the first boundary: discarded */
@@ -65,8 +65,7 @@ static int mp_param_value(const char **sp, char **val);
 static int mp_param_next(const char **sp, const char **key, size_t *klen, char **val);
 static int mp_parse_boundary(const char *ctype, char **out);
 static int mp_emit(struct multipart *mp, const char *p, size_t n);
-static int mp_scan(struct multipart *mp, const char *buf, size_t len, size_t *used,
-		   int *found);
+static int mp_scan(struct multipart *mp, const char *buf, size_t len, size_t *used, int *found);
 static int mp_disposition(const char *v, struct mp_part *part);
 static int mp_header_line(char *line, struct mp_part *part);
 static int mp_headers_done(struct multipart *mp);
@@ -255,8 +254,7 @@ out:
 }
 
 int multipart_new(const char *content_type, const struct multipart_limits *lim,
-		  const struct multipart_callbacks *cb, void *ud,
-		  struct multipart **out)
+		  const struct multipart_callbacks *cb, void *ud, struct multipart **out)
 {
 	struct multipart *mp = NULL;
 	char *boundary = NULL;
@@ -315,8 +313,7 @@ static int mp_emit(struct multipart *mp, const char *p, size_t n)
  * per buffer (a failed carried prefix, then one run), so a body full of
  * near-delimiters does not turn into many tiny writes.
  */
-static int mp_scan(struct multipart *mp, const char *buf, size_t len, size_t *used,
-		   int *found)
+static int mp_scan(struct multipart *mp, const char *buf, size_t len, size_t *used, int *found)
 {
 	size_t carry = mp->match; /* delimiter bytes matched before buf */
 	size_t i = 0;
@@ -501,8 +498,7 @@ static int mp_step(struct multipart *mp, char c)
 		    (mp->hlen >= 4 && memcmp(mp->hdr + mp->hlen - 4, "\r\n\r\n", 4) == 0))
 			return mp_headers_done(mp);
 		return 0;
-	default:
-		return IA_ERR_INVAL; /* not reached: scanning states */
+	default: return IA_ERR_INVAL; /* not reached: scanning states */
 	}
 }
 

@@ -50,8 +50,7 @@ struct multipart;
  * valid boundary.
  */
 int multipart_new(const char *content_type, const struct multipart_limits *lim,
-		  const struct multipart_callbacks *cb, void *ud,
-		  struct multipart **out);
+		  const struct multipart_callbacks *cb, void *ud, struct multipart **out);
 
 /*
  * Feed the next len bytes of the body (data may be NULL when len is 0).

@@ -9,7 +9,8 @@
 #include <stdbool.h>
 
 #define PASSWORD_HASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
-#define PASSWORD_UNUSABLE "!" /* stored for accounts with no usable password (e.g. Google sign-in) */
+#define PASSWORD_UNUSABLE                                                                          \
+	"!" /* stored for accounts with no usable password (e.g. Google sign-in) */
 
 /*
  * Initialise libsodium (sodium_init). Returns 0, or IA_ERR_UNAVAILABLE when

@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #define RATELIMIT_WINDOW 60
-#define RATELIMIT_KEEP 120 /* prune windows that ended more than this long ago */
+#define RATELIMIT_KEEP   120 /* prune windows that ended more than this long ago */
 
 static int ratelimit_count(struct db *db, const char *bucket, int64_t window, int64_t *count);
 static void ratelimit_prune(struct db *db, int64_t now);

@@ -148,7 +148,8 @@ static int resets_consume(struct db *db, const struct resets_row *row, const cha
 	rc = db_begin(db);
 	if (rc != 0)
 		return rc;
-	rc = db_prepare(db, "UPDATE password_resets SET used = ? WHERE id = ? AND used IS NULL", &st);
+	rc = db_prepare(db, "UPDATE password_resets SET used = ? WHERE id = ? AND used IS NULL",
+			&st);
 	if (rc != 0)
 		goto out;
 	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, row->id) != 0) {
@@ -161,8 +162,8 @@ static int resets_consume(struct db *db, const struct resets_row *row, const cha
 	rc = db_changes(db) == 1 ? 0 : IA_ERR_AUTH;
 	if (rc != 0)
 		goto out;
-	rc = db_prepare(db, "UPDATE password_resets SET used = ? WHERE user_id = ? AND used IS NULL",
-			&st);
+	rc = db_prepare(
+	    db, "UPDATE password_resets SET used = ? WHERE user_id = ? AND used IS NULL", &st);
 	if (rc != 0)
 		goto out;
 	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, row->user_id) != 0) {

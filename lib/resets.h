@@ -9,9 +9,9 @@
 
 struct db;
 
-#define RESETS_LIFETIME (3 * 24 * 3600)
+#define RESETS_LIFETIME  (3 * 24 * 3600)
 #define RESETS_TOKEN_LEN 64 /* hex chars */
-#define RESETS_UID_MAX 32
+#define RESETS_UID_MAX   32
 
 /*
  * Create a token for user_id. Writes the uidb64 (base64url of the decimal

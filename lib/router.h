@@ -16,9 +16,9 @@ struct http_request;
 #define ROUTER_SLUG_MAX 64
 
 struct route_args {
-	int64_t id;			/* the <id> segment, 0 when none */
-	char slug[ROUTER_SLUG_MAX];	/* the <slug> segment, "" when none */
-	const void *data;		/* the route's data pointer */
+	int64_t id;                 /* the <id> segment, 0 when none */
+	char slug[ROUTER_SLUG_MAX]; /* the <slug> segment, "" when none */
+	const void *data;           /* the route's data pointer */
 };
 
 typedef void (*route_handler)(struct http_request *req, const struct route_args *args);

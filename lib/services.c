@@ -20,7 +20,8 @@ static void services_read_row(struct db_stmt *st, struct service *s)
 	s->code = db_column_int64(st, 0);
 	snprintf(s->slug, sizeof(s->slug), "%s", (t = db_column_text(st, 1)) ? t : "");
 	snprintf(s->name, sizeof(s->name), "%s", (t = db_column_text(st, 2)) ? t : "");
-	snprintf(s->description, sizeof(s->description), "%s", (t = db_column_text(st, 3)) ? t : "");
+	snprintf(s->description, sizeof(s->description), "%s",
+		 (t = db_column_text(st, 3)) ? t : "");
 	s->tokens = db_column_int64(st, 4);
 	s->enabled = db_column_int64(st, 5) != 0;
 	snprintf(s->engine, sizeof(s->engine), "%s", (t = db_column_text(st, 6)) ? t : "local");
@@ -83,12 +84,14 @@ int services_set_cost(struct db *db, const char *slug, int64_t tokens)
 {
 	if (tokens < 0 || tokens > 1000000)
 		return IA_ERR_INVAL;
-	return services_update(db, "UPDATE services SET tokens = ? WHERE slug = ?", tokens, NULL, slug);
+	return services_update(db, "UPDATE services SET tokens = ? WHERE slug = ?", tokens, NULL,
+			       slug);
 }
 
 int services_set_enabled(struct db *db, const char *slug, bool enabled)
 {
-	return services_update(db, "UPDATE services SET enabled = ? WHERE slug = ?", enabled, NULL, slug);
+	return services_update(db, "UPDATE services SET enabled = ? WHERE slug = ?", enabled, NULL,
+			       slug);
 }
 
 int services_set_engine(struct db *db, const char *slug, const char *engine)
@@ -97,5 +100,6 @@ int services_set_engine(struct db *db, const char *slug, const char *engine)
 		return IA_ERR_INVAL;
 	if (strcmp(slug, "generate") == 0 && strcmp(engine, "local") == 0)
 		return IA_ERR_INVAL; /* generation has no local engine but the dev placeholder */
-	return services_update(db, "UPDATE services SET engine = ? WHERE slug = ?", 0, engine, slug);
+	return services_update(db, "UPDATE services SET engine = ? WHERE slug = ?", 0, engine,
+			       slug);
 }

@@ -24,39 +24,44 @@ struct setting_def {
 	const char *def; /* default, NULL for none; "@state/x" is relative to the state dir */
 };
 
-#define S(name, kind, field, def) { name, kind, offsetof(struct settings, field), def }
+#define S(name, kind, field, def)                                                                  \
+	{                                                                                          \
+		name, kind, offsetof(struct settings, field), def                                  \
+	}
 static const struct setting_def setting_defs[] = {
-	S("DB_PATH", SET_STR, db_path, "@state/ia.sqlite3"),
-	S("MEDIA_ROOT", SET_STR, media_root, "@state/media"),
-	S("PUBLIC_URL", SET_STR, public_url, "http://127.0.0.1:8080"),
-	S("SIGNUP_CREDITS", SET_INT, signup_credits, "100"),
-	S("CREDIT_MULTIPLIER", SET_INT, credit_multiplier, "50"),
-	S("ACCESS_TOKEN_LIFETIME", SET_INT, access_token_lifetime, "86400"),
-	S("REFRESH_TOKEN_LIFETIME", SET_INT, refresh_token_lifetime, "86400"),
-	S("CORS_ALLOWED_ORIGINS", SET_STR, cors_allowed_origins, ""),
-	S("DEV_MODE", SET_BOOL, dev_mode, "0"),
-	S("RATE_LIMIT_PER_MINUTE", SET_INT, rate_limit_per_minute, "20"),
-	S("MEDIA_URL_LIFETIME", SET_INT, media_url_lifetime, "3600"),
-	S("STABILITY_AI_KEY", SET_STR, stability_ai_key, ""),
-	S("STABILITY_API_BASE", SET_STR, stability_api_base, "https://api.stability.ai"),
-	S("STABILITY_GENERATE_MODEL", SET_STR, stability_generate_model, "core"),
-	S("LOCAL_GENERATOR", SET_BOOL, local_generator, "0"),
-	S("STABILITY_TIMEOUT", SET_INT, stability_timeout, "120"),
-	S("STABILITY_RETRY_BASE_MS", SET_INT, stability_retry_base_ms, "1000"),
-	S("STRIPE_SECRET_KEY", SET_STR, stripe_secret_key, ""),
-	S("STRIPE_PUBLIC_KEY", SET_STR, stripe_public_key, ""),
-	S("STRIPE_WEBHOOK_SECRET", SET_STR, stripe_webhook_secret, ""),
-	S("STRIPE_API_BASE", SET_STR, stripe_api_base, "https://api.stripe.com"),
-	S("GOOGLE_CLIENT_ID", SET_STR, google_client_id, ""),
-	S("GOOGLE_LOGIN_REDIRECT_URI", SET_STR, google_login_redirect_uri, ""),
-	S("GOOGLE_TOKENINFO_URL", SET_STR, google_tokeninfo_url, "https://oauth2.googleapis.com/tokeninfo"),
-	S("MAIL_TRANSPORT", SET_STR, mail_transport, "file"),
-	S("MAIL_DIR", SET_STR, mail_dir, "@state/mail"),
-	S("SMTP_URL", SET_STR, smtp_url, ""),
-	S("SMTP_USER", SET_STR, smtp_user, ""),
-	S("SMTP_PASSWORD", SET_STR, smtp_password, ""),
-	S("DEFAULT_FROM_EMAIL", SET_STR, default_from_email, "Image Assistant <noreply@image-assistant.local>"),
-	S("CONTACT_EMAIL", SET_STR, contact_email, "support@image-assistant.local"),
+    S("DB_PATH", SET_STR, db_path, "@state/ia.sqlite3"),
+    S("MEDIA_ROOT", SET_STR, media_root, "@state/media"),
+    S("PUBLIC_URL", SET_STR, public_url, "http://127.0.0.1:8080"),
+    S("SIGNUP_CREDITS", SET_INT, signup_credits, "100"),
+    S("CREDIT_MULTIPLIER", SET_INT, credit_multiplier, "50"),
+    S("ACCESS_TOKEN_LIFETIME", SET_INT, access_token_lifetime, "86400"),
+    S("REFRESH_TOKEN_LIFETIME", SET_INT, refresh_token_lifetime, "86400"),
+    S("CORS_ALLOWED_ORIGINS", SET_STR, cors_allowed_origins, ""),
+    S("DEV_MODE", SET_BOOL, dev_mode, "0"),
+    S("RATE_LIMIT_PER_MINUTE", SET_INT, rate_limit_per_minute, "20"),
+    S("MEDIA_URL_LIFETIME", SET_INT, media_url_lifetime, "3600"),
+    S("STABILITY_AI_KEY", SET_STR, stability_ai_key, ""),
+    S("STABILITY_API_BASE", SET_STR, stability_api_base, "https://api.stability.ai"),
+    S("STABILITY_GENERATE_MODEL", SET_STR, stability_generate_model, "core"),
+    S("LOCAL_GENERATOR", SET_BOOL, local_generator, "0"),
+    S("STABILITY_TIMEOUT", SET_INT, stability_timeout, "120"),
+    S("STABILITY_RETRY_BASE_MS", SET_INT, stability_retry_base_ms, "1000"),
+    S("STRIPE_SECRET_KEY", SET_STR, stripe_secret_key, ""),
+    S("STRIPE_PUBLIC_KEY", SET_STR, stripe_public_key, ""),
+    S("STRIPE_WEBHOOK_SECRET", SET_STR, stripe_webhook_secret, ""),
+    S("STRIPE_API_BASE", SET_STR, stripe_api_base, "https://api.stripe.com"),
+    S("GOOGLE_CLIENT_ID", SET_STR, google_client_id, ""),
+    S("GOOGLE_LOGIN_REDIRECT_URI", SET_STR, google_login_redirect_uri, ""),
+    S("GOOGLE_TOKENINFO_URL", SET_STR, google_tokeninfo_url,
+      "https://oauth2.googleapis.com/tokeninfo"),
+    S("MAIL_TRANSPORT", SET_STR, mail_transport, "file"),
+    S("MAIL_DIR", SET_STR, mail_dir, "@state/mail"),
+    S("SMTP_URL", SET_STR, smtp_url, ""),
+    S("SMTP_USER", SET_STR, smtp_user, ""),
+    S("SMTP_PASSWORD", SET_STR, smtp_password, ""),
+    S("DEFAULT_FROM_EMAIL", SET_STR, default_from_email,
+      "Image Assistant <noreply@image-assistant.local>"),
+    S("CONTACT_EMAIL", SET_STR, contact_email, "support@image-assistant.local"),
 };
 #undef S
 
@@ -129,7 +134,7 @@ static int settings_apply(struct settings *s, const struct setting_def *d, const
 		break;
 	case SET_BOOL:
 		*(bool *)((char *)s + d->offset) =
-			strcmp(raw, "1") == 0 || strcmp(raw, "true") == 0 || strcmp(raw, "yes") == 0;
+		    strcmp(raw, "1") == 0 || strcmp(raw, "true") == 0 || strcmp(raw, "yes") == 0;
 		break;
 	}
 	free(raw);
@@ -150,7 +155,8 @@ static int settings_load_key(struct settings *s, const char *file, char *err, si
 	}
 	if (key == NULL || *key == '\0') {
 		free(key);
-		snprintf(err, errlen, "SECRET_KEY is not set (set it, or DEV_MODE=1 for the dev stack)");
+		snprintf(err, errlen,
+			 "SECRET_KEY is not set (set it, or DEV_MODE=1 for the dev stack)");
 		return IA_ERR_INVAL;
 	}
 	s->secret_key = key;

@@ -27,9 +27,9 @@ struct settings {
 	int64_t media_url_lifetime;
 	char *stability_ai_key;
 	char *stability_api_base;
-	char *stability_generate_model; /* core | sd3 | ultra */
-	bool local_generator;		 /* LOCAL_GENERATOR=1: dev placeholder */
-	int64_t stability_timeout;	 /* STABILITY_TIMEOUT: seconds per request, default 120 */
+	char *stability_generate_model;  /* core | sd3 | ultra */
+	bool local_generator;            /* LOCAL_GENERATOR=1: dev placeholder */
+	int64_t stability_timeout;       /* STABILITY_TIMEOUT: seconds per request, default 120 */
 	int64_t stability_retry_base_ms; /* STABILITY_RETRY_BASE_MS: first backoff, default 1000 */
 	char *stripe_secret_key;
 	char *stripe_public_key;

@@ -22,7 +22,8 @@
 #define SUBMIT_FILE_LIMIT (10 * 1024 * 1024)
 #define SUBMIT_BODY_LIMIT (SUBMIT_FILE_LIMIT + 64 * 1024)
 #define SUBMIT_INVALID_IMAGE                                                                       \
-	"Upload a valid image. The file you uploaded was either not an image or a corrupted image."
+	"Upload a valid image. The file you uploaded was either not an image or a corrupted "      \
+	"image."
 
 static void submit_detail(struct submit_reply *out, int status, const char *detail)
 {
@@ -114,7 +115,8 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 		submit_field(out, field, msg);
 		return rc;
 	}
-	store_new_key("sources", img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format), key);
+	store_new_key("sources",
+		      img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format), key);
 	path = store_path(s, key);
 	rc = store_prepare(s, key);
 	if (rc == 0)
@@ -158,10 +160,10 @@ static void submit_enqueue_failed(struct submit_reply *out, int rc)
 void submit_upload(struct db *db, const struct settings *s, const struct submit_upload_req *r,
 		   struct submit_reply *out)
 {
-	struct upload_form form = { 0 };
+	struct upload_form form = {0};
 	struct img_param params[UPLOAD_MAX_FIELDS];
 	struct service svc;
-	struct job_new job = { 0 };
+	struct job_new job = {0};
 	char key[STORE_KEY_MAX] = "";
 	char *tmp_dir = NULL, *params_json = NULL;
 	size_t n;
@@ -180,14 +182,17 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 		return;
 	}
 	tmp_dir = store_tmp_dir(s);
-	rc = upload_parse(r->content_type, r->read, r->read_ctx, SUBMIT_BODY_LIMIT, "image", tmp_dir, &form);
+	rc = upload_parse(r->content_type, r->read, r->read_ctx, SUBMIT_BODY_LIMIT, "image",
+			  tmp_dir, &form);
 	free(tmp_dir);
 	if (rc == IA_ERR_TOOBIG) {
 		submit_detail(out, 413, "Request body too large.");
 		return;
 	}
 	if (rc != 0) {
-		submit_detail(out, 400, rc == IA_ERR_INVAL ? "Malformed multipart body." : "Could not read the upload.");
+		submit_detail(out, 400,
+			      rc == IA_ERR_INVAL ? "Malformed multipart body."
+						 : "Could not read the upload.");
 		return;
 	}
 	if (form.file_tmp_path == NULL || form.file_size == 0) {
@@ -214,8 +219,8 @@ out:
 	upload_form_cleanup(&form);
 }
 
-static const char *const submit_aspect_ratios[] = { "16:9", "1:1", "21:9", "2:3", "3:2",
-						     "4:5", "5:4", "9:16", "9:21" };
+static const char *const submit_aspect_ratios[] = {"16:9", "1:1", "21:9", "2:3", "3:2",
+						   "4:5",  "5:4", "9:16", "9:21"};
 
 /* Validate the generation fields; fills params (a JSON object) on success. */
 static int submit_generate_fields(const cJSON *body, cJSON *params, const char **prompt,
@@ -228,7 +233,9 @@ static int submit_generate_fields(const cJSON *body, cJSON *params, const char *
 	*aspect = api_field_string(body, "aspect_ratio", false, 0, 8, e);
 	if (*aspect == NULL && !api_errors_any(e))
 		*aspect = "16:9";
-	for (i = 0; *aspect != NULL && i < sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios); i++)
+	for (i = 0;
+	     *aspect != NULL && i < sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios);
+	     i++)
 		if (strcmp(*aspect, submit_aspect_ratios[i]) == 0)
 			break;
 	if (*aspect != NULL && i == sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios)) {
@@ -242,9 +249,11 @@ static int submit_generate_fields(const cJSON *body, cJSON *params, const char *
 	if (neg != NULL)
 		cJSON_AddStringToObject(params, "negative_prompt", neg);
 	if (seed != NULL && !cJSON_IsNull(seed)) {
-		if (!cJSON_IsNumber(seed) || seed->valuedouble != (double)(int64_t)seed->valuedouble ||
+		if (!cJSON_IsNumber(seed) ||
+		    seed->valuedouble != (double)(int64_t)seed->valuedouble ||
 		    seed->valuedouble < 0 || seed->valuedouble > 4294967294.0)
-			api_errors_add(e, "seed", "Ensure this value is an integer from 0 to 4294967294.");
+			api_errors_add(e, "seed",
+				       "Ensure this value is an integer from 0 to 4294967294.");
 		else
 			cJSON_AddNumberToObject(params, "seed", seed->valuedouble);
 	}
@@ -258,7 +267,7 @@ void submit_generate(struct db *db, const struct settings *s, int64_t user_id, c
 	cJSON *params = cJSON_CreateObject();
 	struct api_errors e;
 	struct service svc;
-	struct job_new job = { 0 };
+	struct job_new job = {0};
 	const char *prompt = NULL, *aspect = NULL;
 	char *params_json = NULL;
 	int64_t id;

@@ -27,11 +27,11 @@ struct submit_reply {
 
 struct submit_upload_req {
 	int64_t user_id;
-	const char *slug;	   /* upload service */
-	const char *started_msg;   /* "<Name> started." override, NULL = from the service name */
-	const char *content_type;  /* request Content-Type */
-	int64_t content_length;	   /* -1 when absent */
-	upload_read_fn read;	   /* body reader */
+	const char *slug;         /* upload service */
+	const char *started_msg;  /* "<Name> started." override, NULL = from the service name */
+	const char *content_type; /* request Content-Type */
+	int64_t content_length;   /* -1 when absent */
+	upload_read_fn read;      /* body reader */
 	void *read_ctx;
 };
 

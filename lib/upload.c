@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define UPLOAD_READ_CHUNK 16384
-#define UPLOAD_MAX_PARTS (UPLOAD_MAX_FIELDS + 8)
+#define UPLOAD_MAX_PARTS  (UPLOAD_MAX_FIELDS + 8)
 #define UPLOAD_MAX_HEADER 8192
 
 enum upload_part_kind {
@@ -37,7 +37,7 @@ struct upload_ctx {
 	char *value; /* current text field, UPLOAD_MAX_VALUE + 1 */
 	size_t vlen;
 	char *name; /* current text field's name */
-	int fd;	    /* temp file, -1 when none is open */
+	int fd;     /* temp file, -1 when none is open */
 	int seen_file;
 };
 
@@ -47,8 +47,7 @@ static int upload_on_begin(void *ud, const char *name, const char *filename,
 static int upload_on_data(void *ud, const char *data, size_t len);
 static int upload_on_end(void *ud);
 static int upload_write_all(int fd, const char *p, size_t n);
-static int upload_pump(struct multipart *mp, upload_read_fn read_fn, void *ctx,
-		       size_t max_body);
+static int upload_pump(struct multipart *mp, upload_read_fn read_fn, void *ctx, size_t max_body);
 
 /* Create the temp file for the file part. */
 static int upload_open_tmp(struct upload_ctx *u, const char *filename)
@@ -127,8 +126,7 @@ static int upload_on_data(void *ud, const char *data, size_t len)
 		memcpy(u->value + u->vlen, data, len);
 		u->vlen += len;
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -152,8 +150,7 @@ static int upload_on_end(void *ud)
 }
 
 /* Read the body into the parser, at most max_body bytes. */
-static int upload_pump(struct multipart *mp, upload_read_fn read_fn, void *ctx,
-		       size_t max_body)
+static int upload_pump(struct multipart *mp, upload_read_fn read_fn, void *ctx, size_t max_body)
 {
 	char *buf = xmalloc(UPLOAD_READ_CHUNK);
 	size_t total = 0;
@@ -183,14 +180,12 @@ out:
 	return rc;
 }
 
-int upload_parse(const char *content_type, upload_read_fn read_fn, void *ctx,
-		 size_t max_body, const char *file_field, const char *tmp_dir,
-		 struct upload_form *out)
+int upload_parse(const char *content_type, upload_read_fn read_fn, void *ctx, size_t max_body,
+		 const char *file_field, const char *tmp_dir, struct upload_form *out)
 {
-	static const struct multipart_callbacks cb = {
-		upload_on_begin, upload_on_data, upload_on_end};
-	const struct multipart_limits lim = {
-		UPLOAD_MAX_PARTS, UPLOAD_MAX_HEADER, UPLOAD_MAX_NAME};
+	static const struct multipart_callbacks cb = {upload_on_begin, upload_on_data,
+						      upload_on_end};
+	const struct multipart_limits lim = {UPLOAD_MAX_PARTS, UPLOAD_MAX_HEADER, UPLOAD_MAX_NAME};
 	struct multipart *mp = NULL;
 	struct upload_ctx u;
 	int rc;

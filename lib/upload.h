@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 #define UPLOAD_MAX_FIELDS 32
-#define UPLOAD_MAX_VALUE 4096 /* bytes of one text field's value */
-#define UPLOAD_MAX_NAME 100   /* bytes of a field name */
+#define UPLOAD_MAX_VALUE  4096 /* bytes of one text field's value */
+#define UPLOAD_MAX_NAME   100  /* bytes of a field name */
 
 /* Reads up to len body bytes into buf: bytes read, 0 at end, <0 error. */
 typedef long (*upload_read_fn)(void *ctx, char *buf, size_t len);
@@ -45,9 +45,8 @@ struct upload_form {
  * cannot be created or written. On failure no temp file is left behind and
  * *out is untouched.
  */
-int upload_parse(const char *content_type, upload_read_fn read_fn, void *ctx,
-		 size_t max_body, const char *file_field, const char *tmp_dir,
-		 struct upload_form *out);
+int upload_parse(const char *content_type, upload_read_fn read_fn, void *ctx, size_t max_body,
+		 const char *file_field, const char *tmp_dir, struct upload_form *out);
 
 /*
  * The value of the first field called name, or NULL if absent. Borrowed:

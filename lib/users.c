@@ -23,7 +23,7 @@
 
 #include <sodium.h>
 
-#define USERS_COLUMNS                                                                             \
+#define USERS_COLUMNS                                                                              \
 	"id, email, first_name, last_name, credits, is_staff, is_superuser, banned, "              \
 	"password_hash, token_version, created"
 
@@ -154,8 +154,9 @@ static int users_insert(struct db *db, const struct user_new *nu, const char *em
 	if (db_bind_text(st, 1, email) != 0 || db_bind_text(st, 2, hash) != 0 ||
 	    db_bind_text(st, 3, nu->first_name != NULL ? nu->first_name : "") != 0 ||
 	    db_bind_text(st, 4, nu->last_name != NULL ? nu->last_name : "") != 0 ||
-	    db_bind_int64(st, 5, nu->is_staff) != 0 || db_bind_int64(st, 6, nu->is_superuser) != 0 ||
-	    db_bind_int64(st, 7, now) != 0 || db_bind_int64(st, 8, now) != 0)
+	    db_bind_int64(st, 5, nu->is_staff) != 0 ||
+	    db_bind_int64(st, 6, nu->is_superuser) != 0 || db_bind_int64(st, 7, now) != 0 ||
+	    db_bind_int64(st, 8, now) != 0)
 		return IA_ERR_DB;
 	rc = db_step(st);
 	if (rc < 0)
@@ -332,9 +333,8 @@ int users_set_staff(struct db *db, int64_t id, bool is_staff, bool is_superuser)
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_prepare(db,
-			"UPDATE users SET is_staff = ?, is_superuser = ?, updated = ? WHERE id = ?",
-			&st);
+	rc = db_prepare(
+	    db, "UPDATE users SET is_staff = ?, is_superuser = ?, updated = ? WHERE id = ?", &st);
 	if (rc != 0)
 		return rc;
 	if (db_bind_int64(st, 1, is_staff) != 0 || db_bind_int64(st, 2, is_superuser) != 0 ||

@@ -11,7 +11,7 @@
 struct db;
 
 #define USER_EMAIL_MAX 254
-#define USER_NAME_MAX 30
+#define USER_NAME_MAX  30
 
 struct user {
 	int64_t id;
@@ -29,7 +29,7 @@ struct user {
 
 struct user_new {
 	const char *email;
-	const char *password;	/* NULL: unusable password (Google accounts) */
+	const char *password;   /* NULL: unusable password (Google accounts) */
 	const char *first_name; /* NULL = "" */
 	const char *last_name;
 	bool is_staff;

@@ -20,7 +20,7 @@ static int64_t uid;
 
 static void setup(void)
 {
-	struct user_new nu = { .email = "payer@example.com", .signup_credits = 10 };
+	struct user_new nu = {.email = "payer@example.com", .signup_credits = 10};
 
 	db = testdb_open();
 	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
@@ -53,8 +53,11 @@ START_TEST(test_apply_grant_and_revoke)
 	ck_assert_int_eq(after, 0);
 	ck_assert_int_eq(balance(), 0);
 	ck_assert_int_eq(ledger_rows(), 3);
-	ck_assert_int_eq(testdb_int(db, "SELECT balance_after FROM credit_ledger WHERE user_id = ? "
-					"ORDER BY id DESC LIMIT 1", uid), 0);
+	ck_assert_int_eq(testdb_int(db,
+				    "SELECT balance_after FROM credit_ledger WHERE user_id = ? "
+				    "ORDER BY id DESC LIMIT 1",
+				    uid),
+			 0);
 }
 END_TEST
 
@@ -109,7 +112,8 @@ END_TEST
 
 START_TEST(test_invalid_and_unknown)
 {
-	ck_assert_int_eq(credits_apply(db, uid, 0, CREDITS_ADMIN_GRANT, 0, NULL, NULL), IA_ERR_INVAL);
+	ck_assert_int_eq(credits_apply(db, uid, 0, CREDITS_ADMIN_GRANT, 0, NULL, NULL),
+			 IA_ERR_INVAL);
 	ck_assert_int_eq(credits_apply(db, uid, 1, NULL, 0, NULL, NULL), IA_ERR_INVAL);
 	ck_assert_int_eq(credits_apply(db, uid, 1, "bogus", 0, NULL, NULL), IA_ERR_INVAL);
 	ck_assert_int_eq(credits_apply(db, uid + 1, 1, CREDITS_ADMIN_GRANT, 0, NULL, NULL),

@@ -21,8 +21,8 @@ static int64_t alice, bob;
 
 static void setup(void)
 {
-	struct user_new a = { .email = "alice@example.com" };
-	struct user_new b = { .email = "bob@example.com" };
+	struct user_new a = {.email = "alice@example.com"};
+	struct user_new b = {.email = "bob@example.com"};
 
 	db = testdb_open();
 	ck_assert_int_eq(users_create(db, &a, &alice), 0);
@@ -119,7 +119,7 @@ static int list_flag(void *ud, const struct flag *f)
 
 START_TEST(test_each)
 {
-	struct listing l = { "" };
+	struct listing l = {""};
 
 	ck_assert_int_eq(flags_create(db, "beta"), 0);
 	ck_assert_int_eq(flags_set_enabled(db, "beta", true), 0);

@@ -105,8 +105,8 @@ static void check_disc(gdImagePtr src, gdImagePtr out, int r)
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++)
 			area += (127 - alpha_at(out, x, y)) / 127.0;
-	ck_assert_msg(fabs(area - truth) <= 0.15 * truth,
-		      "foreground area %.0f, disc %.0f", area, truth);
+	ck_assert_msg(fabs(area - truth) <= 0.15 * truth, "foreground area %.0f, disc %.0f", area,
+		      truth);
 	/* colours are the source's */
 	ck_assert_int_eq(gdImageGetPixel(out, w / 2, h / 2) & 0xffffff,
 			 gdImageGetPixel(src, w / 2, h / 2) & 0xffffff);

@@ -82,8 +82,7 @@ static int is_dark(gdImagePtr im, int x, int y)
 {
 	int c = gdImageGetPixel(im, x, y);
 
-	return gdTrueColorGetRed(c) + gdTrueColorGetGreen(c) +
-		       gdTrueColorGetBlue(c) < 3 * 60;
+	return gdTrueColorGetRed(c) + gdTrueColorGetGreen(c) + gdTrueColorGetBlue(c) < 3 * 60;
 }
 
 START_TEST(landscape_square_quantised_inked)

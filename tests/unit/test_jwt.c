@@ -35,38 +35,38 @@ static const char py_key[] = "django-insecure-n8&k2@q!m9v$w3e^r5t*y(u)i_o+p=a-s~
 /* py_make(py_key, {"token_type":"access","exp":4102444800,"iat":1700000000,
  *                  "jti":"0123456789abcdef0123456789abcdef","user_id":42}) */
 static const char py_access[] =
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	"eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
-	"IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDJ9."
-	"9Pu7vL9J2CSG6Y9Yt83uad9C7XNKJdU-SBWTdvFQcO8";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
+    "IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDJ9."
+    "9Pu7vL9J2CSG6Y9Yt83uad9C7XNKJdU-SBWTdvFQcO8";
 
 /* Same with token_type "refresh" and jti "fedcba9876543210fedcba9876543210". */
 static const char py_refresh[] =
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	"eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJm"
-	"ZWRjYmE5ODc2NTQzMjEwZmVkY2JhOTg3NjU0MzIxMCIsInVzZXJfaWQiOjQyfQ."
-	"Z7ACz-6lxyg_q8jeRmWMfEIAlTvQ7J0ID6_wiAApn_4";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6NDEwMjQ0NDgwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJm"
+    "ZWRjYmE5ODc2NTQzMjEwZmVkY2JhOTg3NjU0MzIxMCIsInVzZXJfaWQiOjQyfQ."
+    "Z7ACz-6lxyg_q8jeRmWMfEIAlTvQ7J0ID6_wiAApn_4";
 
 /* py_access with bit 0 of signature byte 5 flipped. */
 static const char py_flip_sig[] =
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	"eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
-	"IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDJ9."
-	"9Pu7vL9I2CSG6Y9Yt83uad9C7XNKJdU-SBWTdvFQcO8";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
+    "IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDJ9."
+    "9Pu7vL9I2CSG6Y9Yt83uad9C7XNKJdU-SBWTdvFQcO8";
 
 /* py_access with user_id 43 in the payload and the original signature. */
 static const char py_flip_payload[] =
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	"eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
-	"IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDN9."
-	"9Pu7vL9J2CSG6Y9Yt83uad9C7XNKJdU-SBWTdvFQcO8";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
+    "IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDN9."
+    "9Pu7vL9J2CSG6Y9Yt83uad9C7XNKJdU-SBWTdvFQcO8";
 
 /* py_make(py_key, access claims above + "ver":0): what jwt_sign must emit. */
 static const char py_access_ver0[] =
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	"eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
-	"IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDIsInZlciI6MH0."
-	"YHtDeqKVkWpDxxg-sQqeMOKK3RgvCrh49UUWa7RAu2w";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6"
+    "IjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwidXNlcl9pZCI6NDIsInZlciI6MH0."
+    "YHtDeqKVkWpDxxg-sQqeMOKK3RgvCrh49UUWa7RAu2w";
 
 /* ---- helpers ---- */
 
@@ -127,7 +127,7 @@ static char *forge_raw(const char *h64, const char *p64)
 static char b64_set_low_bit(char c)
 {
 	static const char alpha[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const char *pos = strchr(alpha, c);
 
 	ck_assert_ptr_nonnull(pos);
@@ -142,7 +142,8 @@ static char *payload_text(const char *token)
 	char *out = xmalloc(cap + 1);
 
 	ck_assert_int_eq(sodium_base642bin((unsigned char *)out, cap, d1 + 1, (size_t)(d2 - d1 - 1),
-					   NULL, &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+					   NULL, &n, NULL,
+					   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
 			 0);
 	out[n] = '\0';
 	return out;
@@ -229,8 +230,9 @@ START_TEST(test_tampered_payload)
 {
 	char *t = sign32("access", 5, 0, 3600);
 	char *dot1 = strchr(t, '.'), *dot2 = strchr(dot1 + 1, '.');
-	char *p = b64("{\"token_type\":\"access\",\"exp\":4102444800,\"iat\":1,\"user_id\":1}",
-		      strlen("{\"token_type\":\"access\",\"exp\":4102444800,\"iat\":1,\"user_id\":1}"));
+	char *p =
+	    b64("{\"token_type\":\"access\",\"exp\":4102444800,\"iat\":1,\"user_id\":1}",
+		strlen("{\"token_type\":\"access\",\"exp\":4102444800,\"iat\":1,\"user_id\":1}"));
 	char *h = xstrndup(t, (size_t)(dot1 - t));
 	char *forged = xasprintf("%s.%s%s", h, p, dot2);
 
@@ -301,10 +303,13 @@ END_TEST
 START_TEST(test_alg_other)
 {
 	static const char *const hdrs[] = {
-		"{\"alg\":\"HS512\",\"typ\":\"JWT\"}", "{\"alg\":\"hs256\",\"typ\":\"JWT\"}",
-		"{\"alg\":\"HS256 \",\"typ\":\"JWT\"}", "{\"typ\":\"JWT\"}",
-		"{\"alg\":256,\"typ\":\"JWT\"}",      "{\"alg\":null}",
-		"{\"ALG\":\"HS256\"}",
+	    "{\"alg\":\"HS512\",\"typ\":\"JWT\"}",
+	    "{\"alg\":\"hs256\",\"typ\":\"JWT\"}",
+	    "{\"alg\":\"HS256 \",\"typ\":\"JWT\"}",
+	    "{\"typ\":\"JWT\"}",
+	    "{\"alg\":256,\"typ\":\"JWT\"}",
+	    "{\"alg\":null}",
+	    "{\"ALG\":\"HS256\"}",
 	};
 	char *pay = good_payload("access", FAR);
 	char *t;
@@ -421,8 +426,8 @@ START_TEST(test_malformed_base64)
 	parts[n++] = xasprintf("%s!", h64);
 	parts[n++] = xasprintf("%.4s+%s", h64, h64 + 5); /* standard alphabet */
 	parts[n++] = xasprintf("%.4s/%s", h64, h64 + 5);
-	parts[n++] = xasprintf("%sA", h64);		 /* length 1 mod 4 */
-	parts[n++] = xasprintf("%s====", h64);		 /* padding */
+	parts[n++] = xasprintf("%sA", h64);              /* length 1 mod 4 */
+	parts[n++] = xasprintf("%s====", h64);           /* padding */
 	parts[n++] = xasprintf("%.4s %s", h64, h64 + 4); /* white space */
 	for (i = 0; i < n; i++) {
 		t = forge_raw(parts[i], p64);
@@ -481,19 +486,19 @@ END_TEST
 START_TEST(test_bad_claims)
 {
 	static const char *const bad[] = {
-		"{\"token_type\":\"access\",\"exp\":4102444800}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":\"5\"}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5.5}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":null}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":1e300}",
-		"{\"token_type\":\"access\",\"user_id\":5}",
-		"{\"token_type\":\"access\",\"exp\":\"4102444800\",\"user_id\":5}",
-		"{\"token_type\":\"access\",\"exp\":4102444800.5,\"user_id\":5}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"ver\":\"1\"}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"iat\":true}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"jti\":7}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"jti\":\"zz\"}",
-		"{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"nbf\":4000000000}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":\"5\"}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5.5}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":null}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":1e300}",
+	    "{\"token_type\":\"access\",\"user_id\":5}",
+	    "{\"token_type\":\"access\",\"exp\":\"4102444800\",\"user_id\":5}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800.5,\"user_id\":5}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"ver\":\"1\"}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"iat\":true}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"jti\":7}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"jti\":\"zz\"}",
+	    "{\"token_type\":\"access\",\"exp\":4102444800,\"user_id\":5,\"nbf\":4000000000}",
 	};
 	struct jwt_claims c;
 	char *t;
@@ -584,10 +589,10 @@ static const struct {
 	size_t keylen;
 	const char *sig;
 } py_sigs[] = {
-	{1, "0p9Jwb8tzCsUs6GbHEln8sB7gL0MJnZBR8TReHYNE_c"},
-	{32, "CoDh3SCX3Zl0z4yj4_RXHXZFb4MGyUPeVPOhlRwDXB8"},
-	{50, "LVII75cp24Is-tUDI-rd0MNi8BNkFhZEEWPM11sAejc"},
-	{200, "IAUaYfEjib0sUAK4ZCMHL8_SHAUcoA2iBylF1o7Nk6k"},
+    {1, "0p9Jwb8tzCsUs6GbHEln8sB7gL0MJnZBR8TReHYNE_c"},
+    {32, "CoDh3SCX3Zl0z4yj4_RXHXZFb4MGyUPeVPOhlRwDXB8"},
+    {50, "LVII75cp24Is-tUDI-rd0MNi8BNkFhZEEWPM11sAejc"},
+    {200, "IAUaYfEjib0sUAK4ZCMHL8_SHAUcoA2iBylF1o7Nk6k"},
 };
 
 START_TEST(test_key_lengths)

@@ -94,8 +94,9 @@ START_TEST(test_file_message)
 	char *m;
 	size_t digits;
 
-	ck_assert_int_eq(mail_send(&s, "user@example.com", "Reset your password",
-				   "Hello,\nclick the link.\n"), 0);
+	ck_assert_int_eq(
+	    mail_send(&s, "user@example.com", "Reset your password", "Hello,\nclick the link.\n"),
+	    0);
 	ck_assert_int_eq(stat(s.mail_dir, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0700);
 	ck_assert_int_eq(list_dir(names, sizeof(names)), 1);
@@ -144,12 +145,18 @@ START_TEST(test_utf8_subject_encoded)
 {
 	char *m;
 
-	ck_assert_int_eq(mail_send(&s, "u@example.com", "Passwort zur\xc3\xbc" "cksetzen",
-				   "Gr\xc3\xbc\xc3\x9f" "e"), 0);
+	ck_assert_int_eq(mail_send(&s, "u@example.com",
+				   "Passwort zur\xc3\xbc"
+				   "cksetzen",
+				   "Gr\xc3\xbc\xc3\x9f"
+				   "e"),
+			 0);
 	m = read_only_message();
 	/* base64("Passwort zurücksetzen") */
-	ck_assert_ptr_nonnull(strstr(m, "\r\nSubject: =?UTF-8?B?UGFzc3dvcnQgenVyw7xja3NldHplbg==?=\r\n"));
-	ck_assert_ptr_nonnull(strstr(m, "\r\n\r\nGr\xc3\xbc\xc3\x9f" "e\r\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(m, "\r\nSubject: =?UTF-8?B?UGFzc3dvcnQgenVyw7xja3NldHplbg==?=\r\n"));
+	ck_assert_ptr_nonnull(strstr(m, "\r\n\r\nGr\xc3\xbc\xc3\x9f"
+					"e\r\n"));
 	free(m);
 }
 END_TEST

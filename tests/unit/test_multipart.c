@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define B "----WebKitFormBoundaryX7abcQ"
+#define B  "----WebKitFormBoundaryX7abcQ"
 #define CT "multipart/form-data; boundary=" B
 
 /* A growable byte buffer; the recorder's trace and the test bodies. */
@@ -45,11 +45,9 @@ static void bytes_adds(struct bytes *b, const char *s)
 	bytes_add(b, s, strlen(s));
 }
 
-static void expect_begin(struct bytes *b, const char *name, const char *file,
-			 const char *type)
+static void expect_begin(struct bytes *b, const char *name, const char *file, const char *type)
 {
-	char *s = xasprintf("<%s|%s|%s>", name, file ? file : "(null)",
-			    type ? type : "(null)");
+	char *s = xasprintf("<%s|%s|%s>", name, file ? file : "(null)", type ? type : "(null)");
 
 	bytes_adds(b, s);
 	free(s);
@@ -88,8 +86,7 @@ static const struct multipart_callbacks rec_cb = {rec_begin, rec_data, rec_end};
  * non-zero feed result or finish's result.
  */
 static int parse_cuts(const char *ctype, const struct multipart_limits *lim,
-		      const struct bytes *body, const size_t *cuts, size_t ncuts,
-		      struct rec *r)
+		      const struct bytes *body, const size_t *cuts, size_t ncuts, struct rec *r)
 {
 	struct multipart *mp = NULL;
 	size_t prev = 0, i;
@@ -111,8 +108,8 @@ out:
 	return rc;
 }
 
-static int parse(const char *ctype, const struct multipart_limits *lim,
-		 const char *body, struct rec *r)
+static int parse(const char *ctype, const struct multipart_limits *lim, const char *body,
+		 struct rec *r)
 {
 	struct bytes b = {xstrdup(body), strlen(body)};
 	int rc = parse_cuts(ctype, lim, &b, NULL, 0, r);
@@ -127,11 +124,12 @@ static void sample_file(struct bytes *f)
 	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\r\n";
 
 	bytes_add(f, png, sizeof(png) - 1);
-	bytes_adds(f, "\r\n--" "----WebKit");              /* partial boundary */
-	bytes_adds(f, "\r\n\r\n-\r\n--\r\r\n--");          /* restarts on CR */
+	bytes_adds(f, "\r\n--"
+		      "----WebKit");                         /* partial boundary */
+	bytes_adds(f, "\r\n\r\n-\r\n--\r\r\n--");            /* restarts on CR */
 	bytes_adds(f, "\r\n------WebKitFormBoundaryX7abcZ"); /* last char differs */
-	bytes_adds(f, "--" B "--");                        /* no CRLF before it */
-	bytes_adds(f, "\n--" B "\r");                      /* LF only, ends in CR */
+	bytes_adds(f, "--" B "--");                          /* no CRLF before it */
+	bytes_adds(f, "\n--" B "\r");                        /* LF only, ends in CR */
 }
 
 /* A body with preamble, two fields, the file, an empty field, epilogue. */
@@ -140,10 +138,12 @@ static void sample_body(struct bytes *body, struct bytes *expect)
 	struct bytes f = {NULL, 0};
 
 	sample_file(&f);
-	bytes_adds(body, "preamble --" "----WebKit\r\n--" B "\r\n");
+	bytes_adds(body, "preamble --"
+			 "----WebKit\r\n--" B "\r\n");
 	bytes_adds(body, "Content-Disposition: form-data; name=\"title\"\r\n\r\n");
 	bytes_adds(body, "Hello, world\r\n--" B "\r\n");
-	bytes_adds(body, "content-disposition: form-data; name=\"image\"; filename=\"cat.png\"\r\n");
+	bytes_adds(body,
+		   "content-disposition: form-data; name=\"image\"; filename=\"cat.png\"\r\n");
 	bytes_adds(body, "Content-Type: image/png\r\n\r\n");
 	bytes_add(body, f.p, f.n);
 	bytes_adds(body, "\r\n--" B "\r\n");
@@ -241,13 +241,13 @@ END_TEST
 START_TEST(test_missing_close)
 {
 	static const char *const bodies[] = {
-		"",
-		"no boundary at all",
-		"--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue",
-		"--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" B,
-		"--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" B "-",
-		"--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" B "\r\n",
-		"--" B "\r\nContent-Disposition: form-data; name=a\r\n",
+	    "",
+	    "no boundary at all",
+	    "--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue",
+	    "--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" B,
+	    "--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" B "-",
+	    "--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--" B "\r\n",
+	    "--" B "\r\nContent-Disposition: form-data; name=a\r\n",
 	};
 	size_t i;
 
@@ -263,23 +263,23 @@ END_TEST
 START_TEST(test_bad_boundary)
 {
 	static const char *const types[] = {
-		"multipart/form-data",
-		"multipart/form-data;",
-		"multipart/form-data; boundary=",
-		"multipart/form-data; boundary=\"\"",
-		"multipart/mixed; boundary=abc",
-		"text/plain; boundary=abc",
-		"multipart/form-datax; boundary=abc",
-		"multipart/form-data; boundary=abc; boundary=def",
-		"multipart/form-data; boundary=\"abc \"",
-		"multipart/form-data; boundary=ab!c",
-		"multipart/form-data; boundary=\"ab\rc\"",
-		"multipart/form-data; boundary=\"abc",
-		"multipart/form-data boundary=abc",
-		"multipart/form-data; boundary=abc junk",
-		"multipart/form-data; "
-		"boundary=12345678901234567890123456789012345678901234567890123456789012345678901",
-		"",
+	    "multipart/form-data",
+	    "multipart/form-data;",
+	    "multipart/form-data; boundary=",
+	    "multipart/form-data; boundary=\"\"",
+	    "multipart/mixed; boundary=abc",
+	    "text/plain; boundary=abc",
+	    "multipart/form-datax; boundary=abc",
+	    "multipart/form-data; boundary=abc; boundary=def",
+	    "multipart/form-data; boundary=\"abc \"",
+	    "multipart/form-data; boundary=ab!c",
+	    "multipart/form-data; boundary=\"ab\rc\"",
+	    "multipart/form-data; boundary=\"abc",
+	    "multipart/form-data boundary=abc",
+	    "multipart/form-data; boundary=abc junk",
+	    "multipart/form-data; "
+	    "boundary=12345678901234567890123456789012345678901234567890123456789012345678901",
+	    "",
 	};
 	struct rec r = {{NULL, 0}, 0, 0, 0};
 	size_t i;
@@ -300,13 +300,13 @@ START_TEST(test_good_boundaries)
 	static const struct {
 		const char *type, *boundary;
 	} cases[] = {
-		{"Multipart/Form-Data; BOUNDARY=abc", "abc"},
-		{"multipart/form-data;boundary=\"a b:c=d?\"", "a b:c=d?"},
-		{"multipart/form-data; charset=utf-8; boundary = \"x\\\"y\"", "x\"y"},
-		{" multipart/form-data ; boundary=z ;", "z"},
-		{"multipart/form-data; boundary="
-		 "1234567890123456789012345678901234567890123456789012345678901234567890",
-		 "1234567890123456789012345678901234567890123456789012345678901234567890"},
+	    {"Multipart/Form-Data; BOUNDARY=abc", "abc"},
+	    {"multipart/form-data;boundary=\"a b:c=d?\"", "a b:c=d?"},
+	    {"multipart/form-data; charset=utf-8; boundary = \"x\\\"y\"", "x\"y"},
+	    {" multipart/form-data ; boundary=z ;", "z"},
+	    {"multipart/form-data; boundary="
+	     "1234567890123456789012345678901234567890123456789012345678901234567890",
+	     "1234567890123456789012345678901234567890123456789012345678901234567890"},
 	};
 	size_t i;
 
@@ -368,13 +368,18 @@ START_TEST(test_name_too_long)
 	struct multipart_limits lim = {0, 0, 5};
 	struct rec r = {{NULL, 0}, 0, 0, 0};
 
-	ck_assert_int_eq(parse(CT, &lim, "--" B "\r\nContent-Disposition: form-data; "
-					 "name=\"abcde\"\r\n\r\n\r\n--" B "--", &r), 0);
+	ck_assert_int_eq(parse(CT, &lim,
+			       "--" B "\r\nContent-Disposition: form-data; "
+			       "name=\"abcde\"\r\n\r\n\r\n--" B "--",
+			       &r),
+			 0);
 	free(r.t.p);
 	r.t.p = NULL;
 	r.t.n = 0;
-	ck_assert_int_eq(parse(CT, &lim, "--" B "\r\nContent-Disposition: form-data; "
-					 "name=\"abcdef\"\r\n\r\n\r\n--" B "--", &r),
+	ck_assert_int_eq(parse(CT, &lim,
+			       "--" B "\r\nContent-Disposition: form-data; "
+			       "name=\"abcdef\"\r\n\r\n\r\n--" B "--",
+			       &r),
 			 IA_ERR_TOOBIG);
 	ck_assert_ptr_null(r.t.p);
 	/* the default bound is 256 bytes */
@@ -384,7 +389,8 @@ START_TEST(test_name_too_long)
 
 		memset(name, 'n', 257);
 		body = xasprintf("--" B "\r\nContent-Disposition: form-data; name=%s\r\n\r\n"
-				 "\r\n--" B "--", name);
+				 "\r\n--" B "--",
+				 name);
 		ck_assert_int_eq(parse(CT, NULL, body, &r), IA_ERR_TOOBIG);
 		free(body);
 		free(name);
@@ -424,13 +430,13 @@ START_TEST(test_quoted_names)
 	static const struct {
 		const char *disp, *expect;
 	} cases[] = {
-		{"form-data; name=\"a\\\"b\\\\c d\"", "<a\"b\\c d|(null)|(null)>"},
-		{"form-data; name=\"f\"; filename=\"\"", "<f||(null)>"},
-		{"form-data; name=\"f\"; filename=\"C:\\\\dir\\\\x.png\"", "<f|C:\\dir\\x.png|(null)>"},
-		{"FORM-DATA ; NAME=plain ; filename=\"a;b=c.jpg\"", "<plain|a;b=c.jpg|(null)>"},
-		{"form-data; name=\"r\xc3\xa9sum\xc3\xa9\"; x-other=\"ignored\"",
-		 "<r\xc3\xa9sum\xc3\xa9|(null)|(null)>"},
-		{"form-data; filename=\"z.gif\"; name=\"\\z\\e\"", "<ze|z.gif|(null)>"},
+	    {"form-data; name=\"a\\\"b\\\\c d\"", "<a\"b\\c d|(null)|(null)>"},
+	    {"form-data; name=\"f\"; filename=\"\"", "<f||(null)>"},
+	    {"form-data; name=\"f\"; filename=\"C:\\\\dir\\\\x.png\"", "<f|C:\\dir\\x.png|(null)>"},
+	    {"FORM-DATA ; NAME=plain ; filename=\"a;b=c.jpg\"", "<plain|a;b=c.jpg|(null)>"},
+	    {"form-data; name=\"r\xc3\xa9sum\xc3\xa9\"; x-other=\"ignored\"",
+	     "<r\xc3\xa9sum\xc3\xa9|(null)|(null)>"},
+	    {"form-data; filename=\"z.gif\"; name=\"\\z\\e\"", "<ze|z.gif|(null)>"},
 	};
 	size_t i;
 
@@ -452,26 +458,26 @@ END_TEST
 START_TEST(test_bad_headers)
 {
 	static const char *const heads[] = {
-		"Content-Type: text/plain\r\n",					/* no disposition */
-		"Content-Disposition: form-data\r\n",				/* no name */
-		"Content-Disposition: form-data; filename=\"a.png\"\r\n",	/* no name */
-		"Content-Disposition: form-data; name=\"\"\r\n",		/* empty name */
-		"Content-Disposition: attachment; name=a\r\n",
-		"Content-Disposition: form-data; name=a; name=b\r\n",
-		"Content-Disposition: form-data; name=\"a\r\n",			/* unterminated */
-		"Content-Disposition: form-data; name=a b\r\n",
-		"Content-Disposition: form-data; name=\r\n",
-		"Content-Disposition: form-data; =a\r\n",
-		"Content-Disposition: form-data;\r\n name=a\r\n",		/* folded */
-		"Content-Disposition: form-data; name=a\r\nno colon here\r\n",
-		"Content-Disposition: form-data; name=a\r\nBad Name: x\r\n",
-		"Content-Disposition: form-data; name=a\r\n: x\r\n",
-		"Content-Disposition: form-data; name=a\r\nX: bare\nlf\r\n",
-		"Content-Disposition: form-data; name=a\r\nContent-Disposition: form-data; name=b\r\n",
-		"Content-Disposition: form-data\r\nContent-Disposition: form-data; name=b\r\n",
-		"Content-Disposition: form-data; name=a\r\nContent-Type: a\r\nContent-Type: b\r\n",
-		"Content-Disposition: form-data; name=\"a\x01\"\r\n",
-		"",
+	    "Content-Type: text/plain\r\n",                           /* no disposition */
+	    "Content-Disposition: form-data\r\n",                     /* no name */
+	    "Content-Disposition: form-data; filename=\"a.png\"\r\n", /* no name */
+	    "Content-Disposition: form-data; name=\"\"\r\n",          /* empty name */
+	    "Content-Disposition: attachment; name=a\r\n",
+	    "Content-Disposition: form-data; name=a; name=b\r\n",
+	    "Content-Disposition: form-data; name=\"a\r\n", /* unterminated */
+	    "Content-Disposition: form-data; name=a b\r\n",
+	    "Content-Disposition: form-data; name=\r\n",
+	    "Content-Disposition: form-data; =a\r\n",
+	    "Content-Disposition: form-data;\r\n name=a\r\n", /* folded */
+	    "Content-Disposition: form-data; name=a\r\nno colon here\r\n",
+	    "Content-Disposition: form-data; name=a\r\nBad Name: x\r\n",
+	    "Content-Disposition: form-data; name=a\r\n: x\r\n",
+	    "Content-Disposition: form-data; name=a\r\nX: bare\nlf\r\n",
+	    "Content-Disposition: form-data; name=a\r\nContent-Disposition: form-data; name=b\r\n",
+	    "Content-Disposition: form-data\r\nContent-Disposition: form-data; name=b\r\n",
+	    "Content-Disposition: form-data; name=a\r\nContent-Type: a\r\nContent-Type: b\r\n",
+	    "Content-Disposition: form-data; name=\"a\x01\"\r\n",
+	    "",
 	};
 	size_t i;
 
@@ -509,8 +515,11 @@ START_TEST(test_after_boundary)
 	ck_assert_int_eq(parse(CT, NULL, "--" B " --", &r), IA_ERR_INVAL);
 	ck_assert_ptr_null(r.t.p);
 	/* transport padding before the CRLF is allowed */
-	ck_assert_int_eq(parse(CT, NULL, "--" B " \t \r\nContent-Disposition: form-data; "
-					 "name=a\r\n\r\nv\r\n--" B "--", &r), 0);
+	ck_assert_int_eq(parse(CT, NULL,
+			       "--" B " \t \r\nContent-Disposition: form-data; "
+			       "name=a\r\n\r\nv\r\n--" B "--",
+			       &r),
+			 0);
 	ck_assert_str_eq(r.t.p, "<a|(null)|(null)>v</>");
 	free(r.t.p);
 }
@@ -523,8 +532,11 @@ START_TEST(test_empty_form_and_leading_crlf)
 	ck_assert_int_eq(parse(CT, NULL, "--" B "--", &r), 0);
 	ck_assert_int_eq(parse(CT, NULL, "\r\n--" B "--\r\n", &r), 0);
 	ck_assert_ptr_null(r.t.p);
-	ck_assert_int_eq(parse(CT, NULL, "\r\n--" B "\r\nContent-Disposition: form-data; "
-					 "name=a\r\n\r\n\r\n--" B "--", &r), 0);
+	ck_assert_int_eq(parse(CT, NULL,
+			       "\r\n--" B "\r\nContent-Disposition: form-data; "
+			       "name=a\r\n\r\n\r\n--" B "--",
+			       &r),
+			 0);
 	ck_assert_str_eq(r.t.p, "<a|(null)|(null)></>");
 	free(r.t.p);
 }
@@ -535,7 +547,8 @@ START_TEST(test_unicode_value)
 	const char *v = "h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80";
 	struct rec r = {{NULL, 0}, 0, 0, 0};
 	char *body = xasprintf("--" B "\r\nContent-Disposition: form-data; name=u\r\n"
-			       "Content-Type: text/plain; charset=UTF-8\r\n\r\n%s\r\n--" B "--", v);
+			       "Content-Type: text/plain; charset=UTF-8\r\n\r\n%s\r\n--" B "--",
+			       v);
 	char *expect = xasprintf("<u|(null)|text/plain; charset=UTF-8>%s</>", v);
 
 	ck_assert_int_eq(parse(CT, NULL, body, &r), 0);
@@ -586,7 +599,9 @@ START_TEST(test_near_delimiters_few_calls)
 	size_t i, cut;
 
 	for (i = 0; i < 1000; i++)
-		bytes_adds(&data, i % 2 ? "\r\n--" "----WebKitF" : "\r\n-\r");
+		bytes_adds(&data, i % 2 ? "\r\n--"
+					  "----WebKitF"
+					: "\r\n-\r");
 	bytes_adds(&body, "--" B "\r\nContent-Disposition: form-data; name=a\r\n\r\n");
 	bytes_add(&body, data.p, data.n);
 	bytes_adds(&body, "\r\n--" B "--");

@@ -92,10 +92,10 @@ START_TEST(test_needs_rehash)
 
 	ck_assert_int_eq(password_hash("pw", fresh), 0);
 	ck_assert(!password_needs_rehash(fresh));
-	ck_assert_int_eq(crypto_pwhash_str_alg(weak, "pw", 2, crypto_pwhash_OPSLIMIT_INTERACTIVE - 1,
-					       crypto_pwhash_MEMLIMIT_INTERACTIVE,
-					       crypto_pwhash_ALG_ARGON2ID13),
-			 0);
+	ck_assert_int_eq(
+	    crypto_pwhash_str_alg(weak, "pw", 2, crypto_pwhash_OPSLIMIT_INTERACTIVE - 1,
+				  crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13),
+	    0);
 	ck_assert(password_needs_rehash(weak));
 	ck_assert_int_eq(password_verify(weak, "pw"), 0); /* old hashes still work */
 	ck_assert_int_eq(crypto_pwhash_str_alg(weak, "pw", 2, crypto_pwhash_OPSLIMIT_INTERACTIVE,

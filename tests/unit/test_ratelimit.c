@@ -45,9 +45,13 @@ START_TEST(test_counts_and_retry_after)
 	ck_assert_int_eq(ratelimit_hit(db, "signup:10.0.0.1", 3, T0 + 20, &retry), 0);
 	/* the next window starts fresh */
 	ck_assert_int_eq(ratelimit_hit(db, "login:10.0.0.1", 3, T0 + 60, &retry), 0);
-	ck_assert_int_eq(testdb_int(db, "SELECT count FROM rate_limits WHERE window = ?", T0 + 60), 1);
-	ck_assert_int_eq(testdb_int(db, "SELECT count FROM rate_limits WHERE bucket = "
-					"'login:10.0.0.1' AND window = ?", T0), 5);
+	ck_assert_int_eq(testdb_int(db, "SELECT count FROM rate_limits WHERE window = ?", T0 + 60),
+			 1);
+	ck_assert_int_eq(testdb_int(db,
+				    "SELECT count FROM rate_limits WHERE bucket = "
+				    "'login:10.0.0.1' AND window = ?",
+				    T0),
+			 5);
 }
 END_TEST
 
@@ -69,7 +73,8 @@ START_TEST(test_prune)
 	/* opening a window three minutes later drops those older than two */
 	ck_assert_int_eq(ratelimit_hit(db, "c", 5, T0 + 180, NULL), 0);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM rate_limits", 0), 2);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM rate_limits WHERE bucket = 'a'", 0), 0);
+	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM rate_limits WHERE bucket = 'a'", 0),
+			 0);
 }
 END_TEST
 

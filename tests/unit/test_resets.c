@@ -22,7 +22,7 @@ static int64_t uid;
 
 static void setup(void)
 {
-	struct user_new nu = { .email = "reset@example.com", .password = "old-password" };
+	struct user_new nu = {.email = "reset@example.com", .password = "old-password"};
 
 	db = testdb_open();
 	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
@@ -80,7 +80,7 @@ END_TEST
 
 START_TEST(test_wrong_uid)
 {
-	struct user_new nu = { .email = "other@example.com" };
+	struct user_new nu = {.email = "other@example.com"};
 	char u1[RESETS_UID_MAX], t1[RESETS_TOKEN_LEN + 1];
 	char u2[RESETS_UID_MAX], t2[RESETS_TOKEN_LEN + 1];
 	int64_t other;
@@ -125,8 +125,8 @@ START_TEST(test_siblings_retired)
 	ck_assert_str_ne(t1, t2);
 	ck_assert_int_eq(resets_confirm(db, u2, t2, "new-password", NOW + 10), 0);
 	ck_assert_int_eq(resets_confirm(db, u1, t1, "other-password", NOW + 11), IA_ERR_AUTH);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM password_resets WHERE used IS NULL", 0),
-			 0);
+	ck_assert_int_eq(
+	    testdb_int(db, "SELECT count(*) FROM password_resets WHERE used IS NULL", 0), 0);
 }
 END_TEST
 

@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define B "xYzBoundary0123"
-#define CT "multipart/form-data; boundary=\"" B "\""
+#define B   "xYzBoundary0123"
+#define CT  "multipart/form-data; boundary=\"" B "\""
 #define UNI "h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x98\x80"
 
 /* A body served in slices of at most chunk bytes; fails at fail_after. */
@@ -67,7 +67,8 @@ static void bytes_adds(struct bytes *b, const char *s)
 static void add_field(struct bytes *b, const char *name, const char *value)
 {
 	char *s = xasprintf("--" B "\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n"
-			    "%s\r\n", name, value);
+			    "%s\r\n",
+			    name, value);
 
 	bytes_adds(b, s);
 	free(s);
@@ -77,7 +78,8 @@ static void add_file(struct bytes *b, const char *name, const char *filename,
 		     const struct bytes *data)
 {
 	char *s = xasprintf("--" B "\r\nContent-Disposition: form-data; name=\"%s\"; "
-			    "filename=\"%s\"\r\nContent-Type: image/png\r\n\r\n", name, filename);
+			    "filename=\"%s\"\r\nContent-Type: image/png\r\n\r\n",
+			    name, filename);
 
 	bytes_adds(b, s);
 	bytes_add(b, data->p, data->n);
@@ -102,7 +104,8 @@ static void file_data(struct bytes *d, size_t filler)
 	bytes_add(d, head, sizeof(head) - 1);
 	bytes_add(d, fill, filler);
 	free(fill);
-	bytes_adds(d, "\r\n--" "xYzBoundary012");
+	bytes_adds(d, "\r\n--"
+		      "xYzBoundary012");
 }
 
 static char *tmpdir_new(void)
@@ -139,8 +142,7 @@ static void tmpdir_free(char *dir)
  * Run upload_parse on body in chunks of 7 bytes; on failure check that *out
  * kept its sentinel bytes and the directory is empty.
  */
-static int run(const struct bytes *body, size_t max_body, const char *dir,
-	       struct upload_form *out)
+static int run(const struct bytes *body, size_t max_body, const char *dir, struct upload_form *out)
 {
 	struct src s = {body->p, body->n, 0, 7, 0};
 	struct upload_form sentinel;
@@ -331,8 +333,7 @@ START_TEST(test_read_error)
 	s = (struct src){body.p, body.n, 0, 100, 1000};
 	memset(&form, 0x5a, sizeof(form));
 	memset(&sentinel, 0x5a, sizeof(sentinel));
-	ck_assert_int_eq(upload_parse(CT, src_read, &s, 1 << 20, "image", dir, &form),
-			 IA_ERR_IO);
+	ck_assert_int_eq(upload_parse(CT, src_read, &s, 1 << 20, "image", dir, &form), IA_ERR_IO);
 	ck_assert(memcmp(&form, &sentinel, sizeof(form)) == 0);
 	tmpdir_free(dir);
 	free(body.p);
@@ -350,8 +351,9 @@ START_TEST(test_bad_tmp_dir)
 	add_file(&body, "image", "a.png", &data);
 	add_close(&body);
 	s = (struct src){body.p, body.n, 0, 4096, 0};
-	ck_assert_int_eq(upload_parse(CT, src_read, &s, 1 << 20, "image",
-				      "/nonexistent/ia-test-dir", &form), IA_ERR_IO);
+	ck_assert_int_eq(
+	    upload_parse(CT, src_read, &s, 1 << 20, "image", "/nonexistent/ia-test-dir", &form),
+	    IA_ERR_IO);
 	free(body.p);
 	free(data.p);
 }
@@ -487,8 +489,7 @@ START_TEST(test_malformed)
 	ck_assert_int_eq(upload_parse("application/json", src_read, &s, 10, "image", dir, &form),
 			 IA_ERR_INVAL);
 	ck_assert_int_eq(upload_parse(CT, NULL, &s, 10, "image", dir, &form), IA_ERR_INVAL);
-	ck_assert_int_eq(upload_parse(NULL, src_read, &s, 10, "image", dir, &form),
-			 IA_ERR_INVAL);
+	ck_assert_int_eq(upload_parse(NULL, src_read, &s, 10, "image", dir, &form), IA_ERR_INVAL);
 	tmpdir_free(dir);
 	free(longname);
 	free(body.p);

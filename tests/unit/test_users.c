@@ -32,8 +32,10 @@ static void teardown(void)
 
 static int64_t make_user(const char *email, const char *password, int64_t bonus, bool flag)
 {
-	struct user_new nu = { .email = email, .password = password, .signup_credits = bonus,
-			       .show_credits_flag = flag };
+	struct user_new nu = {.email = email,
+			      .password = password,
+			      .signup_credits = bonus,
+			      .show_credits_flag = flag};
 	int64_t id = 0;
 
 	ck_assert_int_eq(users_create(db, &nu, &id), 0);
@@ -63,7 +65,8 @@ START_TEST(test_signup_bonus_and_flag)
 	ck_assert_int_eq(u.credits, 100);
 	ck_assert(u.has_usable_password);
 	ck_assert(!u.is_staff && !u.banned);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", id), 1);
+	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", id),
+			 1);
 	ck_assert_int_eq(credits_history(db, id, 0, 4, e, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(e[0].reason, "signup_bonus");
@@ -83,7 +86,8 @@ START_TEST(test_no_bonus_no_ledger)
 	ck_assert_int_eq(users_get(db, id, &u), 0);
 	ck_assert_int_eq(u.credits, 0);
 	ck_assert(!u.has_usable_password);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", id), 0);
+	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", id),
+			 0);
 	ck_assert_int_eq(flags_for_user(db, id, collect_flag, flags), 0);
 	ck_assert_str_eq(flags, "");
 }
@@ -91,8 +95,8 @@ END_TEST
 
 START_TEST(test_duplicate_email_other_case)
 {
-	struct user_new nu = { .email = "BOB@example.com", .signup_credits = 100,
-			       .show_credits_flag = true };
+	struct user_new nu = {
+	    .email = "BOB@example.com", .signup_credits = 100, .show_credits_flag = true};
 	int64_t id = 0;
 
 	make_user("bob@example.com", NULL, 100, true);
@@ -106,7 +110,7 @@ END_TEST
 
 START_TEST(test_create_invalid)
 {
-	struct user_new nu = { .email = "no-at-sign" };
+	struct user_new nu = {.email = "no-at-sign"};
 	char name[4 * USER_NAME_MAX + 8];
 	int64_t id = 0;
 
@@ -209,7 +213,7 @@ static int collect_user(void *ud, const struct user *u)
 
 START_TEST(test_each)
 {
-	struct seen s = { .n = 0, .stop_after = 0 };
+	struct seen s = {.n = 0, .stop_after = 0};
 	int64_t a = make_user("u1@example.com", NULL, 0, false);
 	int64_t b = make_user("u2@example.com", NULL, 0, false);
 	int64_t c = make_user("u3@example.com", NULL, 0, false);

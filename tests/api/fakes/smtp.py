@@ -13,15 +13,17 @@ default PORT_FILE.http) lets a test read and steer it:
 With --auth USER:PASS the server requires that login before MAIL FROM.
 Usage: smtp.py --port-file FILE [--http-port-file FILE2] [--auth USER:PASS]
 """
-import argparse
 import base64
-import http.server
-import json
 import os
 import socketserver
+import sys
 import threading
 
-LOCK = threading.Lock()
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # even under python3 -P
+import fakebase  # noqa: E402
+from fakebase import LOCK  # noqa: E402
+
 STATE = {"messages": [], "mode": "ok", "auth": [], "creds": None}
 
 
@@ -134,53 +136,13 @@ class SmtpHandler(socketserver.StreamRequestHandler):
                 self.send("502 5.5.2 Command not recognized")
 
 
-class Control(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def reply(self, status, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        with LOCK:
-            if self.path == "/_messages":
-                return self.reply(200, STATE["messages"])
-            if self.path == "/_auth":
-                return self.reply(200, STATE["auth"])
-        self.reply(404, {})
-
-    def do_DELETE(self):
-        with LOCK:
-            STATE["messages"].clear()
-            STATE["auth"].clear()
-        self.reply(200, {"ok": True})
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        conf = json.loads(self.rfile.read(n) or b"{}") if n else {}
-        if self.path != "/_mode":
-            return self.reply(404, {})
-        with LOCK:
-            STATE["mode"] = conf.get("mode", "ok")
-        self.reply(200, {"ok": True})
-
-
-def write_port(path, port):
-    with open(path + ".tmp", "w") as f:
-        f.write(str(port))
-    os.rename(path + ".tmp", path)
+class Control(fakebase.FakeHandler):
+    state = STATE
+    lists = ("messages", "auth")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
+    ap = fakebase.arg_parser()
     ap.add_argument("--http-port-file")
     ap.add_argument("--auth", help="USER:PASS required before MAIL FROM")
     args = ap.parse_args()
@@ -189,11 +151,10 @@ def main():
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpHandler)
     smtp.daemon_threads = True
-    ctl = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Control)
-    ctl.daemon_threads = True
+    ctl = fakebase.http_server(Control)
     threading.Thread(target=ctl.serve_forever, daemon=True).start()
-    write_port(args.http_port_file or args.port_file + ".http", ctl.server_address[1])
-    write_port(args.port_file, smtp.server_address[1])
+    fakebase.write_port(args.http_port_file or args.port_file + ".http", ctl.server_address[1])
+    fakebase.write_port(args.port_file, smtp.server_address[1])
     smtp.serve_forever()
 
 

@@ -25,19 +25,20 @@ headers `finish-reason` and `seed`, like the real service with
                       "delay" (seconds, default 30) sets how long timeout sleeps
   GET /_image?path=P&output_format=F&aspect_ratio=A   the bytes a success would carry
 """
-import argparse
 import email.parser
 import email.policy
 import hashlib
 import io
-import json
 import os
-import threading
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from PIL import Image
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # even under python3 -P
+import fakebase  # noqa: E402
 
 PREFIX = "/v2beta/stable-image/"
 ENDPOINTS = {"generate/core", "generate/sd3", "generate/ultra", "edit/remove-background",
@@ -47,7 +48,6 @@ SIZES = {"16:9": (84, 48), "1:1": (64, 64), "21:9": (96, 40), "2:3": (52, 76), "
          "4:5": (56, 68), "5:4": (68, 56), "9:16": (48, 84), "9:21": (40, 96)}
 EDIT_SIZE = (48, 32)
 
-lock = threading.Lock()
 state = {"mode": "ok", "times": None, "delay": 30.0, "requests": []}
 
 
@@ -90,7 +90,7 @@ def parse_multipart(content_type, body):
 
 def take_mode():
     """The behaviour of this answer, consuming one of `times`."""
-    with lock:
+    with fakebase.LOCK:
         mode = state["mode"]
         if state["times"] is not None:
             state["times"] -= 1
@@ -99,70 +99,37 @@ def take_mode():
         return mode, state["delay"]
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # keep the log quiet but useful
-        print("fake-stability: " + fmt % args, flush=True)
-
-    def reply(self, status, body, ctype="application/json", headers=None):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(fakebase.FakeHandler):
+    state = state  # the module's, which take_mode() also uses
+    log_prefix = "fake-stability: "  # keep the log quiet but useful
 
     def error(self, status, name, errors):
         self.reply(status, {"id": "fake-" + name, "name": name, "errors": errors})
 
-    def do_GET(self):
-        url = urlsplit(self.path)
-        if url.path == "/_requests":
-            with lock:
-                self.reply(200, list(state["requests"]))
-        elif url.path == "/_image":
-            q = {k: v[0] for k, v in parse_qs(url.query).items()}
-            self.reply(200, make_image(q.get("path", "generate/core"), q.get("output_format"),
-                                       q.get("aspect_ratio")), "image/png")
-        else:
-            self.error(404, "not_found", ["Not found."])
+    def not_found(self):
+        self.error(404, "not_found", ["Not found."])
 
-    def do_DELETE(self):
-        if urlsplit(self.path).path == "/_requests":
-            with lock:
-                state["requests"].clear()
-            self.reply(200, {"cleared": True})
-        else:
-            self.error(404, "not_found", ["Not found."])
+    def get(self, url):
+        if url.path != "/_image":
+            return self.not_found()
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        self.reply(200, make_image(q.get("path", "generate/core"), q.get("output_format"),
+                                   q.get("aspect_ratio")), "image/png")
 
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        path = urlsplit(self.path).path
-        if path == "/_mode":
-            m = json.loads(body or b"{}")
-            with lock:
-                state["mode"] = m.get("mode", "ok")
-                state["times"] = m.get("times")
-                state["delay"] = float(m.get("delay", 30))
-            self.reply(200, {"mode": state["mode"], "times": state["times"]})
-            return
-        fields, files = parse_multipart(self.headers.get("Content-Type"), body)
-        with lock:
-            state["requests"].append({"method": "POST", "path": path,
-                                      "headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "fields": fields, "files": files, "time": time.time()})
+    def set_mode(self, conf):
+        super().set_mode(conf)
+        self.state["times"] = conf.get("times")
+        self.state["delay"] = float(conf.get("delay", 30))
+        return {"mode": self.state["mode"], "times": self.state["times"]}
+
+    def post(self, path, raw):
+        fields, files = parse_multipart(self.headers.get("Content-Type"), raw)
+        self.record({"method": "POST", "path": path,
+                     "headers": {k.lower(): v for k, v in self.headers.items()},
+                     "fields": fields, "files": files, "time": time.time()})
         if not path.startswith(PREFIX) or path[len(PREFIX):] not in ENDPOINTS:
-            self.error(404, "not_found", ["Not found."])
-            return
-        try:
-            self.answer(path[len(PREFIX):], fields, files)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (its timeout)
+            return self.not_found()
+        self.answer(path[len(PREFIX):], fields, files)
 
     def answer(self, endpoint, fields, files):
         auth = self.headers.get("Authorization", "")
@@ -204,17 +171,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
+    ap = fakebase.arg_parser()
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(tmp, args.port_file)
-    server.serve_forever()
+    fakebase.serve(Handler, args, args.port)
 
 
 if __name__ == "__main__":

@@ -11,70 +11,37 @@ client_secret) and records every request it gets. Test control:
                        no_secret: 200 without client_secret.
 Usage: stripe.py --port-file FILE  (listens on a free loopback port, writes it to FILE)
 """
-import argparse
-import http.server
-import json
 import os
 import secrets
-import threading
+import sys
 import urllib.parse
 
-LOCK = threading.Lock()
-STATE = {"requests": [], "mode": "ok", "status": 500}
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # even under python3 -P
+import fakebase  # noqa: E402
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakebase.FakeHandler):
+    state = {"requests": [], "mode": "ok", "status": 500}
 
-    def log_message(self, fmt, *args):  # keep the test log quiet
-        pass
-
-    def reply(self, status, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def do_GET(self):
-        if self.path == "/_requests":
-            with LOCK:
-                return self.reply(200, STATE["requests"])
+    def get(self, url):
         self.reply(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}})
 
-    def do_DELETE(self):
-        if self.path == "/_requests":
-            with LOCK:
-                STATE["requests"].clear()
-            return self.reply(200, {"ok": True})
-        self.reply(404, {})
+    def set_mode(self, conf):
+        self.state["status"] = int(conf.get("status", 500))
+        return super().set_mode(conf)
 
-    def do_POST(self):
-        raw = self.body()
-        if self.path == "/_mode":
-            conf = json.loads(raw or b"{}")
-            with LOCK:
-                STATE["mode"] = conf.get("mode", "ok")
-                STATE["status"] = int(conf.get("status", 500))
-            return self.reply(200, {"ok": True})
+    def post(self, path, raw):
         text = raw.decode("utf-8", "replace")
         form = {k: v[0] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
-        with LOCK:
-            STATE["requests"].append({"method": "POST", "path": self.path,
-                                      "headers": dict(self.headers.items()),
-                                      "body": text, "form": form})
-            mode, status = STATE["mode"], STATE["status"]
+        self.record({"method": "POST", "path": self.path, "headers": dict(self.headers.items()),
+                     "body": text, "form": form})
+        with fakebase.LOCK:
+            mode, status = self.state["mode"], self.state["status"]
         if self.path != "/v1/payment_intents":
             return self.reply(404, {"error": {"type": "invalid_request_error"}})
         if mode == "drop":
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
+            return self.drop()
         if mode == "error":
             return self.reply(status, {"error": {"type": "api_error", "message": "fake failure"}})
         pi = "pi_" + secrets.token_hex(12)
@@ -86,18 +53,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, obj)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
-    args = ap.parse_args()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, args.port_file)
-    srv.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    fakebase.serve(Handler)

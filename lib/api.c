@@ -22,6 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An integer member printed exactly (cJSON prints numbers through "%.15g"
+ * and a scanf round trip, which is slow and loses integers past 2^53). */
+static void api_add_int(cJSON *o, const char *name, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%lld", (long long)v);
+	cJSON_AddRawToObject(o, name, num);
+}
+
 void api_errors_init(struct api_errors *e)
 {
 	e->obj = cJSON_CreateObject();
@@ -171,11 +181,11 @@ cJSON *api_user_json(struct db *db, const struct user *u)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *flags = cJSON_CreateArray();
 
-	cJSON_AddNumberToObject(o, "id", (double)u->id);
+	api_add_int(o, "id", u->id);
 	cJSON_AddStringToObject(o, "email", u->email);
 	cJSON_AddStringToObject(o, "first_name", u->first_name);
 	cJSON_AddStringToObject(o, "last_name", u->last_name);
-	cJSON_AddNumberToObject(o, "credits", (double)u->credits);
+	api_add_int(o, "credits", u->credits);
 	flags_for_user(db, u->id, api_add_flag, flags);
 	cJSON_AddItemToObject(o, "feature_flags", flags);
 	cJSON_AddBoolToObject(o, "is_staff", u->is_staff);
@@ -235,7 +245,7 @@ void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64
 		return;
 	}
 	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "count", (double)count);
+	api_add_int(o, "count", count);
 	cJSON_AddItemToObject(
 	    o, "next", page < pages ? api_page_link(req, page + 1, page_size) : cJSON_CreateNull());
 	cJSON_AddItemToObject(
@@ -300,10 +310,10 @@ cJSON *api_image_json(const struct job_row *r)
 	bool finished = strcmp(r->status, "done") == 0 || strcmp(r->status, "failed") == 0;
 	bool done = strcmp(r->status, "done") == 0;
 
-	cJSON_AddNumberToObject(o, "id", (double)r->id);
+	api_add_int(o, "id", r->id);
 	api_add_media(o, "image", done ? r->image_key : NULL);
 	api_add_str(o, "alternate_url", r->alternate_url);
-	cJSON_AddNumberToObject(o, "user", (double)r->user_id);
+	api_add_int(o, "user", r->user_id);
 	api_add_str(o, "prompt", r->prompt);
 	cJSON_AddBoolToObject(o, "processed", finished);
 	api_add_str(o, "aspect_ratio", r->aspect_ratio);
@@ -315,17 +325,17 @@ cJSON *api_image_json(const struct job_row *r)
 	cJSON_AddStringToObject(o, "status", r->status);
 	api_add_str(o, "error", r->error);
 	if (done) {
-		cJSON_AddNumberToObject(o, "width", (double)r->width);
-		cJSON_AddNumberToObject(o, "height", (double)r->height);
+		api_add_int(o, "width", r->width);
+		api_add_int(o, "height", r->height);
 		api_add_str(o, "content_type", r->content_type);
-		cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
+		api_add_int(o, "bytes", r->bytes);
 	} else {
 		cJSON_AddNullToObject(o, "width");
 		cJSON_AddNullToObject(o, "height");
 		cJSON_AddNullToObject(o, "content_type");
 		cJSON_AddNullToObject(o, "bytes");
 	}
-	cJSON_AddNumberToObject(o, "cost", (double)r->cost);
+	api_add_int(o, "cost", r->cost);
 	api_add_media(o, "source", r->source_key);
 	return o;
 }
@@ -334,12 +344,12 @@ cJSON *api_ledger_json(const struct credits_entry *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(o, "id", (double)c->id);
-	cJSON_AddNumberToObject(o, "delta", (double)c->delta);
-	cJSON_AddNumberToObject(o, "balance_after", (double)c->balance_after);
+	api_add_int(o, "id", c->id);
+	api_add_int(o, "delta", c->delta);
+	api_add_int(o, "balance_after", c->balance_after);
 	cJSON_AddStringToObject(o, "reason", c->reason);
 	if (c->image_id > 0)
-		cJSON_AddNumberToObject(o, "image_id", (double)c->image_id);
+		api_add_int(o, "image_id", c->image_id);
 	else
 		cJSON_AddNullToObject(o, "image_id");
 	api_add_time(o, "created", c->created);
@@ -350,11 +360,11 @@ cJSON *api_service_json(const struct service *s)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(o, "code", (double)s->code);
+	api_add_int(o, "code", s->code);
 	cJSON_AddStringToObject(o, "slug", s->slug);
 	cJSON_AddStringToObject(o, "name", s->name);
 	cJSON_AddStringToObject(o, "description", s->description);
-	cJSON_AddNumberToObject(o, "tokens", (double)s->tokens);
+	api_add_int(o, "tokens", s->tokens);
 	cJSON_AddBoolToObject(o, "free", s->tokens == 0);
 	cJSON_AddBoolToObject(o, "enabled", s->enabled);
 	return o;

@@ -62,6 +62,9 @@ static int app_serve(const struct route *routes, size_t n)
 	 * next request; a worker blocked in accept should simply go. */
 	signal(SIGTERM, SIG_DFL);
 	while (http_accept(&req) == 0) {
+		/* GET handlers only read: one snapshot, one lock per request. */
+		if (strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0)
+			db_begin_read(app_conn);
 		router_dispatch(routes, n, &req);
 		if (!req.replied)
 			http_reply_detail(&req, 500, "Internal server error.");

@@ -174,19 +174,37 @@ bool db_column_is_null(struct db_stmt *st, int col)
 	return sqlite3_column_type(st->stmt, col) == SQLITE_NULL;
 }
 
+/* Run a cached parameterless statement to completion. */
+static int db_run_cached(struct db *db, const char *sql)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, sql, &st);
+
+	if (rc != 0)
+		return rc;
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? 0 : rc < 0 ? rc : IA_ERR_DB;
+}
+
 int db_begin(struct db *db)
 {
-	return db_exec(db, "BEGIN IMMEDIATE");
+	return db_run_cached(db, "BEGIN IMMEDIATE");
+}
+
+int db_begin_read(struct db *db)
+{
+	return db_run_cached(db, "BEGIN");
 }
 
 int db_commit(struct db *db)
 {
-	return db_exec(db, "COMMIT");
+	return db_run_cached(db, "COMMIT");
 }
 
 void db_rollback(struct db *db)
 {
-	if (!sqlite3_get_autocommit(db->conn))
+	if (!sqlite3_get_autocommit(db->conn) && db_run_cached(db, "ROLLBACK") != 0)
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -51,6 +51,10 @@ bool db_column_is_null(struct db_stmt *st, int col);
 /* BEGIN IMMEDIATE (take the write lock now, so a read->write upgrade can
  * never fail with SQLITE_BUSY), COMMIT, ROLLBACK. */
 int db_begin(struct db *db);
+/* BEGIN (deferred): the reads that follow share one snapshot and one
+ * shared lock, instead of one each; end it with db_rollback or db_commit.
+ * Never follow it with db_begin (no nesting). */
+int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 

@@ -184,8 +184,11 @@ int flags_for_user(struct db *db, int64_t user_id, int (*fn)(void *ud, const cha
 	int rc;
 
 	rc = db_prepare(db,
-			"SELECT name FROM flags WHERE enabled = 1 OR id IN "
-			"(SELECT flag_id FROM user_flags WHERE user_id = ?) ORDER BY name",
+			/* EXISTS probes the (flag_id, user_id) key once per flag; an
+			 * IN (SELECT ... WHERE user_id = ?) would scan every user's
+			 * assignments on each request. */
+			"SELECT name FROM flags f WHERE f.enabled = 1 OR EXISTS (SELECT 1 FROM "
+			"user_flags uf WHERE uf.flag_id = f.id AND uf.user_id = ?) ORDER BY name",
 			&st);
 	if (rc != 0)
 		return rc;

@@ -73,17 +73,5 @@ wrk.body = '{"email":"bench@example.com","password":"benchmark-password"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 run token_obtain "$B/api/v1/token/obtain/" -s "$STATE/login.lua"
-python3 - <<'PY'
-import ctypes, time
-lib = ctypes.CDLL("libsodium.so.23")
-lib.sodium_init()
-out = ctypes.create_string_buffer(128)
-pw = b"benchmark-password"
-n = 5
-t = time.perf_counter()
-for _ in range(n):
-    lib.crypto_pwhash_str(out, pw, ctypes.c_ulonglong(len(pw)), ctypes.c_ulonglong(2), ctypes.c_size_t(67108864))
-dt = (time.perf_counter() - t) / n
-import os
-print("one Argon2id INTERACTIVE hash: %.1f ms -> ceiling on %d cores: %.0f logins/s" % (dt * 1000, os.cpu_count(), os.cpu_count() / dt))
-PY
+cc -O2 -o "$STATE/argon2_cost" "$SRC/tests/bench/argon2_cost.c" -lsodium
+"$STATE/argon2_cost"

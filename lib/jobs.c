@@ -112,12 +112,33 @@ static void jobs_reap_expired(struct db *db, int64_t now)
 				 (long long)ids[i]);
 }
 
+/* True when a job waits or a lease has expired: a read, so idle --watch
+ * pollers never take the write lock. */
+static bool jobs_any_work(struct db *db, int64_t now)
+{
+	struct db_stmt *st;
+	bool any = true; /* on error, let the claim itself report it */
+
+	if (db_prepare(db,
+		       "SELECT EXISTS (SELECT 1 FROM images WHERE status = 'pending') OR EXISTS "
+		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?)",
+		       &st) != 0)
+		return true;
+	db_bind_int64(st, 1, now);
+	if (db_step(st) == DB_ROW)
+		any = db_column_int64(st, 0) != 0;
+	db_reset(st);
+	return any;
+}
+
 int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out)
 {
 	struct db_stmt *st;
 	int64_t now = ia_now();
 	int rc;
 
+	if (!jobs_any_work(db, now))
+		return IA_ERR_NOTFOUND;
 	jobs_reap_expired(db, now);
 	rc = db_prepare(
 	    db,

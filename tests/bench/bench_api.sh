@@ -51,16 +51,24 @@ open(path + ".rps", "w").write(str(rps))
 PY
 }
 
-echo "wrk -t2 -c32 -d$DUR on 127.0.0.1, $(nproc) cores"
-run fixed "$B/bench/fixed"
-run bare "$B/bench/bare"
-run user_info "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
-python3 - "$STATE" <<'PY'
-import sys
-s = sys.argv[1]
-r = {k: float(open("%s/%s.txt.rps" % (s, k)).read()) for k in ("fixed", "bare", "user_info")}
-print("user/info / bare responder = %.2f   user/info / fixed nginx = %.2f" %
-      (r["user_info"] / r["bare"], r["user_info"] / r["fixed"]))
+ROUNDS=${ROUNDS:-3}
+echo "wrk -t2 -c32 -d$DUR on 127.0.0.1, $(nproc) cores; $ROUNDS alternating rounds, the median counts"
+for r in $(seq 1 "$ROUNDS"); do
+	run "fixed.$r" "$B/bench/fixed"
+	run "bare.$r" "$B/bench/bare"
+	run "user_info.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
+done
+python3 - "$STATE" "$ROUNDS" <<'PY'
+import statistics, sys
+s, n = sys.argv[1], int(sys.argv[2])
+med = {k: statistics.median(float(open("%s/%s.%d.txt.rps" % (s, k, r)).read()) for r in range(1, n + 1))
+       for k in ("fixed", "bare", "user_info")}
+print("medians: fixed %.0f, bare %.0f, user/info %.0f req/s" % (med["fixed"], med["bare"], med["user_info"]))
+rps = lambda k, r: float(open("%s/%s.%d.txt.rps" % (s, k, r)).read())
+paired = [rps("user_info", r) / rps("bare", r) for r in range(1, n + 1)]
+print("user/info / bare responder, per round: %s; median %.2f" %
+      (", ".join("%.2f" % x for x in paired), statistics.median(paired)))
+print("user/info / fixed nginx (medians) = %.2f" % (med["user_info"] / med["fixed"]))
 PY
 # Peak RSS of the accounts worker processes (VmHWM).
 for pid in $(pgrep -f "$BUILD/cgi-bin/ia-accounts"); do

@@ -8,72 +8,33 @@
 #include "http.h"
 #include "jwt.h"
 #include "settings.h"
+#include "tokencache.h"
 #include "users.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
-/*
- * A per-process cache of recently verified access tokens: a browser sends
- * the same token with every request, and re-verifying it (base64, two JSON
- * parses, an HMAC) is most of the cost of an authenticated read. A hit
- * needs the whole presented token to equal the cached one (compared in
- * constant time), so it proves exactly what the first verification did;
- * expiry is checked on every hit, and the user row (ban, token version) is
- * still read on every request. Slots are chosen by the token's signature,
- * an HMAC output, so they spread evenly and cannot be steered.
- */
-#define AUTH_CACHE_SLOTS 256
-
-struct auth_cached {
-	char *token;
-	size_t len;
-	struct jwt_claims claims;
-};
-
-static struct auth_cached auth_cache[AUTH_CACHE_SLOTS];
-
 static int auth_load(struct db *db, const char *token, const char *type, struct user *out);
-
-static struct auth_cached *auth_cache_slot(const char *token, size_t len)
-{
-	uint32_t h = 2166136261u; /* FNV-1a over the signature's last 16 characters */
-	size_t i = len > 16 ? len - 16 : 0;
-
-	for (; i < len; i++)
-		h = (h ^ (unsigned char)token[i]) * 16777619u;
-	return &auth_cache[h % AUTH_CACHE_SLOTS];
-}
 
 /* jwt_verify with the SECRET_KEY, through the cache for access tokens. */
 static int auth_verify(const char *token, const char *type, int64_t now, struct jwt_claims *out)
 {
 	const struct settings *s = settings_get();
-	size_t len = strnlen(token, JWT_MAX_LEN + 1);
-	struct auth_cached *e = NULL;
+	bool access = strcmp(type, "access") == 0;
 	int rc;
 
-	if (strcmp(type, "access") == 0 && len <= JWT_MAX_LEN) {
-		e = auth_cache_slot(token, len);
-		if (e->token != NULL && e->len == len && sodium_memcmp(e->token, token, len) == 0) {
-			if (e->claims.exp <= now)
-				return IA_ERR_EXPIRED;
-			*out = e->claims;
-			return 0;
-		}
+	if (access) {
+		rc = tokencache_get(token, now, out);
+		if (rc != IA_ERR_NOTFOUND)
+			return rc;
 	}
 	rc = jwt_verify((const unsigned char *)s->secret_key, s->secret_key_len, token, type, now,
 			out);
-	if (rc == 0 && e != NULL) {
-		free(e->token);
-		e->token = xstrndup(token, len);
-		e->len = len;
-		e->claims = *out;
-	}
+	if (rc == 0 && access)
+		tokencache_put(token, out);
 	return rc;
 }
 

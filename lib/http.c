@@ -11,6 +11,7 @@
 #include "settings.h"
 #include "util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,24 +41,53 @@ static void http_reset(struct http_request *req)
 	memset(req, 0, sizeof(*req));
 }
 
+/* The request variables the handlers use, picked in one pass over the
+ * FastCGI environment (FCGX_GetParam would scan it once per name). */
+static void http_pick_params(struct http_request *req, char **envp, const char **cl)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+		size_t offset;
+	} want[] = {
+#define HTTP_WANT(n, field) {n "=", sizeof(n), offsetof(struct http_request, field)}
+	    HTTP_WANT("REQUEST_METHOD", method),
+	    HTTP_WANT("DOCUMENT_URI", path),
+	    HTTP_WANT("QUERY_STRING", query),
+	    HTTP_WANT("CONTENT_TYPE", content_type),
+	    HTTP_WANT("HTTP_AUTHORIZATION", authorization),
+	    HTTP_WANT("REMOTE_ADDR", remote_addr),
+	    HTTP_WANT("HTTP_ORIGIN", origin),
+#undef HTTP_WANT
+	};
+	size_t i;
+
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if (strncmp(*envp, "CONTENT_LENGTH=", 15) == 0) {
+			*cl = *envp + 15;
+			continue;
+		}
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			if (strncmp(*envp, want[i].name, want[i].len) == 0) {
+				const char *v = *envp + want[i].len;
+
+				memcpy((char *)req + want[i].offset, &v, sizeof(v));
+				break;
+			}
+		}
+	}
+}
+
 int http_accept(struct http_request *req)
 {
-	const char *cl;
+	const char *cl = NULL;
 	int64_t len;
 
 	http_reset(req);
 	if (FCGX_Accept_r(&http_fcgi) < 0)
 		return IA_ERR_IO;
 	req->fcgi = &http_fcgi;
-	req->method = http_param(req, "REQUEST_METHOD");
-	req->path = http_param(req, "DOCUMENT_URI");
-	if (req->path == NULL)
-		req->path = http_param(req, "SCRIPT_NAME");
-	req->query = http_param(req, "QUERY_STRING");
-	req->content_type = http_param(req, "CONTENT_TYPE");
-	req->authorization = http_param(req, "HTTP_AUTHORIZATION");
-	req->remote_addr = http_param(req, "REMOTE_ADDR");
-	req->origin = http_param(req, "HTTP_ORIGIN");
+	http_pick_params(req, http_fcgi.envp, &cl);
 	if (req->method == NULL)
 		req->method = "GET";
 	if (req->path == NULL)
@@ -66,7 +96,6 @@ int http_accept(struct http_request *req)
 		req->query = "";
 	if (req->remote_addr == NULL)
 		req->remote_addr = "unknown";
-	cl = http_param(req, "CONTENT_LENGTH");
 	req->content_length = -1;
 	if (cl != NULL && *cl != '\0' && ia_parse_int64(cl, 0, INT64_MAX, &len) == 0)
 		req->content_length = len;
@@ -259,12 +288,19 @@ static void http_write_head(struct http_request *req, int status, const char *ct
 {
 	FCGX_Request *r = req->fcgi;
 	const struct settings *s = settings_get();
-	int i;
+	char head[256];
+	int i, n;
 
-	FCGX_FPrintF(r->out, "Status: %d %s\r\n", status, http_status_text(status));
+	/* The common head in one write; ctype is one of our constants. */
 	if (ctype != NULL)
-		FCGX_FPrintF(r->out, "Content-Type: %s\r\nContent-Length: %lu\r\n", ctype,
-			     (unsigned long)len);
+		n = snprintf(head, sizeof(head),
+			     "Status: %d %s\r\nContent-Type: %s\r\n"
+			     "Content-Length: %zu\r\n",
+			     status, http_status_text(status), ctype, len);
+	else
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\n", status,
+			     http_status_text(status));
+	FCGX_PutStr(head, n > 0 && (size_t)n < sizeof(head) ? n : 0, r->out);
 	if (settings_origin_allowed(s, req->origin)) {
 		FCGX_FPrintF(r->out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
 			     req->origin);

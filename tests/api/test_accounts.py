@@ -29,9 +29,14 @@ class SignupTest(ApiTestCase):
         self.assertIn("show_credits", info["feature_flags"])
         self.assertIs(info["is_staff"], False)
 
-    @unittest.skip("GET /api/v1/credits/history/ is not available yet (images program)")
     def test_signup_bonus_in_credit_history(self):
-        pass
+        _, _, access, _ = self.new_user()
+        r = request("GET", "/api/v1/credits/history/", token=access)
+        body = self.assertJsonResponse(r, 200)
+        self.assertEqual(body["count"], 1)
+        entry = body["results"][0]
+        self.assertEqual((entry["delta"], entry["balance_after"], entry["reason"], entry["image_id"]),
+                         (100, 100, "signup_bonus", None))
 
     def test_signup_without_names_defaults_to_empty(self):
         _, _, access, _ = self.new_user()

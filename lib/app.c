@@ -61,6 +61,7 @@ static int app_serve(const struct route *routes, size_t n)
 	/* libfcgi's own SIGTERM handler only flags a shutdown for after the
 	 * next request; a worker blocked in accept should simply go. */
 	signal(SIGTERM, SIG_DFL);
+	log_info("worker ready");
 	while (http_accept(&req) == 0) {
 		/* GET handlers only read: one snapshot, one lock per request. */
 		if (strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0)

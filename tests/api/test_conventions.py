@@ -5,8 +5,8 @@ import json
 import os
 import unittest
 
-from iatest import (CORS_ORIGIN, RATE_LIMIT, ApiTestCase, fresh_source, minute_window, request,
-                    unique_email)
+from iatest import (CORS_ORIGIN, RATE_LIMIT, STATE, ApiTestCase, fresh_source, minute_window,
+                    request, unique_email)
 
 JSON_CT = "application/json; charset=utf-8"
 
@@ -223,3 +223,17 @@ class GoogleLoginTest(ApiTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ProgramLogTest(ApiTestCase):
+    """Regression: spawn-fcgi pointed the programs' stderr at /dev/null, so
+    their logs were empty and the tests that grep logs for secrets proved
+    nothing. Every FastCGI worker now says it is ready in its own log."""
+
+    def test_each_program_logs_to_its_file(self):
+        log_dir = os.path.join(STATE, "log")
+        for name in ("accounts", "health", "images", "media", "payments"):
+            with open(os.path.join(log_dir, name + ".log"), encoding="utf-8") as f:
+                text = f.read()
+            self.assertIn("ia-%s[" % name, text, name)
+            self.assertIn("worker ready", text, name)

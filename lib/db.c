@@ -153,6 +153,15 @@ int db_step(struct db_stmt *st)
 	return rc;
 }
 
+int db_step_one(struct db_stmt *st, int none_rc)
+{
+	int rc = db_step(st);
+
+	if (rc != DB_DONE)
+		return rc < 0 ? rc : IA_ERR_DB;
+	return sqlite3_changes(sqlite3_db_handle(st->stmt)) == 1 ? 0 : none_rc;
+}
+
 void db_reset(struct db_stmt *st)
 {
 	sqlite3_reset(st->stmt);

@@ -41,6 +41,12 @@ int db_bind_null(struct db_stmt *st, int idx);
 /* DB_ROW, DB_DONE, IA_ERR_EXISTS on a UNIQUE/PRIMARY KEY conflict,
  * IA_ERR_INVAL on a CHECK failure, IA_ERR_BUSY, or IA_ERR_DB. */
 int db_step(struct db_stmt *st);
+/*
+ * Step a write statement that must change exactly one row: 0 when it did,
+ * none_rc when it changed none (the row is missing, or a guard in its
+ * WHERE did not hold), another error when the step failed.
+ */
+int db_step_one(struct db_stmt *st, int none_rc);
 /* Reset and clear bindings (db_prepare does this too). */
 void db_reset(struct db_stmt *st);
 int64_t db_column_int64(struct db_stmt *st, int col);

@@ -315,7 +315,6 @@ static void http_write_head(struct http_request *req, int status, const char *ct
 		FCGX_FPrintF(r->out, "%s\r\n", req->extra_headers[i]);
 	FCGX_PutS("\r\n", r->out);
 	req->replied = 1;
-	req->status = status;
 }
 
 void http_reply_json(struct http_request *req, int status, const cJSON *body)

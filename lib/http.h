@@ -34,7 +34,6 @@ struct http_request {
 	size_t body_len;
 	/* Response state. */
 	int replied;
-	int status;
 	char *extra_headers[HTTP_MAX_EXTRA_HEADERS];
 	int n_extra_headers;
 	void *fcgi; /* FCGX_Request */

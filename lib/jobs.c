@@ -201,10 +201,7 @@ int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_
 	db_bind_int64(st, 7, ia_now());
 	db_bind_int64(st, 8, id);
 	db_bind_text(st, 9, worker);
-	rc = db_step(st);
-	if (rc != DB_DONE)
-		return rc < 0 ? rc : IA_ERR_DB;
-	return db_changes(db) == 1 ? 0 : IA_ERR_BUSY;
+	return db_step_one(st, IA_ERR_BUSY);
 }
 
 /* Inside a transaction: mark failed and refund the cost once. */
@@ -435,10 +432,7 @@ int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const c
 	db_bind_text(st, 6, content_type);
 	db_bind_int64(st, 7, ia_now());
 	db_bind_int64(st, 8, id);
-	rc = db_step(st);
-	if (rc != DB_DONE)
-		return rc < 0 ? rc : IA_ERR_DB;
-	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
+	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
 int jobs_each(struct db *db, const char *status, int64_t limit,

@@ -74,10 +74,7 @@ static int services_update(struct db *db, const char *sql, int64_t num, const ch
 	else
 		db_bind_int64(st, 1, num);
 	db_bind_text(st, 2, slug);
-	rc = db_step(st);
-	if (rc != DB_DONE)
-		return rc < 0 ? rc : IA_ERR_DB;
-	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
+	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
 int services_set_cost(struct db *db, const char *slug, int64_t tokens)

@@ -290,10 +290,7 @@ int users_set_password_hash(struct db *db, int64_t id, const char *hash)
 	if (db_bind_text(st, 1, hash) != 0 || db_bind_int64(st, 2, ia_now()) != 0 ||
 	    db_bind_int64(st, 3, id) != 0)
 		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
-		return rc;
-	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
+	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
 int users_set_password(struct db *db, int64_t id, const char *password)
@@ -322,10 +319,7 @@ int users_set_ban(struct db *db, int64_t id, bool banned, const char *reason)
 	if (db_bind_int64(st, 1, banned) != 0 || db_bind_text(st, 2, banned ? reason : NULL) != 0 ||
 	    db_bind_int64(st, 3, ia_now()) != 0 || db_bind_int64(st, 4, id) != 0)
 		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
-		return rc;
-	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
+	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
 int users_set_staff(struct db *db, int64_t id, bool is_staff, bool is_superuser)
@@ -340,10 +334,7 @@ int users_set_staff(struct db *db, int64_t id, bool is_staff, bool is_superuser)
 	if (db_bind_int64(st, 1, is_staff) != 0 || db_bind_int64(st, 2, is_superuser) != 0 ||
 	    db_bind_int64(st, 3, ia_now()) != 0 || db_bind_int64(st, 4, id) != 0)
 		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
-		return rc;
-	return db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
+	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
 /*

@@ -23,13 +23,14 @@
 #include <string.h>
 
 /* An integer member printed exactly (cJSON prints numbers through "%.15g"
- * and a scanf round trip, which is slow and loses integers past 2^53). */
+ * and a scanf round trip, which is slow and loses integers past 2^53).
+ * name must be a string constant: cJSON keeps the pointer, not a copy. */
 static void api_add_int(cJSON *o, const char *name, int64_t v)
 {
 	char num[24];
 
 	snprintf(num, sizeof(num), "%lld", (long long)v);
-	cJSON_AddRawToObject(o, name, num);
+	cJSON_AddItemToObjectCS(o, name, cJSON_CreateRaw(num));
 }
 
 void api_errors_init(struct api_errors *e)
@@ -181,14 +182,15 @@ cJSON *api_user_json(struct db *db, const struct user *u)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *flags = cJSON_CreateArray();
 
+	/* Constant keys (…CS): served on every page load, so no key copies. */
 	api_add_int(o, "id", u->id);
-	cJSON_AddStringToObject(o, "email", u->email);
-	cJSON_AddStringToObject(o, "first_name", u->first_name);
-	cJSON_AddStringToObject(o, "last_name", u->last_name);
+	cJSON_AddItemToObjectCS(o, "email", cJSON_CreateString(u->email));
+	cJSON_AddItemToObjectCS(o, "first_name", cJSON_CreateString(u->first_name));
+	cJSON_AddItemToObjectCS(o, "last_name", cJSON_CreateString(u->last_name));
 	api_add_int(o, "credits", u->credits);
 	flags_for_user(db, u->id, api_add_flag, flags);
-	cJSON_AddItemToObject(o, "feature_flags", flags);
-	cJSON_AddBoolToObject(o, "is_staff", u->is_staff);
+	cJSON_AddItemToObjectCS(o, "feature_flags", flags);
+	cJSON_AddItemToObjectCS(o, "is_staff", cJSON_CreateBool(u->is_staff));
 	return o;
 }
 

@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,16 @@ static int db_name_cmp(const void *a, const void *b);
 
 int db_open(const char *path, struct db **out)
 {
+	static bool configured;
 	struct db *db = xcalloc(1, sizeof(*db));
 	int rc;
 
+	/* Before SQLite initialises: no allocation statistics, which would
+	 * take a global mutex on every sqlite3_malloc. Harmless if too late. */
+	if (!configured) {
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		configured = true;
+	}
 	rc =
 	    sqlite3_open_v2(path, &db->conn,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -14,6 +14,8 @@
 static int router_match_segment(const char *pat, size_t plen, const char *seg, size_t slen,
 				struct route_args *args);
 static size_t router_trimmed_len(const char *s);
+static int router_match_len(const char *pattern, const char *path, size_t path_len,
+			    struct route_args *args);
 
 /* One pattern segment against one path segment. */
 static int router_match_segment(const char *pat, size_t plen, const char *seg, size_t slen,
@@ -58,16 +60,20 @@ static size_t router_trimmed_len(const char *s)
 	return len > 1 && s[len - 1] == '/' ? len - 1 : len;
 }
 
-int router_match(const char *pattern, const char *path, struct route_args *args)
+/* router_match with the path's trimmed length already known. */
+static int router_match_len(const char *pattern, const char *path, size_t path_len,
+			    struct route_args *args)
 {
 	struct route_args tmp;
 	const char *p = pattern, *s = path;
 	const char *pend = pattern + router_trimmed_len(pattern);
-	const char *send = path + router_trimmed_len(path);
+	const char *send = path + path_len;
 
-	memset(&tmp, 0, sizeof(tmp));
 	if (*p != '/' || *s != '/')
 		return 0;
+	tmp.id = 0;
+	tmp.slug[0] = '\0';
+	tmp.data = NULL;
 	while (p < pend && s < send) {
 		const char *pseg = ++p, *sseg = ++s;
 
@@ -84,15 +90,21 @@ int router_match(const char *pattern, const char *path, struct route_args *args)
 	return 1;
 }
 
+int router_match(const char *pattern, const char *path, struct route_args *args)
+{
+	return router_match_len(pattern, path, router_trimmed_len(path), args);
+}
+
 void router_dispatch(const struct route *routes, size_t n, struct http_request *req)
 {
 	char allow[64] = "";
 	size_t i, used = 0;
 	struct route_args args;
+	size_t path_len = router_trimmed_len(req->path);
 	int known = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!router_match(routes[i].pattern, req->path, &args))
+		if (!router_match_len(routes[i].pattern, req->path, path_len, &args))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0) {
 			args.data = routes[i].data;

@@ -227,8 +227,13 @@ static int iactl_check_schema(struct db *db)
 
 	rc = db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'",
 			&st);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = db_step(st);
+		/* Ends the read: a command that then writes must not upgrade this
+		 * snapshot, which fails at once (SQLITE_BUSY_SNAPSHOT) when
+		 * ia-batch has committed since. */
+		db_reset(st);
+	}
 	if (rc == DB_ROW)
 		return IACTL_OK;
 	if (rc == DB_DONE)

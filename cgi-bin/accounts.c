@@ -18,6 +18,7 @@
 #include "resets.h"
 #include "router.h"
 #include "settings.h"
+#include "usercache.h"
 #include "users.h"
 #include "util.h"
 
@@ -175,17 +176,34 @@ out:
 	cJSON_Delete(body);
 }
 
+/* The profile every page load asks for: served from the user cache while
+ * the database is unchanged, built (and cached) otherwise. */
 static void handle_user_info(struct http_request *req, const struct route_args *args)
 {
 	struct user u;
+	const char *cached;
+	size_t len;
+	char *text;
 	cJSON *o;
 
 	(void)args;
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
+	cached = usercache_profile(app_db(), u.id, &len);
+	if (cached != NULL) {
+		http_reply_json_text(req, 200, cached, len);
+		return;
+	}
 	o = api_user_json(app_db(), &u);
-	http_reply_json(req, 200, o);
+	text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
+	if (text == NULL) {
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+		return;
+	}
+	usercache_put_profile(app_db(), u.id, text);
+	http_reply_json_text(req, 200, text, strlen(text));
+	cJSON_free(text);
 }
 
 /* Mail a reset link when the address belongs to an active account with a
@@ -325,7 +343,7 @@ static void handle_contact(struct http_request *req, const struct route_args *ar
 static void handle_google_login(struct http_request *req, const struct route_args *args)
 {
 	struct google_identity id;
-	cJSON *body = NULL, *o;
+	cJSON *body = NULL, *o, *profile;
 	const cJSON *cred;
 	struct user u;
 
@@ -350,10 +368,14 @@ static void handle_google_login(struct http_request *req, const struct route_arg
 		goto out;
 	}
 	o = cJSON_CreateObject();
-	if (accounts_add_pair(o, &u) != 0) {
+	profile = api_user_json(app_db(), &u);
+	if (profile == NULL) {
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+	} else if (accounts_add_pair(o, &u) != 0) {
+		cJSON_Delete(profile);
 		http_reply_detail(req, 500, "Could not issue tokens.");
 	} else {
-		cJSON_AddItemToObject(o, "user", api_user_json(app_db(), &u));
+		cJSON_AddItemToObject(o, "user", profile);
 		http_reply_json(req, 200, o);
 	}
 	cJSON_Delete(o);

@@ -188,9 +188,12 @@ cJSON *api_user_json(struct db *db, const struct user *u)
 	cJSON_AddItemToObjectCS(o, "first_name", cJSON_CreateString(u->first_name));
 	cJSON_AddItemToObjectCS(o, "last_name", cJSON_CreateString(u->last_name));
 	api_add_int(o, "credits", u->credits);
-	flags_for_user(db, u->id, api_add_flag, flags);
 	cJSON_AddItemToObjectCS(o, "feature_flags", flags);
 	cJSON_AddItemToObjectCS(o, "is_staff", cJSON_CreateBool(u->is_staff));
+	if (flags_for_user(db, u->id, api_add_flag, flags) != 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	return o;
 }
 

@@ -57,7 +57,8 @@ cJSON *api_ledger_json(const struct credits_entry *c);
 /* One services entry (caller deletes). */
 cJSON *api_service_json(const struct service *s);
 
-/* The <user> JSON object of API.md (caller deletes). */
+/* The <user> JSON object of API.md (caller deletes); NULL when its flags
+ * could not be read. */
 cJSON *api_user_json(struct db *db, const struct user *u);
 
 /*

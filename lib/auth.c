@@ -9,6 +9,7 @@
 #include "jwt.h"
 #include "settings.h"
 #include "tokencache.h"
+#include "usercache.h"
 #include "users.h"
 #include "util.h"
 
@@ -48,7 +49,15 @@ static int auth_load(struct db *db, const char *token, const char *type, struct 
 	rc = auth_verify(token, type, ia_now(), &c);
 	if (rc != 0)
 		return IA_ERR_AUTH;
-	rc = users_get(db, c.user_id, &u);
+	/* Every API call lands here: the cache spares the read while nothing
+	 * in the database has changed (usercache.h). */
+	if (usercache_get(db, c.user_id, &u) != 0) {
+		rc = users_get(db, c.user_id, &u);
+		if (rc == 0)
+			usercache_put(db, &u);
+	} else {
+		rc = 0;
+	}
 	if (rc == IA_ERR_NOTFOUND || (rc == 0 && u.token_version != c.ver))
 		return IA_ERR_AUTH;
 	if (rc != 0)

@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +21,30 @@
 struct db_stmt {
 	sqlite3_stmt *stmt;
 	char *sql;
+	struct db *db;
 	struct db_stmt *next;
 };
 
 struct db {
 	sqlite3 *conn;
 	struct db_stmt *stmts;
+	bool read_pending;           /* db_begin_read: BEGIN before the next statement */
+	bool wal;                    /* in WAL mode: reads can be versioned */
+	const unsigned char *walhdr; /* the WAL-index header in shared memory, or NULL */
+	struct db_version version;   /* when the current or last read transaction began */
 };
 
+/* The WAL-index header: two copies of a 48-byte struct at the start of the
+ * first 32 KiB region of the -shm file (sqlite.org/walformat.html). */
+#define DB_WALHDR_SIZE   DB_VERSION_SIZE
+#define DB_WALINDEX_PGSZ 32768
+#define DB_WALHDR_ISINIT 12 /* offset of the isInit byte */
+
 static int db_map_rc(struct db *db, int rc);
+static int db_run_cached(struct db *db, const char *sql);
+static void db_map_wal_index(struct db *db);
+static bool db_is_wal(struct db *db);
+static bool db_wal_header(struct db *db, unsigned char out[DB_WALHDR_SIZE]);
 static int db_read_file(const char *path, char **out);
 static int db_apply_migration(struct db *db, const char *dir, const char *name);
 static int db_name_cmp(const void *a, const void *b);
@@ -58,6 +74,7 @@ int db_open(const char *path, struct db **out)
 		db,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") != 0)
 		goto fail;
+	db->wal = db_is_wal(db);
 	*out = db;
 	return 0;
 fail:
@@ -109,8 +126,14 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
 	sqlite3_stmt *raw = NULL;
 	int rc;
 
+	if (db->read_pending) {
+		db->read_pending = false;
+		rc = db_run_cached(db, "BEGIN");
+		if (rc != 0)
+			return rc;
+	}
 	for (st = db->stmts; st != NULL; st = st->next) {
-		if (st->sql == sql || strcmp(st->sql, sql) == 0) {
+		if (strcmp(st->sql, sql) == 0) {
 			db_reset(st);
 			*out = st;
 			return 0;
@@ -124,6 +147,7 @@ int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
 	st = xcalloc(1, sizeof(*st));
 	st->stmt = raw;
 	st->sql = xstrdup(sql);
+	st->db = db;
 	st->next = db->stmts;
 	db->stmts = st;
 	*out = st;
@@ -150,13 +174,21 @@ int db_bind_null(struct db_stmt *st, int idx)
 
 int db_step(struct db_stmt *st)
 {
-	int rc = sqlite3_step(st->stmt);
+	struct db *db = st->db;
+	int rc;
 
+	/* A statement that starts a transaction reads the database as of this
+	 * header or later; one that writes makes its reads uncacheable. */
+	if (sqlite3_txn_state(db->conn, NULL) == SQLITE_TXN_NONE)
+		db->version.known = db_wal_header(db, db->version.hdr);
+	rc = sqlite3_step(st->stmt);
+	if (sqlite3_txn_state(db->conn, NULL) == SQLITE_TXN_WRITE)
+		db->version.known = false;
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
 	if (rc == SQLITE_DONE)
 		return DB_DONE;
-	rc = db_map_rc(&(struct db){.conn = sqlite3_db_handle(st->stmt)}, rc);
+	rc = db_map_rc(db, rc);
 	sqlite3_reset(st->stmt);
 	return rc;
 }
@@ -211,18 +243,87 @@ int db_begin(struct db *db)
 
 int db_begin_read(struct db *db)
 {
-	return db_run_cached(db, "BEGIN");
+	db->read_pending = true;
+	return 0;
 }
 
 int db_commit(struct db *db)
 {
+	if (db->read_pending) {
+		db->read_pending = false;
+		return 0;
+	}
 	return db_run_cached(db, "COMMIT");
 }
 
 void db_rollback(struct db *db)
 {
+	db->read_pending = false;
 	if (!sqlite3_get_autocommit(db->conn) && db_run_cached(db, "ROLLBACK") != 0)
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* True when the connection is in WAL mode (db_open asks for it; an
+ * in-memory database cannot have it). */
+static bool db_is_wal(struct db *db)
+{
+	struct db_stmt *st;
+	bool wal;
+
+	if (db_prepare(db, "PRAGMA journal_mode", &st) != 0)
+		return false;
+	wal = db_step(st) == DB_ROW && strcmp(db_column_text(st, 0), "wal") == 0;
+	db_reset(st);
+	return wal;
+}
+
+/* Find SQLite's own mapping of the WAL-index: xShmMap of the connection's
+ * file hands back the region SQLite mapped for its first read. */
+static void db_map_wal_index(struct db *db)
+{
+	sqlite3_file *f = NULL;
+	void volatile *region = NULL;
+
+	if (!db->wal ||
+	    sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_FILE_POINTER, &f) != 0 ||
+	    f == NULL || f->pMethods == NULL || f->pMethods->iVersion < 2 ||
+	    f->pMethods->xShmMap == NULL)
+		return;
+	if (f->pMethods->xShmMap(f, 0, DB_WALINDEX_PGSZ, 0, &region) == SQLITE_OK)
+		db->walhdr = (const unsigned char *)region;
+}
+
+/* Copy the WAL-index header the way SQLite's readers do: first copy, a
+ * barrier, second copy. A committing writer updates them in the other
+ * order, so two equal copies are a consistent header. */
+static bool db_wal_header(struct db *db, unsigned char out[DB_WALHDR_SIZE])
+{
+	unsigned char second[DB_WALHDR_SIZE];
+
+	if (db->walhdr == NULL)
+		db_map_wal_index(db); /* a new database maps it at its first read */
+	if (db->walhdr == NULL)
+		return false;
+	memcpy(out, db->walhdr, DB_WALHDR_SIZE);
+	atomic_thread_fence(memory_order_acquire);
+	memcpy(second, db->walhdr + DB_WALHDR_SIZE, DB_WALHDR_SIZE);
+	return memcmp(out, second, DB_WALHDR_SIZE) == 0 && out[DB_WALHDR_ISINIT] != 0;
+}
+
+void db_read_version(struct db *db, struct db_version *out)
+{
+	*out = db->version;
+	if (sqlite3_txn_state(db->conn, NULL) == SQLITE_TXN_WRITE)
+		out->known = false;
+}
+
+bool db_version_current(struct db *db, const struct db_version *v)
+{
+	unsigned char now[DB_WALHDR_SIZE];
+
+	if (!v->known || sqlite3_txn_state(db->conn, NULL) == SQLITE_TXN_WRITE)
+		return false;
+	return db_wal_header(db, now) && memcmp(now, v->hdr, DB_WALHDR_SIZE) == 0;
 }
 
 int64_t db_last_insert_id(struct db *db)

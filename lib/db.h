@@ -59,10 +59,29 @@ bool db_column_is_null(struct db_stmt *st, int col);
 int db_begin(struct db *db);
 /* BEGIN (deferred): the reads that follow share one snapshot and one
  * shared lock, instead of one each; end it with db_rollback or db_commit.
- * Never follow it with db_begin (no nesting). */
+ * The BEGIN itself waits for the next db_prepare, so a request that reads
+ * nothing (a cache hit) costs nothing. Never follow it with db_begin. */
 int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+
+/*
+ * Change detection for per-process caches. A db_version names the state
+ * of the database that the current or last read transaction started
+ * from: the WAL-index header in shared memory, which every commit by any
+ * process changes (sqlite.org/walformat.html). Reads inside a write
+ * transaction have no version: they may see uncommitted rows.
+ */
+#define DB_VERSION_SIZE 48
+struct db_version {
+	unsigned char hdr[DB_VERSION_SIZE];
+	bool known;
+};
+void db_read_version(struct db *db, struct db_version *out);
+/* True when nothing has been committed since v (so what was read at v is
+ * still what a read would return now), and we are not in a write
+ * transaction. Reads shared memory only: no lock, no system call. */
+bool db_version_current(struct db *db, const struct db_version *v);
 
 int64_t db_last_insert_id(struct db *db);
 int db_changes(struct db *db);

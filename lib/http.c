@@ -320,12 +320,17 @@ static void http_write_head(struct http_request *req, int status, const char *ct
 	req->replied = 1;
 }
 
+void http_reply_json_text(struct http_request *req, int status, const char *json, size_t len)
+{
+	http_write_head(req, status, "application/json; charset=utf-8", len);
+	FCGX_PutStr(json, (int)len, ((FCGX_Request *)req->fcgi)->out);
+}
+
 void http_reply_json(struct http_request *req, int status, const cJSON *body)
 {
 	/* Most replies fit the stack buffer; a larger one is printed to the heap. */
 	char small[4096];
 	char *text = small;
-	size_t len;
 
 	if (!cJSON_PrintPreallocated((cJSON *)body, small, (int)sizeof(small), 0))
 		text = cJSON_PrintUnformatted(body);
@@ -333,9 +338,7 @@ void http_reply_json(struct http_request *req, int status, const cJSON *body)
 		log_error("http: cannot serialise a reply");
 		abort();
 	}
-	len = strlen(text);
-	http_write_head(req, status, "application/json; charset=utf-8", len);
-	FCGX_PutStr(text, (int)len, ((FCGX_Request *)req->fcgi)->out);
+	http_reply_json_text(req, status, text, strlen(text));
 	if (text != small)
 		cJSON_free(text);
 }

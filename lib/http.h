@@ -74,6 +74,8 @@ void http_add_header(struct http_request *req, const char *name, const char *val
 
 /* Reply with a JSON value (not consumed). */
 void http_reply_json(struct http_request *req, int status, const cJSON *body);
+/* Reply with JSON text already printed (len bytes). */
+void http_reply_json_text(struct http_request *req, int status, const char *json, size_t len);
 /* Reply {"detail": detail}. */
 void http_reply_detail(struct http_request *req, int status, const char *detail);
 /* Reply 400 {field: [msg]}. */

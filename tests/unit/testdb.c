@@ -44,6 +44,11 @@ long long testdb_int(struct db *db, const char *sql, long long arg)
 	return v;
 }
 
+const char *testdb_file(void)
+{
+	return testdb_path;
+}
+
 void testdb_close(struct db *db)
 {
 	char *side;

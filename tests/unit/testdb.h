@@ -20,6 +20,9 @@ struct db *testdb_open(void);
  */
 long long testdb_int(struct db *db, const char *sql, long long arg);
 
+/* Path of the database file testdb_open made (for a second connection). */
+const char *testdb_file(void);
+
 /* Close the database and remove its file and WAL/SHM side files. */
 void testdb_close(struct db *db);
 

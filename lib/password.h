@@ -28,9 +28,10 @@ int password_init(void);
 int password_hash(const char *password, char out[PASSWORD_HASH_MAX]);
 
 /*
- * Check password against a stored hash. Returns 0 when it matches and
- * IA_ERR_AUTH otherwise, including NULL arguments and unusable hashes (empty,
- * starting with "!", or not an Argon2 string). For an unusable hash a full
+ * Check password against a stored hash: Argon2, or Django's default
+ * "pbkdf2_sha256$..." of accounts carried over from the Django service.
+ * Returns 0 when it matches and IA_ERR_AUTH otherwise, including NULL
+ * arguments and unusable hashes (empty, starting with "!", or neither). For an unusable hash a full
  * hash is still computed so the answer takes as long as a real mismatch;
  * callers that find no account at all should call
  * password_verify(PASSWORD_UNUSABLE, password) for the same reason.
@@ -38,8 +39,8 @@ int password_hash(const char *password, char out[PASSWORD_HASH_MAX]);
 int password_verify(const char *hash, const char *password);
 
 /*
- * True when hash was made with another algorithm or other parameters than
- * password_hash uses now (crypto_pwhash_argon2id_str_needs_rehash), so the
+ * True when hash was made with another algorithm (Django's PBKDF2, Argon2i)
+ * or other parameters than password_hash uses now, so the
  * caller should store a fresh hash after a successful password_verify. False
  * for NULL and unusable hashes: there is nothing to upgrade.
  */

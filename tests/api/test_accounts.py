@@ -1,7 +1,9 @@
 """test_accounts.py - signup, token obtain (both paths) and /user/info over HTTP."""
+import base64
+import hashlib
 import unittest
 
-from iatest import ApiTestCase, iactl, request, unique_email
+from iatest import ApiTestCase, db_query, iactl, request, unique_email
 
 SIGNUP = "/api/v1/users/signup/"
 OBTAIN_PATHS = ("/api/v1/token/obtain/", "/api/v1/custom/token/obtain/")
@@ -176,6 +178,39 @@ class TokenObtainTest(ApiTestCase):
             self.assertJsonResponse(r, 403, {"detail": "Account is suspended."})
         iactl("user", "unban", email)
         self.login(email, password)
+
+
+def django_pbkdf2(password, salt="Zl4Jc9sSmtmFJ0a1Q7Pa2e", rounds=100000):
+    """A hash as Django's default PBKDF2PasswordHasher stores it."""
+    key = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), rounds)
+    return "pbkdf2_sha256$%d$%s$%s" % (rounds, salt, base64.b64encode(key).decode())
+
+
+class DjangoPasswordTest(ApiTestCase):
+    """Accounts carried over from the Django service sign in with their old
+    password; the first sign-in replaces the PBKDF2 hash with Argon2id."""
+
+    def setUp(self):
+        self.email, _ = self.signup()
+        db_query("UPDATE users SET password_hash = ? WHERE email = ?",
+                 (django_pbkdf2("old django pässword"), self.email))
+
+    def stored_hash(self):
+        return db_query("SELECT password_hash FROM users WHERE email = ?", (self.email,))[0][0]
+
+    def test_old_password_signs_in_and_is_upgraded(self):
+        tokens = self.login(self.email, "old django pässword")
+        self.assertEqual(self.user_info(tokens["access"])["email"], self.email)
+        self.assertTrue(self.stored_hash().startswith("$argon2id$"), self.stored_hash())
+        self.login(self.email, "old django pässword")  # and again, now with Argon2id
+        self.user_info(tokens["access"])  # the upgrade revokes nothing
+
+    def test_wrong_password_is_refused_and_changes_nothing(self):
+        before = self.stored_hash()
+        r = request("POST", "/api/v1/token/obtain/",
+                    {"email": self.email, "password": "old django password"})
+        self.assertStatus(r, 401)
+        self.assertEqual(self.stored_hash(), before)
 
 
 class UserInfoTest(ApiTestCase):

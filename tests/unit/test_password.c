@@ -113,6 +113,45 @@ START_TEST(test_needs_rehash)
 }
 END_TEST
 
+/* Reference hashes from Python's hashlib.pbkdf2_hmac, in Django's format. */
+#define DJANGO_1000 "pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso="
+#define DJANGO_260000                                                                              \
+	"pbkdf2_sha256$260000$Zl4Jc9sSmtmFJ0a1Q7Pa2e$EePooSEg5T7NyDN91QbKPF/7A44eIunh+ASHmlTY3Qo="
+
+START_TEST(test_django_pbkdf2_verifies)
+{
+	ck_assert_int_eq(password_verify(DJANGO_1000, "correct horse"), 0);
+	ck_assert_int_eq(password_verify(DJANGO_260000, "l\xc3\xa8tmein"), 0);
+	ck_assert_int_eq(password_verify(DJANGO_1000, "correct horsE"), IA_ERR_AUTH);
+	ck_assert_int_eq(password_verify(DJANGO_1000, ""), IA_ERR_AUTH);
+	ck_assert(password_needs_rehash(DJANGO_1000)); /* the first sign-in upgrades it */
+}
+END_TEST
+
+START_TEST(test_django_pbkdf2_malformed)
+{
+	static const char *const bad[] = {
+	    "pbkdf2_sha256$999$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=",  /* rounds */
+	    "pbkdf2_sha256$1000$seasalu$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=", /* salt */
+	    "pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmsA=", /* key */
+	    "pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfms",   /* short */
+	    "pbkdf2_sha256$1000$seasalt$!!!",
+	    "pbkdf2_sha256$0$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=",
+	    "pbkdf2_sha256$99999999999$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=",
+	    "pbkdf2_sha256$1000$$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=",
+	    "pbkdf2_sha256$1000$seasalt",
+	    "pbkdf2_sha256$x$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=",
+	    "pbkdf2_sha256$",
+	    "pbkdf2_sha1$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(password_verify(bad[i], "correct horse") == IA_ERR_AUTH,
+			      "accepted %s", bad[i]);
+}
+END_TEST
+
 START_TEST(test_salted)
 {
 	char a[PASSWORD_HASH_MAX], b[PASSWORD_HASH_MAX];
@@ -146,6 +185,8 @@ static Suite *password_suite(void)
 	tcase_add_test(tc, test_unusable_costs_a_hash);
 	tcase_add_test(tc, test_needs_rehash);
 	tcase_add_test(tc, test_salted);
+	tcase_add_test(tc, test_django_pbkdf2_verifies);
+	tcase_add_test(tc, test_django_pbkdf2_malformed);
 	suite_add_tcase(s, tc);
 	return s;
 }

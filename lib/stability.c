@@ -177,6 +177,22 @@ static void stability_sleep_ms(int64_t ms)
 		;
 }
 
+/* How long to wait before retrying after resp: the provider's Retry-After
+ * in seconds when longer than our own backoff, or -1 (give up now) when
+ * it is over STABILITY_RETRY_AFTER_MAX. An HTTP-date is not used. */
+static int64_t stability_wait_ms(const struct httpc_response *resp, int64_t backoff_ms)
+{
+	char value[24];
+	int64_t seconds;
+
+	if (httpc_response_header(resp, "retry-after", value, sizeof(value)) != 0 ||
+	    ia_parse_int64(value, 0, INT32_MAX, &seconds) != 0)
+		return backoff_ms;
+	if (seconds > STABILITY_RETRY_AFTER_MAX)
+		return -1;
+	return seconds * 1000 > backoff_ms ? seconds * 1000 : backoff_ms;
+}
+
 /*
  * Perform q with up to STABILITY_TRIES attempts inside c->budget. Returns
  * httpc_perform's result for the last attempt (*resp filled when 0).
@@ -202,6 +218,7 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 	for (int try = 1; try <= STABILITY_TRIES; try++) {
 		double left = deadline - stability_clock();
 		bool transient;
+		int64_t wait;
 
 		req.timeout = per_try;
 		if (c->budget > 0 && left < (double)per_try)
@@ -214,7 +231,9 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 			    (rc == 0 && (resp->status == 429 || resp->status >= 500));
 		if (!transient || try == STABILITY_TRIES)
 			break;
-		if (c->budget > 0 && stability_clock() + (double)delay / 1000.0 + 1.0 > deadline)
+		wait = rc == 0 ? stability_wait_ms(resp, delay) : delay;
+		if (wait < 0 ||
+		    (c->budget > 0 && stability_clock() + (double)wait / 1000.0 + 1.0 > deadline))
 			break;
 		if (rc == 0)
 			log_warn("stability: %s answered %ld (attempt %d of %d), retrying", q->path,
@@ -225,7 +244,7 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 		if (rc == 0)
 			httpc_response_cleanup(resp);
 		rc = IA_ERR_UPSTREAM;
-		stability_sleep_ms(delay);
+		stability_sleep_ms(wait);
 		delay *= 2;
 	}
 	return rc;

@@ -24,8 +24,11 @@
 
 struct settings;
 
-#define STABILITY_TRIES     3
-#define STABILITY_MAX_PARTS 8
+#define STABILITY_TRIES 3
+/* A 429/5xx's Retry-After is honoured up to this many seconds (and within
+ * the job's budget); beyond it the job fails and is refunded. */
+#define STABILITY_RETRY_AFTER_MAX 120
+#define STABILITY_MAX_PARTS       8
 
 /* What one job asks of Stability AI. Strings are borrowed. */
 struct stability_call {

@@ -48,12 +48,14 @@ def fake(method, path, body=None):
     return out
 
 
-def set_mode(mode, times=None, delay=None):
+def set_mode(mode, times=None, delay=None, retry_after=None):
     body = {"mode": mode}
     if times is not None:
         body["times"] = times
     if delay is not None:
         body["delay"] = delay
+    if retry_after is not None:
+        body["retry_after"] = retry_after
     fake("POST", "/_mode", body)
 
 
@@ -168,6 +170,23 @@ class GenerateTest(StabilityBase):
         self.assertGreaterEqual(reqs[1]["time"] - reqs[0]["time"], base * 0.9)
         self.assertGreaterEqual(reqs[2]["time"] - reqs[1]["time"], 2 * base * 0.9)
         self.assertEqual(self.balance(), 100 - COST)
+
+    def test_429_retry_after_is_honoured(self):
+        # The provider asks for 2 s, far more than our backoff (50 ms in tests).
+        set_mode("429", times=1, retry_after=2)
+        img = self.finished(self.generate(prompt="slow down"))
+        self.assertEqual((img["status"], img["ai_response"]["attempts"]), ("done", 2), img)
+        reqs = received()
+        self.assertGreaterEqual(reqs[1]["time"] - reqs[0]["time"], 1.9)
+
+    def test_retry_after_beyond_the_budget_fails_at_once_and_refunds(self):
+        set_mode("429", times=1, retry_after=3600)
+        started = time.time()
+        img = self.finished(self.generate(prompt="come back tomorrow"))
+        self.assertEqual(img["status"], "failed", img)
+        self.assertEqual(len(received()), 1)  # no pointless wait, no second call
+        self.assertLess(time.time() - started, 30)
+        self.assertEqual(self.balance(), 100)
 
     def test_500_once_then_ok_is_done(self):
         set_mode("500", times=1)

@@ -22,7 +22,8 @@ headers `finish-reason` and `seed`, like the real service with
                       N is absent) behave as M, then "ok" again. M is one of
                       ok | 500 | 429 | 403-moderation | 400 | 401-echo |
                       timeout | garbage | content-filtered | wrong-format;
-                      "delay" (seconds, default 30) sets how long timeout sleeps
+                      "delay" (seconds, default 30) sets how long timeout sleeps;
+                      "retry_after" (seconds) adds a Retry-After header to 429s
   GET /_image?path=P&output_format=F&aspect_ratio=A   the bytes a success would carry
 """
 import email.parser
@@ -48,7 +49,7 @@ SIZES = {"16:9": (84, 48), "1:1": (64, 64), "21:9": (96, 40), "2:3": (52, 76), "
          "4:5": (56, 68), "5:4": (68, 56), "9:16": (48, 84), "9:21": (40, 96)}
 EDIT_SIZE = (48, 32)
 
-state = {"mode": "ok", "times": None, "delay": 30.0, "requests": []}
+state = {"mode": "ok", "times": None, "delay": 30.0, "retry_after": None, "requests": []}
 
 
 def make_image(endpoint, fmt, aspect):
@@ -103,8 +104,8 @@ class Handler(fakebase.FakeHandler):
     state = state  # the module's, which take_mode() also uses
     log_prefix = "fake-stability: "  # keep the log quiet but useful
 
-    def error(self, status, name, errors):
-        self.reply(status, {"id": "fake-" + name, "name": name, "errors": errors})
+    def error(self, status, name, errors, headers=None):
+        self.reply(status, {"id": "fake-" + name, "name": name, "errors": errors}, None, headers)
 
     def not_found(self):
         self.error(404, "not_found", ["Not found."])
@@ -120,6 +121,7 @@ class Handler(fakebase.FakeHandler):
         super().set_mode(conf)
         self.state["times"] = conf.get("times")
         self.state["delay"] = float(conf.get("delay", 30))
+        self.state["retry_after"] = conf.get("retry_after")
         return {"mode": self.state["mode"], "times": self.state["times"]}
 
     def post(self, path, raw):
@@ -151,7 +153,9 @@ class Handler(fakebase.FakeHandler):
         if mode == "500":
             self.error(500, "internal_error", ["An unexpected server error has occurred."])
         elif mode == "429":
-            self.error(429, "rate_limit_exceeded", ["You have exceeded the rate limit."])
+            wait = state["retry_after"]
+            self.error(429, "rate_limit_exceeded", ["You have exceeded the rate limit."],
+                       None if wait is None else {"Retry-After": str(wait)})
         elif mode == "403-moderation":
             self.error(403, "content_moderation",
                        ["Your request was flagged by our content moderation system, as a result "

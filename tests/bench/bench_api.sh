@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench_api.sh - wrk on loopback against GET /api/v1/user/info/ with a valid
-# token, and in the same run against two ceilings behind the same nginx: a
-# location returning a fixed body, and a bare libfcgi responder
-# (tests/bench/bare.c) spawned like the real programs. Then POST
+# token (also while another process commits 100 times a second), and in
+# the same run against two ceilings behind the same nginx: a location
+# returning a fixed body, and a bare libfcgi responder (tests/bench/bare.c)
+# spawned like the real programs. Then POST
 # /api/v1/token/obtain/ against the cost of one Argon2id hash.
 #   tests/bench/bench_api.sh [BUILD_DIR]      (run by hand; needs wrk)
 set -euo pipefail
@@ -13,7 +14,7 @@ PORT=${IA_PORT:-18181}
 DUR=${DUR:-10s}
 export IA_STATE_DIR=$STATE IA_PORT=$PORT IA_BUILD_DIR=$BUILD IA_SKIP_BUILD=1 IA_NO_BATCH=1
 export RATE_LIMIT_PER_MINUTE=0 DEV_MODE=1 SECRET_KEY=bench-secret-key-0123456789abcdef
-trap '"$SRC/stack" stop >/dev/null 2>&1; kill $(cat "$STATE/run/bare.pid" 2>/dev/null) 2>/dev/null; rm -rf "$STATE"' EXIT
+trap '"$SRC/stack" stop >/dev/null 2>&1; kill $(cat "$STATE/run/bare.pid" 2>/dev/null) 2>/dev/null; pkill -f "$STATE/writer.py"; rm -rf "$STATE"' EXIT
 
 cc -O2 -o "$STATE/bare" "$SRC/tests/bench/bare.c" -lfcgi
 mkdir -p "$STATE/run" "$STATE/nginx.d"
@@ -49,11 +50,25 @@ def pct(p):
     v, u = float(m.group(1)), m.group(2)
     return v / 1000 if u == "us" else v * 1000 if u == "s" else v
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print("%-14s %10.0f req/s   p50 %6.2f ms   p99 %6.2f ms   non-2xx %s" %
+print("%-19s %10.0f req/s   p50 %6.2f ms   p99 %6.2f ms   non-2xx %s" %
       (label, rps, pct(50), pct(99), non2xx.group(1) if non2xx else 0))
 open(path + ".rps", "w").write(str(rps))
 PY
 }
+
+# Another process committing WRITES_PER_SEC (100) times a second to a
+# rate-limit counter, as a busy site's logins and jobs would: every commit
+# empties the user cache of every worker (lib/usercache.c), so this is
+# user/info with misses.
+cat >"$STATE/writer.py" <<'PY'
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
+pause = 1.0 / float(sys.argv[2])
+while True:
+    conn.execute("INSERT INTO rate_limits(bucket, window, count) VALUES ('bench', 0, 1) "
+                 "ON CONFLICT(bucket, window) DO UPDATE SET count = count + 1")
+    time.sleep(pause)
+PY
 
 ROUNDS=${ROUNDS:-3}
 echo "wrk -t2 -c32 -d$DUR on 127.0.0.1, $(nproc) cores, access log ${ACCESS_LOG:-off}; $ROUNDS alternating rounds, the median counts"
@@ -61,17 +76,27 @@ for r in $(seq 1 "$ROUNDS"); do
 	run "fixed.$r" "$B/bench/fixed"
 	run "bare.$r" "$B/bench/bare"
 	run "user_info.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
+	python3 "$STATE/writer.py" "$STATE/ia.sqlite3" "${WRITES_PER_SEC:-100}" >/dev/null &
+	WRITER=$!
+	run "user_info_writes.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
+	kill $WRITER
+	wait $WRITER 2>/dev/null || true
 done
+python3 -c 'import sqlite3, sys; print("commits by the writer: %d in %d rounds" % (sqlite3.connect(
+    sys.argv[1]).execute("SELECT count FROM rate_limits WHERE bucket = ?", ("bench",)).fetchone()[0],
+    int(sys.argv[2])))' "$STATE/ia.sqlite3" "$ROUNDS"
 python3 - "$STATE" "$ROUNDS" <<'PY'
 import statistics, sys
 s, n = sys.argv[1], int(sys.argv[2])
 med = {k: statistics.median(float(open("%s/%s.%d.txt.rps" % (s, k, r)).read()) for r in range(1, n + 1))
-       for k in ("fixed", "bare", "user_info")}
-print("medians: fixed %.0f, bare %.0f, user/info %.0f req/s" % (med["fixed"], med["bare"], med["user_info"]))
+       for k in ("fixed", "bare", "user_info", "user_info_writes")}
+print("medians: fixed %.0f, bare %.0f, user/info %.0f, user/info with writes %.0f req/s" %
+      (med["fixed"], med["bare"], med["user_info"], med["user_info_writes"]))
 rps = lambda k, r: float(open("%s/%s.%d.txt.rps" % (s, k, r)).read())
-paired = [rps("user_info", r) / rps("bare", r) for r in range(1, n + 1)]
-print("user/info / bare responder, per round: %s; median %.2f" %
-      (", ".join("%.2f" % x for x in paired), statistics.median(paired)))
+for k in ("user_info", "user_info_writes"):
+    paired = [rps(k, r) / rps("bare", r) for r in range(1, n + 1)]
+    print("%s / bare responder, per round: %s; median %.2f" %
+          (k, ", ".join("%.2f" % x for x in paired), statistics.median(paired)))
 print("user/info / fixed nginx (medians) = %.2f" % (med["user_info"] / med["fixed"]))
 PY
 # Peak RSS of the accounts worker processes (VmHWM).

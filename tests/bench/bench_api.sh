@@ -8,6 +8,8 @@
 #   tests/bench/bench_api.sh [BUILD_DIR]      (run by hand; needs wrk)
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$SRC/tests/bench/common.sh"
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
 STATE=$(mktemp -d /tmp/ia-bench.XXXXXX)
 PORT=${IA_PORT:-18181}
@@ -31,11 +33,7 @@ if [ "${ACCESS_LOG:-off}" = off ]; then
 fi
 
 B=http://127.0.0.1:$PORT
-curl -fsS -o /dev/null -XPOST "$B/api/v1/users/signup/" -H 'Content-Type: application/json' \
-	-d '{"email":"bench@example.com","password":"benchmark-password"}'
-TOKEN=$(curl -fsS -XPOST "$B/api/v1/token/obtain/" -H 'Content-Type: application/json' \
-	-d '{"email":"bench@example.com","password":"benchmark-password"}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+TOKEN=$(bench_token "$B")
 
 run() { # label url [wrk args...]
 	local label=$1 url=$2; shift 2

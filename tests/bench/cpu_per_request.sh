@@ -6,6 +6,8 @@
 #   tests/bench/cpu_per_request.sh [BUILD_DIR]     (run by hand; needs wrk)
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$SRC/tests/bench/common.sh"
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
 STATE=$(mktemp -d /tmp/ia-cpu.XXXXXX)
 PORT=${IA_PORT:-18284}
@@ -21,11 +23,7 @@ echo "location = /bench/bare { include /etc/nginx/fastcgi_params; fastcgi_pass u
 "$SRC/stack" start >/dev/null
 sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx.conf" && kill -HUP "$(cat "$STATE/run/nginx.pid")" && sleep 0.5
 B=http://127.0.0.1:$PORT
-curl -fsS -o /dev/null -XPOST "$B/api/v1/users/signup/" -H 'Content-Type: application/json' \
-	-d '{"email":"bench@example.com","password":"benchmark-password"}'
-TOKEN=$(curl -fsS -XPOST "$B/api/v1/token/obtain/" -H 'Content-Type: application/json' \
-	-d '{"email":"bench@example.com","password":"benchmark-password"}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+TOKEN=$(bench_token "$B")
 
 ticks() { # pids... -> utime+stime in clock ticks
 	local t=0 p

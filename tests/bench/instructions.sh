@@ -7,6 +7,8 @@
 #   tests/bench/instructions.sh [BUILD_DIR] [OUT_DIR]
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$SRC/tests/bench/common.sh"
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
 OUT=${2:-$(mktemp -d /tmp/ia-callgrind.XXXXXX)}
 STATE=$(mktemp -d /tmp/ia-instr.XXXXXX)
@@ -20,11 +22,7 @@ echo "location = /bench/bare { include /etc/nginx/fastcgi_params; fastcgi_pass u
 	>"$STATE/nginx.d/bench.conf"
 "$SRC/stack" start >/dev/null
 B=http://127.0.0.1:$PORT
-curl -fsS -o /dev/null -XPOST "$B/api/v1/users/signup/" -H 'Content-Type: application/json' \
-	-d '{"email":"bench@example.com","password":"benchmark-password"}'
-TOKEN=$(curl -fsS -XPOST "$B/api/v1/token/obtain/" -H 'Content-Type: application/json' \
-	-d '{"email":"bench@example.com","password":"benchmark-password"}' |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+TOKEN=$(bench_token "$B")
 
 # One worker of each under callgrind, on the sockets nginx already uses.
 kill "$(cat "$STATE/run/accounts.pid")"

@@ -44,7 +44,7 @@ static int db_map_rc(struct db *db, int rc);
 static int db_run_cached(struct db *db, const char *sql);
 static void db_map_wal_index(struct db *db);
 static bool db_is_wal(struct db *db);
-static bool db_wal_header(struct db *db, unsigned char out[DB_WALHDR_SIZE]);
+static bool db_wal_header(const struct db *db, unsigned char out[DB_WALHDR_SIZE]);
 static int db_read_file(const char *path, char **out);
 static int db_apply_migration(struct db *db, const char *dir, const char *name);
 static int db_name_cmp(const void *a, const void *b);
@@ -184,6 +184,8 @@ int db_step(struct db_stmt *st)
 	rc = sqlite3_step(st->stmt);
 	if (sqlite3_txn_state(db->conn, NULL) == SQLITE_TXN_WRITE)
 		db->version.known = false;
+	if (db->walhdr == NULL && db->wal)
+		db_map_wal_index(db); /* SQLite has mapped it for this read */
 	if (rc == SQLITE_ROW)
 		return DB_ROW;
 	if (rc == SQLITE_DONE)
@@ -277,8 +279,8 @@ static bool db_is_wal(struct db *db)
 	return wal;
 }
 
-/* Find SQLite's own mapping of the WAL-index: xShmMap of the connection's
- * file hands back the region SQLite mapped for its first read. */
+/* Find SQLite's own mapping of the WAL-index: after a read, xShmMap of
+ * the connection's file hands back the region SQLite mapped for it. */
 static void db_map_wal_index(struct db *db)
 {
 	sqlite3_file *f = NULL;
@@ -296,12 +298,10 @@ static void db_map_wal_index(struct db *db)
 /* Copy the WAL-index header the way SQLite's readers do: first copy, a
  * barrier, second copy. A committing writer updates them in the other
  * order, so two equal copies are a consistent header. */
-static bool db_wal_header(struct db *db, unsigned char out[DB_WALHDR_SIZE])
+static bool db_wal_header(const struct db *db, unsigned char out[DB_WALHDR_SIZE])
 {
 	unsigned char second[DB_WALHDR_SIZE];
 
-	if (db->walhdr == NULL)
-		db_map_wal_index(db); /* a new database maps it at its first read */
 	if (db->walhdr == NULL)
 		return false;
 	memcpy(out, db->walhdr, DB_WALHDR_SIZE);

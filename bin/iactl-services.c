@@ -10,10 +10,12 @@
 #include "err.h"
 #include "jobs.h"
 #include "services.h"
+#include "text.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IACTL_COST_MAX INT64_C(1000000)
@@ -165,11 +167,13 @@ static int iactl_job_row_json(void *ud, const struct job_row *r)
 static int iactl_job_row_text(void *ud, const struct job_row *r)
 {
 	char created[21];
+	char *error = text_escape(r->error); /* may quote an outside service */
 
 	(void)ud;
 	ia_iso8601(r->created, created);
 	printf("%-8lld %-8lld %-18s %-10s %5lld  %s  %s\n", (long long)r->id, (long long)r->user_id,
-	       r->service, r->status, (long long)r->cost, created, r->error ? r->error : "");
+	       r->service, r->status, (long long)r->cost, created, error);
+	free(error);
 	return 0;
 }
 

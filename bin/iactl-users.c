@@ -10,11 +10,13 @@
 #include "db.h"
 #include "err.h"
 #include "flags.h"
+#include "text.h"
 #include "users.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -218,12 +220,17 @@ static int iactl_list_json(void *ud, const struct user *u)
 	return 0;
 }
 
+/* Stored text is printed escaped (text_escape): rows written before the
+ * text rules, or by hand, may hold terminal escape sequences. */
 static int iactl_list_text(void *ud, const struct user *u)
 {
+	char *email = text_escape(u->email);
+
 	(void)ud;
-	printf("%-6lld %-40s %8lld  %-5s %-5s %s\n", (long long)u->id, u->email,
-	       (long long)u->credits, u->is_staff ? "yes" : "no", u->is_superuser ? "yes" : "no",
+	printf("%-6lld %-40s %8lld  %-5s %-5s %s\n", (long long)u->id, email, (long long)u->credits,
+	       u->is_staff ? "yes" : "no", u->is_superuser ? "yes" : "no",
 	       u->banned ? "yes" : "no");
+	free(email);
 	return 0;
 }
 
@@ -251,6 +258,7 @@ int iactl_user_show(struct db *db, const struct iactl_args *a)
 {
 	struct user u;
 	char created[21];
+	char *email, *first, *last;
 	int n = 0;
 	int rc;
 
@@ -260,13 +268,18 @@ int iactl_user_show(struct db *db, const struct iactl_args *a)
 	if (a->json)
 		return iactl_json_print(iactl_user_json(db, &u));
 	ia_iso8601(u.created, created);
+	email = text_escape(u.email);
+	first = text_escape(u.first_name);
+	last = text_escape(u.last_name);
 	printf("id:            %lld\nemail:         %s\nname:          %s%s%s\n"
 	       "credits:       %lld\nstaff:         %s\nsuperuser:     %s\nbanned:        %s\n"
 	       "password:      %s\ntoken version: %lld\ncreated:       %s\nflags:         ",
-	       (long long)u.id, u.email, u.first_name, u.first_name[0] ? " " : "", u.last_name,
-	       (long long)u.credits, u.is_staff ? "yes" : "no", u.is_superuser ? "yes" : "no",
-	       u.banned ? "yes" : "no", u.has_usable_password ? "set" : "unusable",
-	       (long long)u.token_version, created);
+	       (long long)u.id, email, first, first[0] ? " " : "", last, (long long)u.credits,
+	       u.is_staff ? "yes" : "no", u.is_superuser ? "yes" : "no", u.banned ? "yes" : "no",
+	       u.has_usable_password ? "set" : "unusable", (long long)u.token_version, created);
+	free(email);
+	free(first);
+	free(last);
 	rc = flags_for_user(db, u.id, iactl_flag_text, &n);
 	putchar('\n');
 	return rc == 0 ? IACTL_OK : iactl_fail("reading flags failed", rc);

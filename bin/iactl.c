@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "settings.h"
+#include "text.h"
 #include "users.h"
 #include "util.h"
 
@@ -317,14 +318,17 @@ int iactl_fail(const char *what, int rc)
 
 int iactl_json_print(cJSON *json)
 {
-	char *text = cJSON_Print(json);
+	char *text = cJSON_Print(json), *safe;
 
 	if (text == NULL) {
 		cJSON_Delete(json);
 		fputs("iactl: out of memory\n", stderr);
 		return IACTL_FAIL;
 	}
-	puts(text);
+	/* cJSON leaves DEL, C1 and invalid bytes of stored text raw. */
+	safe = text_escape_json(text);
+	puts(safe);
+	free(safe);
 	cJSON_free(text);
 	cJSON_Delete(json);
 	return IACTL_OK;

@@ -83,8 +83,8 @@ static void handle_signup(struct http_request *req, const struct route_args *arg
 	if (nu.email != NULL && !api_email_valid(nu.email))
 		api_errors_add(&e, "email", "Enter a valid email address.");
 	nu.password = api_field_string(body, "password", true, 8, 128, &e);
-	nu.first_name = api_field_string(body, "first_name", false, 0, USER_NAME_MAX, &e);
-	nu.last_name = api_field_string(body, "last_name", false, 0, USER_NAME_MAX, &e);
+	nu.first_name = api_field_text(body, "first_name", false, 0, USER_NAME_MAX, false, &e);
+	nu.last_name = api_field_text(body, "last_name", false, 0, USER_NAME_MAX, false, &e);
 	if (api_errors_any(&e)) {
 		api_errors_reply(req, &e);
 		goto out;
@@ -309,10 +309,10 @@ static void handle_contact(struct http_request *req, const struct route_args *ar
 	bool human;
 
 	(void)args;
-	if (http_json_body(req, &body) != 0)
+	if (api_throttle(req, app_db(), "contact") != 0 || http_json_body(req, &body) != 0)
 		return;
 	api_errors_init(&e);
-	m.name = api_field_string(body, "name", true, 0, 100, &e);
+	m.name = api_field_text(body, "name", true, 0, 100, false, &e);
 	m.email = api_field_string(body, "email", true, 0, USER_EMAIL_MAX, &e);
 	if (m.email != NULL && !api_email_valid(m.email))
 		api_errors_add(&e, "email", "Enter a valid email address.");

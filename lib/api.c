@@ -16,6 +16,7 @@
 #include "ratelimit.h"
 #include "settings.h"
 #include "users.h"
+#include "text.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -134,6 +135,19 @@ const char *api_field_string(const cJSON *body, const char *name, bool required,
 }
 
 bool api_field_bool(const cJSON *body, const char *name, struct api_errors *e)
+const char *api_field_text(const cJSON *body, const char *name, bool required, size_t min_chars,
+			   size_t max_chars, bool multiline, struct api_errors *e)
+{
+	const char *v = api_field_string(body, name, required, min_chars, max_chars, e);
+	const char *why;
+
+	if (v != NULL && text_check(v, multiline, &why) != 0) {
+		api_errors_add(e, name, why);
+		return NULL;
+	}
+	return v;
+}
+
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
 

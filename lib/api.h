@@ -38,6 +38,14 @@ void api_errors_cleanup(struct api_errors *e);
  */
 const char *api_field_string(const cJSON *body, const char *name, bool required, size_t min_chars,
 			     size_t max_chars, struct api_errors *e);
+/*
+ * A text field (API.md: names, prompts, contact fields): as
+ * api_field_string, and also refused with a field error when it breaks the
+ * text rules of text.h. multiline allows newline and tab (messages,
+ * prompts); one-line text (names, subjects) allows no control character.
+ */
+const char *api_field_text(const cJSON *body, const char *name, bool required, size_t min_chars,
+			   size_t max_chars, bool multiline, struct api_errors *e);
 /* A boolean field: true/false, 1/0, "true"/"false"; "Must be a valid boolean." otherwise. */
 bool api_field_bool(const cJSON *body, const char *name, struct api_errors *e);
 

@@ -14,6 +14,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "settings.h"
+#include "text.h"
 #include "users.h"
 #include "util.h"
 
@@ -53,7 +54,8 @@ static bool google_verified(const cJSON *v)
 
 /*
  * Copy a name claim cut to USER_NAME_MAX characters (and to the buffer),
- * never splitting a UTF-8 sequence; "" when absent or not a string.
+ * never splitting a UTF-8 sequence; "" when absent, not a string, or not
+ * text by API.md's rules for names (invalid UTF-8, control characters).
  */
 static void google_copy_name(char *dst, size_t size, const cJSON *v)
 {
@@ -78,6 +80,8 @@ static void google_copy_name(char *dst, size_t size, const cJSON *v)
 	}
 	memcpy(dst, s, i);
 	dst[i] = '\0';
+	if (text_check(dst, false, NULL) != 0) /* API.md's text rules: no such name */
+		dst[0] = '\0';
 }
 
 int google_check_claims(const cJSON *claims, const char *client_id, int64_t now,

@@ -12,6 +12,7 @@
 #include "services.h"
 #include "settings.h"
 #include "store.h"
+#include "text.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -80,6 +81,29 @@ static char *submit_params(const struct upload_form *f, struct img_param *p, siz
 	if (text == NULL)
 		abort();
 	return text;
+}
+
+/*
+ * Every text field must be text by API.md's rules (multi-line: newline and
+ * tab allowed): its name becomes a key and its value a string of the job's
+ * JSON, which one stray byte would make unreadable for the user's lists.
+ */
+static int submit_check_text(const struct upload_form *f, struct submit_reply *out)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < f->nfields; i++) {
+		if (text_check(f->fields[i].name, false, NULL) != 0) {
+			submit_detail(out, 400, "Form field names must be text.");
+			return IA_ERR_INVAL;
+		}
+		if (text_check(f->fields[i].value, true, &why) != 0) {
+			submit_field(out, f->fields[i].name, why);
+			return IA_ERR_INVAL;
+		}
+	}
+	return 0;
 }
 
 /* Probe, check and store the uploaded file under a new media key. */
@@ -199,6 +223,8 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 		submit_detail(out, 400, "Image file is required.");
 		goto out;
 	}
+	if (submit_check_text(&form, out) != 0)
+		goto out;
 	params_json = submit_params(&form, params, &n);
 	if (submit_store_source(s, r->slug, &form, params, n, key, out) != 0)
 		goto out;
@@ -244,8 +270,8 @@ static int submit_generate_fields(const cJSON *body, cJSON *params, const char *
 		snprintf(msg, sizeof(msg), "\"%s\" is not a valid choice.", *aspect);
 		api_errors_add(e, "aspect_ratio", msg);
 	}
-	*prompt = api_field_string(body, "prompt", false, 1, 2000, e);
-	neg = api_field_string(body, "negative_prompt", false, 0, 2000, e);
+	*prompt = api_field_text(body, "prompt", false, 1, 2000, true, e);
+	neg = api_field_text(body, "negative_prompt", false, 0, 2000, true, e);
 	if (neg != NULL)
 		cJSON_AddStringToObject(params, "negative_prompt", neg);
 	if (seed != NULL && !cJSON_IsNull(seed)) {

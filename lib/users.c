@@ -16,6 +16,7 @@
 #include "flags.h"
 #include "log.h"
 #include "password.h"
+#include "text.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -133,6 +134,12 @@ static int users_check_new(const struct user_new *nu)
 		return IA_ERR_INVAL;
 	if ((nu->first_name != NULL && strlen(nu->first_name) > 4 * USER_NAME_MAX) ||
 	    (nu->last_name != NULL && strlen(nu->last_name) > 4 * USER_NAME_MAX))
+		return IA_ERR_INVAL;
+	/* API.md's text rules hold whoever creates the account (signup, Google,
+	 * iactl): no control character ever reaches an admin's terminal. */
+	if (text_check(nu->email, false, NULL) != 0 ||
+	    (nu->first_name != NULL && text_check(nu->first_name, false, NULL) != 0) ||
+	    (nu->last_name != NULL && text_check(nu->last_name, false, NULL) != 0))
 		return IA_ERR_INVAL;
 	return 0;
 }

@@ -44,7 +44,8 @@ struct user_new {
  * password (Argon2id) before taking the write lock. The email is stored
  * lower-cased (ASCII), so it reads back the same however it was typed.
  * IA_ERR_EXISTS when the email is taken (case-insensitive); IA_ERR_INVAL
- * for an empty or over-long email or a name over 30 characters. Writes
+ * for an empty or over-long email, a name over 30 characters, or an email
+ * or name that is not valid UTF-8 or holds a control character. Writes
  * the new id to *id_out (may be NULL).
  */
 int users_create(struct db *db, const struct user_new *nu, int64_t *id_out);

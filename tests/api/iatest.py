@@ -257,13 +257,14 @@ MEDIA_ROOT = os.environ.get("MEDIA_ROOT", os.path.join(STATE, "media"))
 
 
 def multipart(fields=None, files=None):
-    """(content_type, body) of a multipart/form-data form. fields: {name: str};
+    """(content_type, body) of a multipart/form-data form. fields: {name: str or bytes};
     files: {name: (filename, bytes[, content_type])}."""
     boundary = "----iatest" + uuid.uuid4().hex
     out = []
     for name, value in (fields or {}).items():
         out.append(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
-                    % (boundary, name)).encode() + str(value).encode() + b"\r\n")
+                    % (boundary, name)).encode()
+                   + (value if isinstance(value, bytes) else str(value).encode()) + b"\r\n")
     for name, spec in (files or {}).items():
         filename, data = spec[0], spec[1]
         ctype = spec[2] if len(spec) > 2 else "application/octet-stream"

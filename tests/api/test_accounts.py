@@ -72,6 +72,25 @@ class SignupTest(ApiTestCase):
         email, _ = self.signup(password="z" * 128)
         self.login(email, "z" * 128)
 
+    def test_names_without_control_characters(self):
+        # issue 9: a name holding ESC [ 2 J was stored and later cleared the
+        # admin's screen in `iactl user show`
+        for field in ("first_name", "last_name"):
+            for bad in ("Eve\x1b[2J", "two\nlines", "tab\there", "cr\r", "del\x7f", "csi\x9b2J",
+                        "nul\x00"):
+                with self.subTest(field=field, value=bad):
+                    email = unique_email("ctl")
+                    body = self.signup_error({"email": email, "password": "correct horse battery",
+                                              field: bad})
+                    self.assertEqual(list(body), [field])
+                    self.assertEqual(db_query("SELECT count(*) FROM users WHERE email = ?",
+                                              (email,)), [(0,)])
+        self.signup_error({"email": unique_email(), "password": "correct horse battery",
+                           "first_name": "Eve\x1b[2J"},
+                          {"first_name": ["Control characters are not allowed."]})
+        _, _, access, _ = self.new_user(first_name="Zoë", last_name="O'Brien-Smíth")
+        self.assertEqual(self.user_info(access)["first_name"], "Zoë")
+
     def test_name_length_bounds(self):
         self.signup_error({"email": unique_email(), "password": "correct horse battery",
                            "first_name": "a" * 31},

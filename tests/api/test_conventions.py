@@ -174,6 +174,10 @@ class ThrottleTest(ApiTestCase):
     def test_google(self):
         self.assertThrottles("POST", "/api/v1/google/login/", {})
 
+    def test_contact(self):
+        # issue 9: the contact form (no login, sends mail) is throttled like signup
+        self.assertThrottles("POST", "/api/v1/contact/", {})
+
     def test_other_endpoints_not_throttled(self):
         src = fresh_source()
         for _ in range(RATE_LIMIT + 5):

@@ -113,6 +113,17 @@ class GoogleLoginTest(ApiTestCase):
         user = self.assertJsonResponse(google_login(cred), 200)["user"]
         self.assertEqual((user["first_name"], user["last_name"]), ("", ""))
 
+    def test_names_with_control_characters_are_dropped(self):
+        # API.md's text rules hold for names from Google too (issue 9): such a
+        # name is not stored, the other one and the account are
+        email = unique_email("google")
+        cred = credential(email, given_name="Eve\x1b[2J", family_name="Smith")
+        user = self.assertJsonResponse(google_login(cred), 200)["user"]
+        self.assertEqual((user["first_name"], user["last_name"]), ("", "Smith"))
+        cred = credential(unique_email("google"), given_name="Ada", family_name="x\x9by")
+        user = self.assertJsonResponse(google_login(cred), 200)["user"]
+        self.assertEqual((user["first_name"], user["last_name"]), ("Ada", ""))
+
     def test_credential_not_provided(self):
         for body in ({}, {"credential": ""}, {"credential": None}, {"credential": 5}):
             r = request("POST", LOGIN, body)

@@ -183,6 +183,31 @@ class UploadBadInputTest(ApiTestCase):
         self.bad(self.send(png, fields={"low_threshold": 300}, slug="outline"), 400,
                  {"low_threshold": ["Ensure this value is less than or equal to 255."]})
 
+    def test_invalid_utf8_prompt_is_refused(self):
+        # issue 9: an upload's invalid `prompt` was stored and then broke the
+        # JSON of every list holding that image
+        png = image_bytes("PNG", (8, 8))
+        for bad in (b"caf\xe9", b"\xff\xfe", b"\xc0\xaf", b"\xed\xa0\x80", b"ok\xc3"):
+            with self.subTest(prompt=bad):
+                self.bad(self.send(png, fields={"prompt": bad}), 400,
+                         {"prompt": ["Not a valid string."]})
+        self.bad(self.send(png, fields={"width": 5, "height": b"5\xff"}, slug="resize"), 400,
+                 {"height": ["Not a valid string."]})
+        r = request("GET", "/api/v1/user/images/?status=pending,processing,done,failed",
+                    token=self.access)
+        self.assertJsonResponse(r, 200)
+
+    def test_control_characters_in_fields_are_refused(self):
+        png = image_bytes("PNG", (8, 8))
+        msg = "Control characters other than newline and tab are not allowed."
+        for bad in ("\x1b[2J", "bell\x07", "lone\rcr", "del\x7f", "c1\x9b"):
+            with self.subTest(prompt=bad):
+                self.bad(self.send(png, fields={"prompt": bad}), 400, {"prompt": [msg]})
+        self.bad(self.send(png, fields={"scale": "2\x1b"}, slug="enhancement"), 400, {"scale": [msg]})
+        # a field's name becomes a JSON key of the job's params: text too
+        self.bad(self.send(png, fields={"x\x9by": "1"}), 400,
+                 {"detail": "Form field names must be text."})
+
     def test_upload_over_10_mib(self):
         big = b"\x89PNG\r\n\x1a\n" + os.urandom(10 * 1024 * 1024 + 1000)
         want = {"detail": "Request body too large."}

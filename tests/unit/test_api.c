@@ -287,6 +287,42 @@ START_TEST(test_field_string_invalid_utf8)
 }
 END_TEST
 
+/* API.md's text rules on JSON fields: names one-line, messages multi-line. */
+START_TEST(test_field_text)
+{
+	cJSON *body = parse("{\"name\":\"Eve\\u001b[2J\",\"ok\":\"Zo\xc3\xab\","
+			    "\"msg\":\"one\\ntwo\\tthree\\r\\n\",\"cr\":\"a\\rb\","
+			    "\"c1\":\"x\\u009b2J\",\"long\":\"abcdef\"}");
+	struct api_errors e;
+	char msg[256];
+
+	api_errors_init(&e);
+	ck_assert_str_eq(api_field_text(body, "ok", true, 0, 30, false, &e), "Zo\xc3\xab");
+	ck_assert_str_eq(api_field_text(body, "msg", true, 0, 30, true, &e), "one\ntwo\tthree\r\n");
+	ck_assert_ptr_null(api_field_text(body, "absent", false, 0, 30, false, &e));
+	ck_assert(!api_errors_any(&e));
+
+	ck_assert_ptr_null(api_field_text(body, "name", true, 0, 30, false, &e));
+	messages(&e, "name", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "Control characters are not allowed.");
+	ck_assert_ptr_null(api_field_text(body, "msg", true, 0, 30, false, &e));
+	messages(&e, "msg", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "Control characters are not allowed.");
+	ck_assert_ptr_null(api_field_text(body, "cr", true, 0, 30, true, &e));
+	messages(&e, "cr", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "Control characters other than newline and tab are not allowed.");
+	ck_assert_ptr_null(api_field_text(body, "c1", true, 0, 30, true, &e));
+	messages(&e, "c1", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "Control characters other than newline and tab are not allowed.");
+	/* the string checks come first, with one message per field */
+	ck_assert_ptr_null(api_field_text(body, "long", true, 0, 3, false, &e));
+	messages(&e, "long", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "Ensure this field has no more than 3 characters.");
+	api_errors_cleanup(&e);
+	cJSON_Delete(body);
+}
+END_TEST
+
 START_TEST(test_errors_accumulate)
 {
 	struct api_errors e;
@@ -353,6 +389,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_field_string_optional);
 	tcase_add_test(tc, test_field_string_lengths_in_chars);
 	tcase_add_test(tc, test_field_string_invalid_utf8);
+	tcase_add_test(tc, test_field_text);
 	tcase_add_test(tc, test_errors_accumulate);
 	tcase_add_test(tc, test_field_bool);
 	suite_add_tcase(s, tc);

@@ -131,6 +131,35 @@ START_TEST(test_create_invalid)
 }
 END_TEST
 
+/* Issue 9: a name holding ESC [ 2 J reached the admin's terminal through
+ * `iactl user show`. Whoever creates the account, users_create refuses it. */
+START_TEST(test_create_refuses_control_characters_in_names)
+{
+	static const char *const bad[] = {"Eve\x1b[2J", "a\nb",        "tab\t",
+					  "del\x7f",    "csi\xc2\x9b", "bad\xff"};
+	struct user_new nu = {.email = "x@example.com"};
+	int64_t id = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		nu.first_name = bad[i];
+		nu.last_name = NULL;
+		ck_assert_int_eq(users_create(db, &nu, &id), IA_ERR_INVAL);
+		nu.first_name = NULL;
+		nu.last_name = bad[i];
+		ck_assert_int_eq(users_create(db, &nu, &id), IA_ERR_INVAL);
+	}
+	nu.last_name = NULL;
+	nu.email = "eve\x1b[2J@example.com";
+	ck_assert_int_eq(users_create(db, &nu, &id), IA_ERR_INVAL);
+	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM users", 0), 0);
+	nu.email = "x@example.com";
+	nu.first_name = "Zo\xc3\xab";
+	nu.last_name = "O'Brien-Sm\xc3\xadth";
+	ck_assert_int_eq(users_create(db, &nu, &id), 0);
+}
+END_TEST
+
 START_TEST(test_authenticate)
 {
 	struct user u;
@@ -239,6 +268,7 @@ static Suite *users_suite(void)
 	tcase_add_test(tc, test_no_bonus_no_ledger);
 	tcase_add_test(tc, test_duplicate_email_other_case);
 	tcase_add_test(tc, test_create_invalid);
+	tcase_add_test(tc, test_create_refuses_control_characters_in_names);
 	tcase_add_test(tc, test_authenticate);
 	tcase_add_test(tc, test_authenticate_unusable_password);
 	tcase_add_test(tc, test_set_password_bumps_version);

@@ -108,6 +108,7 @@ static void handle_token_obtain(struct http_request *req, const struct route_arg
 	cJSON *body = NULL;
 	const cJSON *email, *password;
 	struct user u;
+	long len;
 	int rc;
 
 	(void)args;
@@ -124,7 +125,11 @@ static void handle_token_obtain(struct http_request *req, const struct route_arg
 		http_reply_detail(req, 400, "Invalid email format.");
 		goto out;
 	}
-	rc = strlen(password->valuestring) > 128
+	/* Bounded in code points, as signup counts them: a password of 128
+	 * four-byte characters that signup took must sign in. No lower bound
+	 * here: accounts carried over from Django may hold shorter ones. */
+	len = api_utf8_len(password->valuestring);
+	rc = len < 0 || len > 128
 		 ? IA_ERR_AUTH
 		 : users_authenticate(app_db(), email->valuestring, password->valuestring, &u);
 	if (rc == IA_ERR_AUTH)

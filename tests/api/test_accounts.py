@@ -185,6 +185,20 @@ class TokenObtainTest(ApiTestCase):
             self.assertJsonResponse(unknown, 401, NO_ACCOUNT)
             self.assertEqual(wrong.body, unknown.body)
 
+    def test_128_emoji_password_signs_in(self):
+        # issue 9: signup counted code points (128 emoji = 512 bytes passed) but
+        # login bounded the password at 128 bytes, so the account could never sign in
+        password = "\U0001F600" * 128
+        email, _ = self.signup(password=password)
+        for path in OBTAIN_PATHS:
+            r = request("POST", path, {"email": email, "password": password})
+            self.assertJsonResponse(r, 200)
+        # one more code point is past the bound at login too, without a hash
+        r = request("POST", OBTAIN_PATHS[0], {"email": email, "password": password + "\U0001F600"})
+        self.assertJsonResponse(r, 401, NO_ACCOUNT)
+        r = request("POST", SIGNUP, {"email": unique_email(), "password": password + "x"})
+        self.assertJsonResponse(r, 400, {"password": ["Ensure this field has no more than 128 characters."]})
+
     def test_password_is_case_sensitive(self):
         r = request("POST", OBTAIN_PATHS[0], {"email": self.email, "password": self.password.upper()})
         self.assertJsonResponse(r, 401, NO_ACCOUNT)

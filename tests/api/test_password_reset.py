@@ -129,6 +129,13 @@ class ResetConfirmTest(ApiTestCase):
         self.assertJsonResponse(self.obtain(self.password), 200)
         self.assertJsonResponse(self.confirm(), 200, DONE)
 
+    def test_128_emoji_new_password_signs_in(self):
+        # counted in code points at reset as at signup and login (issue 9)
+        password = "\U0001F511" * 128
+        self.assertJsonResponse(self.confirm(new_password=password + "x"), 400)
+        self.assertJsonResponse(self.confirm(new_password=password), 200, DONE)
+        self.assertJsonResponse(self.obtain(password), 200)
+
     def test_expired_link(self):
         db_query("UPDATE password_resets SET created = created - 4*86400 "
                  "WHERE user_id = (SELECT id FROM users WHERE email = ?)", (self.email,))

@@ -321,8 +321,8 @@ static void handle_contact(struct http_request *req, const struct route_args *ar
 	m.email = api_field_string(body, "email", true, 0, USER_EMAIL_MAX, &e);
 	if (m.email != NULL && !api_email_valid(m.email))
 		api_errors_add(&e, "email", "Enter a valid email address.");
-	m.subject = api_field_string(body, "subject", true, 0, 200, &e);
-	m.message = api_field_string(body, "message", true, 50, 5000, &e);
+	m.subject = api_field_text(body, "subject", true, 0, 200, false, &e);
+	m.message = api_field_text(body, "message", true, 50, 5000, true, &e);
 	human = api_field_bool(body, "confirmHuman", &e);
 	if (!human && cJSON_GetObjectItemCaseSensitive(e.obj, "confirmHuman") == NULL)
 		api_errors_add(&e, "confirmHuman", "Please confirm that you are human.");

@@ -161,6 +161,17 @@ static int settings_load_key(struct settings *s, const char *file, char *err, si
 	}
 	s->secret_key = key;
 	s->secret_key_len = strlen(key);
+	/* Tokens, media URLs and reset links are all HMACs under this key: a
+	 * short one can be guessed offline from any token a user holds. */
+	if (strlen(key) < SETTINGS_SECRET_KEY_MIN) {
+		snprintf(err, errlen,
+			 "SECRET_KEY is too short (%zu bytes): use at least %d random bytes, "
+			 "e.g. head -c 48 /dev/urandom | base64",
+			 strlen(key), SETTINGS_SECRET_KEY_MIN);
+		sodium_memzero(key, strlen(key));
+		free(key);
+		return IA_ERR_INVAL;
+	}
 	return 0;
 }
 

@@ -10,8 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Shortest SECRET_KEY a program starts with: 256 bits for HMAC-SHA256. */
+#define SETTINGS_SECRET_KEY_MIN 32
+
 struct settings {
-	char *secret_key; /* raw bytes of SECRET_KEY (any length) */
+	char *secret_key; /* raw bytes of SECRET_KEY (at least SETTINGS_SECRET_KEY_MIN) */
 	size_t secret_key_len;
 	char *state_dir;  /* IA_STATE_DIR, default ./var */
 	char *db_path;    /* DB_PATH, default STATE/ia.sqlite3 */
@@ -50,8 +53,9 @@ struct settings {
 /*
  * Load settings into *s (caller-owned; release with settings_cleanup).
  * Fails with IA_ERR_INVAL, writing a reason into err, when a number is
- * malformed or SECRET_KEY is missing while DEV_MODE is 0. With DEV_MODE=1
- * and no SECRET_KEY, the key is read from STATE/secret_key.
+ * malformed, or SECRET_KEY is missing while DEV_MODE is 0 or is shorter
+ * than SETTINGS_SECRET_KEY_MIN bytes. With DEV_MODE=1 and no SECRET_KEY,
+ * the key is read from STATE/secret_key.
  */
 int settings_load(struct settings *s, char *err, size_t errlen);
 void settings_cleanup(struct settings *s);

@@ -2,7 +2,8 @@
  * test_settings.c - unit tests for lib/settings.c: defaults, environment
  * overrides, the IA_CONFIG file with the environment winning over it,
  * malformed numbers, the SECRET_KEY rules (required unless DEV_MODE=1,
- * which reads STATE/secret_key) and exact CORS origin matching.
+ * which reads STATE/secret_key; at least 32 bytes) and exact CORS origin
+ * matching.
  *
  * Check forks a process per test, so setenv() in one test cannot leak
  * into the next; setup() still clears every variable the module reads so
@@ -56,6 +57,12 @@ static const char *const all_names[] = {
     "DEFAULT_FROM_EMAIL",
     "CONTACT_EMAIL",
 };
+
+/* Keys of the shortest accepted length and longer (SETTINGS_SECRET_KEY_MIN). */
+#define KEY      "k3y-0123456789abcdef0123456789ab" /* 32 bytes */
+#define FILE_KEY "file-key-0123456789abcdef01234567"
+#define ENV_KEY  "env-key-0123456789abcdef0123456789"
+#define DEV_KEY  "devkey-0123456789abcdef0123456789"
 
 /* A private state directory per test (removed in teardown). */
 static char *state_dir;
@@ -114,7 +121,7 @@ START_TEST(test_defaults)
 	struct settings s;
 	char err[256] = "", *want;
 
-	setenv("SECRET_KEY", "k3y", 1);
+	setenv("SECRET_KEY", KEY, 1);
 	setenv("IA_STATE_DIR", state_dir, 1);
 	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
 	ck_assert_str_eq(s.public_url, "http://127.0.0.1:8080");
@@ -133,8 +140,8 @@ START_TEST(test_defaults)
 	want = xasprintf("%s/media", state_dir);
 	ck_assert_str_eq(s.media_root, want);
 	free(want);
-	ck_assert_uint_eq(s.secret_key_len, 3);
-	ck_assert_int_eq(memcmp(s.secret_key, "k3y", 3), 0);
+	ck_assert_uint_eq(s.secret_key_len, 32);
+	ck_assert_int_eq(memcmp(s.secret_key, KEY, 32), 0);
 	settings_cleanup(&s);
 	ck_assert_ptr_null(s.public_url);
 }
@@ -145,7 +152,7 @@ START_TEST(test_default_state_dir)
 	struct settings s;
 	char err[256] = "";
 
-	setenv("SECRET_KEY", "k", 1);
+	setenv("SECRET_KEY", KEY, 1);
 	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
 	ck_assert_str_eq(s.state_dir, "./var");
 	ck_assert_str_eq(s.db_path, "./var/ia.sqlite3");
@@ -158,7 +165,7 @@ START_TEST(test_env_overrides)
 	struct settings s;
 	char err[256] = "";
 
-	setenv("SECRET_KEY", "k", 1);
+	setenv("SECRET_KEY", KEY, 1);
 	setenv("IA_STATE_DIR", state_dir, 1);
 	setenv("PUBLIC_URL", "https://img.example.com", 1);
 	setenv("SIGNUP_CREDITS", "0", 1);
@@ -187,7 +194,7 @@ START_TEST(test_config_file)
 						 "PUBLIC_URL=https://from-file.example\n"
 						 "RATE_LIMIT_PER_MINUTEX=99\n"
 						 "RATE_LIMIT_PER_MINUTE=5\r\n"
-						 "SECRET_KEY=file-key\n");
+						 "SECRET_KEY=" FILE_KEY "\n");
 
 	setenv("IA_CONFIG", conf, 1);
 	setenv("IA_STATE_DIR", state_dir, 1);
@@ -197,14 +204,14 @@ START_TEST(test_config_file)
 	ck_assert_str_eq(s.public_url, "https://from-file.example");
 	ck_assert_int_eq(s.credit_multiplier, 50); /* commented out */
 	ck_assert_int_eq(s.rate_limit_per_minute, 5);
-	ck_assert_uint_eq(s.secret_key_len, 8);
-	ck_assert_int_eq(memcmp(s.secret_key, "file-key", 8), 0);
+	ck_assert_uint_eq(s.secret_key_len, strlen(FILE_KEY));
+	ck_assert_int_eq(memcmp(s.secret_key, FILE_KEY, strlen(FILE_KEY)), 0);
 	settings_cleanup(&s);
 
-	setenv("SECRET_KEY", "env-key", 1);
+	setenv("SECRET_KEY", ENV_KEY, 1);
 	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
-	ck_assert_uint_eq(s.secret_key_len, 7);
-	ck_assert_int_eq(memcmp(s.secret_key, "env-key", 7), 0);
+	ck_assert_uint_eq(s.secret_key_len, strlen(ENV_KEY));
+	ck_assert_int_eq(memcmp(s.secret_key, ENV_KEY, strlen(ENV_KEY)), 0);
 	settings_cleanup(&s);
 	free(conf);
 }
@@ -214,7 +221,7 @@ START_TEST(test_config_file_state_dir)
 {
 	struct settings s;
 	char err[256] = "", *want;
-	char *line = xasprintf("IA_STATE_DIR=%s\nSECRET_KEY=x\n", state_dir);
+	char *line = xasprintf("IA_STATE_DIR=%s\nSECRET_KEY=" KEY "\n", state_dir);
 	char *conf = write_state_file("ia.conf", line);
 
 	setenv("IA_CONFIG", conf, 1);
@@ -236,7 +243,7 @@ START_TEST(test_malformed_number)
 {
 	char err[256];
 
-	setenv("SECRET_KEY", "k", 1);
+	setenv("SECRET_KEY", KEY, 1);
 	setenv("IA_STATE_DIR", state_dir, 1);
 	setenv("CREDIT_MULTIPLIER", bad_numbers[_i], 1);
 	load_fails(err, sizeof(err));
@@ -250,7 +257,7 @@ START_TEST(test_malformed_number_in_file)
 	char err[256];
 	char *conf = write_state_file("ia.conf", "RATE_LIMIT_PER_MINUTE=twenty\n");
 
-	setenv("SECRET_KEY", "k", 1);
+	setenv("SECRET_KEY", KEY, 1);
 	setenv("IA_STATE_DIR", state_dir, 1);
 	setenv("IA_CONFIG", conf, 1);
 	load_fails(err, sizeof(err));
@@ -279,7 +286,7 @@ START_TEST(test_secret_key_required)
 	setenv("SECRET_KEY", "", 1);
 	load_fails(err, sizeof(err));
 	/* without DEV_MODE the key file is not consulted */
-	kf = write_state_file("secret_key", "SECRET_KEY=devkey\n");
+	kf = write_state_file("secret_key", "SECRET_KEY=" DEV_KEY "\n");
 	unsetenv("SECRET_KEY");
 	setenv("DEV_MODE", "0", 1);
 	load_fails(err, sizeof(err));
@@ -297,17 +304,46 @@ START_TEST(test_dev_mode_key_file)
 	setenv("IA_STATE_DIR", state_dir, 1);
 	setenv("DEV_MODE", "1", 1);
 	load_fails(err, sizeof(err)); /* no key file yet */
-	kf = write_state_file("secret_key", "# made by ./stack\nSECRET_KEY=devkey-0123\n");
+	kf = write_state_file("secret_key", "# made by ./stack\nSECRET_KEY=" DEV_KEY "\n");
 	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
-	ck_assert_uint_eq(s.secret_key_len, 11);
-	ck_assert_int_eq(memcmp(s.secret_key, "devkey-0123", 11), 0);
+	ck_assert_uint_eq(s.secret_key_len, strlen(DEV_KEY));
+	ck_assert_int_eq(memcmp(s.secret_key, DEV_KEY, strlen(DEV_KEY)), 0);
 	ck_assert_int_eq(s.dev_mode, true);
 	settings_cleanup(&s);
 	/* an explicit key still wins in dev mode */
-	setenv("SECRET_KEY", "explicit", 1);
+	setenv("SECRET_KEY", ENV_KEY, 1);
 	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
-	ck_assert_uint_eq(s.secret_key_len, 8);
-	ck_assert_int_eq(memcmp(s.secret_key, "explicit", 8), 0);
+	ck_assert_uint_eq(s.secret_key_len, strlen(ENV_KEY));
+	ck_assert_int_eq(memcmp(s.secret_key, ENV_KEY, strlen(ENV_KEY)), 0);
+	settings_cleanup(&s);
+	free(kf);
+}
+END_TEST
+
+/* Point 15 of issue 9: a short key makes every HMAC (tokens, media URLs,
+ * reset links) guessable offline, so no program starts with one. */
+START_TEST(test_secret_key_too_short)
+{
+	struct settings s;
+	char err[256];
+	char *kf;
+
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("SECRET_KEY", "k3y-0123456789abcdef0123456789a", 1); /* 31 bytes */
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "SECRET_KEY is too short (31 bytes)") != NULL, "err \"%s\"", err);
+	ck_assert_msg(strstr(err, "at least 32") != NULL, "err \"%s\"", err);
+	setenv("SECRET_KEY", "changeme", 1);
+	load_fails(err, sizeof(err));
+	/* the dev stack's key file is held to the same rule */
+	unsetenv("SECRET_KEY");
+	setenv("DEV_MODE", "1", 1);
+	kf = write_state_file("secret_key", "SECRET_KEY=short\n");
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "too short") != NULL, "err \"%s\"", err);
+	/* 32 bytes is enough */
+	setenv("SECRET_KEY", KEY, 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
 	settings_cleanup(&s);
 	free(kf);
 }
@@ -358,6 +394,7 @@ static Suite *settings_suite(void)
 	tcase_add_test(tc, test_malformed_number_in_file);
 	tcase_add_test(tc, test_secret_key_required);
 	tcase_add_test(tc, test_dev_mode_key_file);
+	tcase_add_test(tc, test_secret_key_too_short);
 	tcase_add_test(tc, test_origin_allowed);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "api.h"
+#include "clientip.h"
 #include "err.h"
 #include "credits.h"
 #include "flags.h"
@@ -15,8 +16,8 @@
 #include "http.h"
 #include "ratelimit.h"
 #include "settings.h"
-#include "users.h"
 #include "text.h"
+#include "users.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -134,7 +135,6 @@ const char *api_field_string(const cJSON *body, const char *name, bool required,
 	return item->valuestring;
 }
 
-bool api_field_bool(const cJSON *body, const char *name, struct api_errors *e)
 const char *api_field_text(const cJSON *body, const char *name, bool required, size_t min_chars,
 			   size_t max_chars, bool multiline, struct api_errors *e)
 {
@@ -148,6 +148,7 @@ const char *api_field_text(const cJSON *body, const char *name, bool required, s
 	return v;
 }
 
+bool api_field_bool(const cJSON *body, const char *name, struct api_errors *e)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, name);
 
@@ -277,10 +278,16 @@ void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64
 int api_throttle(struct http_request *req, struct db *db, const char *group)
 {
 	const struct settings *s = settings_get();
-	char bucket[96], detail[96], secs[24];
+	char bucket[96], detail[96], secs[24], client[CLIENTIP_ADDR_MAX];
+	const char *xff = NULL;
 	int64_t retry = 0;
 
-	snprintf(bucket, sizeof(bucket), "%s:%.60s", group, req->remote_addr);
+	/* X-Forwarded-For is read only when the peer is a trusted proxy. */
+	if (clientip_nets_match(s->trusted_nets, req->remote_addr))
+		xff = http_param(req, "HTTP_X_FORWARDED_FOR");
+	if (clientip_resolve(s->trusted_nets, req->remote_addr, xff, client, sizeof(client)) != 0)
+		snprintf(client, sizeof(client), "%.45s", req->remote_addr);
+	snprintf(bucket, sizeof(bucket), "%s:%s", group, client);
 	if (ratelimit_hit(db, bucket, s->rate_limit_per_minute, ia_now(), &retry) != IA_ERR_BUSY)
 		return 0;
 	snprintf(secs, sizeof(secs), "%lld", (long long)retry);

@@ -85,8 +85,10 @@ void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64
 
 /*
  * Count one request against the per-minute limit of an endpoint group
- * ("login", "signup", "reset", "google") for the client address. When over
- * the limit replies 429 with Retry-After and returns <0.
+ * ("login", "signup", "reset", "google", "contact") for the client
+ * address: REMOTE_ADDR, or behind a proxy of TRUSTED_PROXIES the address
+ * its X-Forwarded-For names (clientip_resolve). When over the limit
+ * replies 429 with Retry-After and returns <0.
  */
 int api_throttle(struct http_request *req, struct db *db, const char *group);
 

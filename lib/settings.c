@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "settings.h"
+#include "clientip.h"
 #include "err.h"
 #include "util.h"
 
@@ -62,6 +63,7 @@ static const struct setting_def setting_defs[] = {
     S("DEFAULT_FROM_EMAIL", SET_STR, default_from_email,
       "Image Assistant <noreply@image-assistant.local>"),
     S("CONTACT_EMAIL", SET_STR, contact_email, "support@image-assistant.local"),
+    S("TRUSTED_PROXIES", SET_STR, trusted_proxies, ""),
 };
 #undef S
 
@@ -159,8 +161,6 @@ static int settings_load_key(struct settings *s, const char *file, char *err, si
 			 "SECRET_KEY is not set (set it, or DEV_MODE=1 for the dev stack)");
 		return IA_ERR_INVAL;
 	}
-	s->secret_key = key;
-	s->secret_key_len = strlen(key);
 	/* Tokens, media URLs and reset links are all HMACs under this key: a
 	 * short one can be guessed offline from any token a user holds. */
 	if (strlen(key) < SETTINGS_SECRET_KEY_MIN) {
@@ -172,6 +172,8 @@ static int settings_load_key(struct settings *s, const char *file, char *err, si
 		free(key);
 		return IA_ERR_INVAL;
 	}
+	s->secret_key = key;
+	s->secret_key_len = strlen(key);
 	return 0;
 }
 
@@ -190,6 +192,8 @@ int settings_load(struct settings *s, char *err, size_t errlen)
 	}
 	for (i = 0; i < sizeof(setting_defs) / sizeof(setting_defs[0]) && rc == 0; i++)
 		rc = settings_apply(&tmp, &setting_defs[i], file, err, errlen);
+	if (rc == 0)
+		rc = clientip_nets_parse(tmp.trusted_proxies, &tmp.trusted_nets, err, errlen);
 	if (rc == 0)
 		rc = settings_load_key(&tmp, file, err, errlen);
 	if (rc != 0) {
@@ -217,6 +221,7 @@ void settings_cleanup(struct settings *s)
 		free(s->secret_key);
 	}
 	free(s->state_dir);
+	clientip_nets_free(s->trusted_nets);
 	memset(s, 0, sizeof(*s));
 }
 

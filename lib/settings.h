@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct clientip_nets;
+
 /* Shortest SECRET_KEY a program starts with: 256 bits for HMAC-SHA256. */
 #define SETTINGS_SECRET_KEY_MIN 32
 
@@ -48,14 +50,17 @@ struct settings {
 	char *smtp_password;
 	char *default_from_email;
 	char *contact_email;
+	char *trusted_proxies;              /* TRUSTED_PROXIES as given */
+	struct clientip_nets *trusted_nets; /* ... parsed (clientip.h); never NULL once loaded */
 };
 
 /*
  * Load settings into *s (caller-owned; release with settings_cleanup).
  * Fails with IA_ERR_INVAL, writing a reason into err, when a number is
- * malformed, or SECRET_KEY is missing while DEV_MODE is 0 or is shorter
- * than SETTINGS_SECRET_KEY_MIN bytes. With DEV_MODE=1 and no SECRET_KEY,
- * the key is read from STATE/secret_key.
+ * malformed, SECRET_KEY is missing while DEV_MODE is 0 or is shorter than
+ * SETTINGS_SECRET_KEY_MIN bytes, or TRUSTED_PROXIES holds an entry that
+ * is not an address or CIDR block. With DEV_MODE=1 and no SECRET_KEY, the
+ * key is read from STATE/secret_key.
  */
 int settings_load(struct settings *s, char *err, size_t errlen);
 void settings_cleanup(struct settings *s);

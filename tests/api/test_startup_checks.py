@@ -1,6 +1,7 @@
 """test_startup_checks.py - settings every program checks before it starts:
-a SECRET_KEY of at least 32 bytes (issue 9 point 15). A program refuses to
-start on a bad one, with a clear message on stderr and a non-zero exit."""
+a SECRET_KEY of at least 32 bytes (issue 9 point 15) and a well-formed
+TRUSTED_PROXIES (issue 9 point 4). A program refuses to start on a bad one,
+with a clear message on stderr and a non-zero exit."""
 import os
 import subprocess
 import unittest
@@ -29,6 +30,15 @@ class StartupChecksTest(unittest.TestCase):
         p = run_program("bin/iactl", ("user", "list"), SECRET_KEY="short")
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("SECRET_KEY is too short", p.stderr)
+
+    def test_malformed_trusted_proxies_refuses_to_start(self):
+        for prog in self.PROGRAMS:
+            for bad in ("10.0.0.0/8, 300.1.1.1", "10.0.0.0/33", "proxy.example.com"):
+                with self.subTest(program=prog, value=bad):
+                    p = run_program(prog, TRUSTED_PROXIES=bad)
+                    self.assertNotEqual(p.returncode, 0, p.stderr)
+                    self.assertIn("TRUSTED_PROXIES", p.stderr)
+                    self.assertIn(bad.split(", ")[-1], p.stderr)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
  * test_settings.c - unit tests for lib/settings.c: defaults, environment
  * overrides, the IA_CONFIG file with the environment winning over it,
  * malformed numbers, the SECRET_KEY rules (required unless DEV_MODE=1,
- * which reads STATE/secret_key; at least 32 bytes) and exact CORS origin
+ * which reads STATE/secret_key; at least 32 bytes), TRUSTED_PROXIES
+ * (parsed at load, a malformed entry refused) and exact CORS origin
  * matching.
  *
  * Check forks a process per test, so setenv() in one test cannot leak
@@ -11,6 +12,7 @@
  */
 #include "config.h"
 
+#include "clientip.h"
 #include "err.h"
 #include "settings.h"
 #include "util.h"
@@ -56,6 +58,7 @@ static const char *const all_names[] = {
     "SMTP_PASSWORD",
     "DEFAULT_FROM_EMAIL",
     "CONTACT_EMAIL",
+    "TRUSTED_PROXIES",
 };
 
 /* Keys of the shortest accepted length and longer (SETTINGS_SECRET_KEY_MIN). */
@@ -142,6 +145,9 @@ START_TEST(test_defaults)
 	free(want);
 	ck_assert_uint_eq(s.secret_key_len, 32);
 	ck_assert_int_eq(memcmp(s.secret_key, KEY, 32), 0);
+	ck_assert_str_eq(s.trusted_proxies, "");
+	ck_assert_ptr_nonnull(s.trusted_nets);
+	ck_assert(!clientip_nets_match(s.trusted_nets, "127.0.0.1")); /* trusts no one */
 	settings_cleanup(&s);
 	ck_assert_ptr_null(s.public_url);
 }
@@ -349,6 +355,41 @@ START_TEST(test_secret_key_too_short)
 }
 END_TEST
 
+START_TEST(test_trusted_proxies)
+{
+	struct settings s;
+	char err[256] = "";
+
+	setenv("SECRET_KEY", KEY, 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32", 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_str_eq(s.trusted_proxies, "10.0.0.0/8, 2001:db8::/32");
+	ck_assert(clientip_nets_match(s.trusted_nets, "10.1.2.3"));
+	ck_assert(clientip_nets_match(s.trusted_nets, "2001:db8::1"));
+	ck_assert(!clientip_nets_match(s.trusted_nets, "127.0.0.1"));
+	settings_cleanup(&s);
+	ck_assert_ptr_null(s.trusted_nets);
+}
+END_TEST
+
+/* A typo in TRUSTED_PROXIES must stop the program, not trust nobody (or
+ * everybody) silently. */
+START_TEST(test_trusted_proxies_malformed)
+{
+	char err[256];
+
+	setenv("SECRET_KEY", KEY, 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33", 1);
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strstr(err, "TRUSTED_PROXIES") != NULL && strstr(err, "10.0.0.0/33") != NULL,
+		      "err \"%s\"", err);
+	setenv("TRUSTED_PROXIES", "proxy.example.com", 1);
+	load_fails(err, sizeof(err));
+}
+END_TEST
+
 START_TEST(test_origin_allowed)
 {
 	struct settings s;
@@ -395,6 +436,8 @@ static Suite *settings_suite(void)
 	tcase_add_test(tc, test_secret_key_required);
 	tcase_add_test(tc, test_dev_mode_key_file);
 	tcase_add_test(tc, test_secret_key_too_short);
+	tcase_add_test(tc, test_trusted_proxies);
+	tcase_add_test(tc, test_trusted_proxies_malformed);
 	tcase_add_test(tc, test_origin_allowed);
 	suite_add_tcase(s, tc);
 	return s;

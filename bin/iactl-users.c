@@ -123,14 +123,15 @@ out:
 	return rc;
 }
 
-/* Loose shape check (local@domain, no spaces or controls); the API does the full one. */
+/* Loose shape check (local@domain, UTF-8 text without spaces or controls); the
+ * API does the full one. */
 static bool iactl_email_ok(const char *email)
 {
 	const char *at = strchr(email, '@');
 	const char *p;
 
 	if (at == NULL || at == email || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
-	    strlen(email) > USER_EMAIL_MAX)
+	    strlen(email) > USER_EMAIL_MAX || text_check(email, false, NULL) != 0)
 		return false;
 	for (p = email; *p != '\0'; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
@@ -148,7 +149,10 @@ int iactl_user_create(struct db *db, const struct iactl_args *a)
 	int rc;
 
 	if (!iactl_email_ok(a->pos[0])) {
-		fprintf(stderr, "iactl: not an email address: %s\n", a->pos[0]);
+		char *shown = text_escape(a->pos[0]);
+
+		fprintf(stderr, "iactl: not an email address: %s\n", shown);
+		free(shown);
 		return IACTL_FAIL;
 	}
 	rc = iactl_password(a, pw);

@@ -120,6 +120,18 @@ class IactlEscapesTest(ApiTestCase):
         self.assertEqual(shown["first_name"], "Eve\x1b[2J\x1b]0;owned\x07")
         self.assertEqual(shown["last_name"], "S\x9bmith\x7f\ufffd")
 
+    def test_create_refuses_controls_in_email(self):
+        for bad in ("eve\x1b[2J@example.com", "eve\x9b@example.com"):
+            with self.subTest(email=bad):
+                p = subprocess.run([os.path.join(BUILD, "bin", "iactl"), "user", "create", bad,
+                                    "--password-stdin"], input=b"admin made pw 1\n",
+                                   capture_output=True, env=os.environ.copy())
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(b"not an email address", p.stderr)
+                self.assertEqual(raw_controls(p.stderr), [], p.stderr)
+                self.assertEqual(db_query("SELECT count(*) FROM users WHERE email = ?", (bad,)),
+                                 [(0,)])
+
     def test_list_escapes_stored_email(self):
         tag = uuid.uuid4().hex[:8]
         email, _ = self.signup()

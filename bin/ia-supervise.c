@@ -16,8 +16,9 @@
  *            0600, owned by USER) and hands to every start of the program as
  *            fd 0, as spawn-fcgi does; the socket stays open across restarts,
  *            so requests wait in its backlog instead of failing
- *   COMMAND  a /bin/sh command line, run as "exec COMMAND" (the shell is
- *            replaced: the pid is the program's)
+ *   COMMAND  one /bin/sh simple command (quoted words, VAR=value words
+ *            through env(1)), run as "exec COMMAND": the shell is replaced,
+ *            so the pid is the program's; a list needs "sh -c '...'"
  *
  * Every program runs in a process group of its own. When its first process
  * exits, the rest of the group (pre-forked workers, nginx workers, which

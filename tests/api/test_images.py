@@ -411,12 +411,12 @@ class UpdateProcessedTest(ImagesBase):
         self.assertJsonResponse(r, 400, {"name": ["This field is required."]})
         after = self.done(access, image_id)
         self.assertEqual(media_key(after["image"]), media_key(before["image"]))
-        # deleting the image leaves the upload temp file alone
-        self.assertStatus(request("DELETE", "/api/v1/images/%d/" % image_id, token=access), 204)
-        self.assertTrue(os.path.exists(upload_tmp))
         r = request("PUT", "/api/v1/update/processed/image/999999999/",
                     {"name": media_key(before["image"])}, token=staff)
         self.assertJsonResponse(r, 404, NOT_FOUND)
+        # deleting the image leaves the upload temp file alone
+        self.assertStatus(request("DELETE", "/api/v1/images/%d/" % image_id, token=access), 204)
+        self.assertTrue(os.path.exists(upload_tmp))
 
 
 class MediaTest(ImagesBase):

@@ -171,6 +171,13 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now)
 
 int store_verify_uri(const struct settings *s, const char *uri, int64_t now)
 {
+	int64_t exp;
+
+	return store_verify_uri_exp(s, uri, now, &exp);
+}
+
+int store_verify_uri_exp(const struct settings *s, const char *uri, int64_t now, int64_t *exp_out)
+{
 	unsigned char want[crypto_auth_hmacsha256_BYTES], got[crypto_auth_hmacsha256_BYTES];
 	char key[STORE_KEY_MAX], expbuf[24];
 	const char *q, *e, *sig;
@@ -200,5 +207,8 @@ int store_verify_uri(const struct settings *s, const char *uri, int64_t now)
 	store_sign(s, key, exp, want);
 	if (crypto_verify_32(want, got) != 0)
 		return IA_ERR_AUTH;
-	return exp <= now ? IA_ERR_EXPIRED : 0;
+	if (exp <= now)
+		return IA_ERR_EXPIRED;
+	*exp_out = exp;
+	return 0;
 }

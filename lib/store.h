@@ -45,5 +45,7 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now);
  * IA_ERR_EXPIRED past exp; IA_ERR_AUTH for any other defect.
  */
 int store_verify_uri(const struct settings *s, const char *uri, int64_t now);
+/* The same; on success also writes the URL's exp (unix time) to *exp. */
+int store_verify_uri_exp(const struct settings *s, const char *uri, int64_t now, int64_t *exp);
 
 #endif

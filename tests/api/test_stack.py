@@ -18,9 +18,11 @@ import stat
 import subprocess
 import time
 import unittest
+import urllib.parse
 
-from iatest import (BASE_URL, BUILD, DB_PATH, MAIL_DIR, SRC, STATE, ApiTestCase, iactl,
-                    image_bytes, mails, media_path, request, reset_link, upload, wait_image)
+from iatest import (BASE_URL, BUILD, CORS_ORIGIN, DB_PATH, MAIL_DIR, SRC, STATE, ApiTestCase,
+                    iactl, image_bytes, mails, media_path, media_sign, request, reset_link, upload,
+                    wait_image)
 
 RUN = os.path.join(STATE, "run")
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", os.path.join(STATE, "media"))
@@ -163,8 +165,25 @@ class SecurityHeadersTest(ApiTestCase):
         r = request("GET", media_path(img["image"]))
         self.assertStatus(r, 200)
         self.assertSecurityHeaders(r, "media")
-        self.assertIn("private", r.headers.get("cache-control", ""))
         self.assertIn("sandbox", r.headers.get("content-security-policy", ""))
+        # max-age is what the signed URL has left, not a constant (API.md "Media")
+        cc = r.headers.get("cache-control", "")
+        self.assertTrue(cc.startswith("private, max-age="), cc)
+        exp = int(urllib.parse.parse_qs(urllib.parse.urlsplit(img["image"]).query)["exp"][0])
+        self.assertLessEqual(abs(int(cc.split("=", 1)[1]) - (exp - time.time())), 3, cc)
+        key = media_path(img["image"]).split("?", 1)[0][len("/media/"):]
+        short = int(time.time()) + 60
+        r = request("GET", "/media/%s?exp=%d&sig=%s" % (key, short, media_sign(key, short)))
+        self.assertStatus(r, 200)
+        self.assertIn(int(r.headers["cache-control"].split("=", 1)[1]), range(55, 61))
+        # the API's CORS header for an allowed origin, none for another
+        if CORS_ORIGIN:
+            r = request("GET", media_path(img["image"]), headers={"Origin": CORS_ORIGIN})
+            self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+            self.assertSecurityHeaders(r, "media with Origin")
+        r = request("GET", media_path(img["image"]), headers={"Origin": "http://evil.example"})
+        self.assertStatus(r, 200)
+        self.assertNotIn("access-control-allow-origin", r.headers)
         denied = request("GET", media_path(img["image"]).replace("sig=", "sig=0"))
         self.assertStatus(denied, 403)
         self.assertSecurityHeaders(denied, "media 403")

@@ -203,6 +203,20 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* The media program turns exp into the reply's Cache-Control max-age. */
+START_TEST(test_verify_reports_exp)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+	int64_t exp = -1;
+
+	ck_assert_int_eq(store_verify_uri_exp(&st, uri_of(url), NOW + 3600, &exp), IA_ERR_EXPIRED);
+	ck_assert_int_eq(exp, -1); /* written only on success */
+	ck_assert_int_eq(store_verify_uri_exp(&st, uri_of(url), NOW + 100, &exp), 0);
+	ck_assert_int_eq(exp, NOW + 3600);
+	free(url);
+}
+END_TEST
+
 START_TEST(test_expired)
 {
 	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
@@ -403,6 +417,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_signed_url_shape);
 	tcase_add_test(tc, test_signature_is_hmac_of_key_and_exp);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_verify_reports_exp);
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_other_secret_refused);
 	tcase_add_test(tc, test_tampered);

@@ -372,7 +372,10 @@ int main(int argc, char **argv)
 	int opt, n, i, sig, rc = 1;
 
 	log_init("ia-supervise");
-	while ((opt = getopt(argc, argv, "+p:r:")) != -1) {
+	for (;;) {
+		opt = getopt(argc, argv, "+p:r:");
+		if (opt == -1)
+			break;
 		if (opt == 'p')
 			pidfile = optarg;
 		else if (opt == 'r')

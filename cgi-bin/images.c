@@ -214,7 +214,9 @@ static void handle_update_processed(struct http_request *req, const struct route
 	api_errors_init(&e);
 	name = api_field_string(body, "name", true, 1, STORE_KEY_MAX - 1, &e);
 	url = api_field_string(body, "url", false, 0, 2000, &e);
-	if (name != NULL && !store_exists(s, name, &bytes))
+	if (name != NULL && !store_key_valid(name))
+		api_errors_add(&e, "name", "A media key is a path under images/ or sources/.");
+	else if (name != NULL && !store_exists(s, name, &bytes))
 		api_errors_add(&e, "name", "No media file with this key.");
 	if (!api_errors_any(&e)) {
 		path = store_path(s, name);

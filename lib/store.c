@@ -31,13 +31,37 @@ void store_new_key(const char *dir, const char *ext, char out[STORE_KEY_MAX])
 	snprintf(out, STORE_KEY_MAX, "%s/%.2s/%s.%s", dir, rnd, rnd, ext);
 }
 
+/*
+ * Only the two media trees are keys: everything else under MEDIA_ROOT (the
+ * upload temp files under tmp/, a stray file beside the trees) must never be
+ * signed, attached to an image or unlinked through a key. A key names a file
+ * below "images/" or "sources/" through non-empty segments, none "." or "..".
+ */
+static bool store_key_segments_ok(const char *key)
+{
+	const char *seg = key, *end;
+	size_t n;
+
+	for (;;) {
+		end = strchr(seg, '/');
+		n = end != NULL ? (size_t)(end - seg) : strlen(seg);
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (end == NULL)
+			return true;
+		seg = end + 1;
+	}
+}
+
 bool store_key_valid(const char *key)
 {
 	const char *p;
 	size_t len = strlen(key);
 
-	if (len == 0 || len >= STORE_KEY_MAX || key[0] == '/' || strstr(key, "..") != NULL ||
-	    strstr(key, "//") != NULL || key[len - 1] == '/')
+	if (len == 0 || len >= STORE_KEY_MAX || strstr(key, "..") != NULL)
+		return false;
+	if (strncmp(key, "images/", 7) != 0 && strncmp(key, "sources/", 8) != 0)
 		return false;
 	for (p = key; *p; p++) {
 		char c = *p;
@@ -46,7 +70,7 @@ bool store_key_valid(const char *key)
 		      c == '.' || c == '_' || c == '-' || c == '/'))
 			return false;
 	}
-	return strncmp(key, "tmp/", 4) != 0;
+	return store_key_segments_ok(key);
 }
 
 char *store_path(const struct settings *s, const char *key)
@@ -147,6 +171,13 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now)
 
 int store_verify_uri(const struct settings *s, const char *uri, int64_t now)
 {
+	int64_t exp;
+
+	return store_verify_uri_exp(s, uri, now, &exp);
+}
+
+int store_verify_uri_exp(const struct settings *s, const char *uri, int64_t now, int64_t *exp_out)
+{
 	unsigned char want[crypto_auth_hmacsha256_BYTES], got[crypto_auth_hmacsha256_BYTES];
 	char key[STORE_KEY_MAX], expbuf[24];
 	const char *q, *e, *sig;
@@ -176,5 +207,8 @@ int store_verify_uri(const struct settings *s, const char *uri, int64_t now)
 	store_sign(s, key, exp, want);
 	if (crypto_verify_32(want, got) != 0)
 		return IA_ERR_AUTH;
-	return exp <= now ? IA_ERR_EXPIRED : 0;
+	if (exp <= now)
+		return IA_ERR_EXPIRED;
+	*exp_out = exp;
+	return 0;
 }

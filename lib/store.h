@@ -2,8 +2,10 @@
  * store.h - media files under MEDIA_ROOT and their signed URLs.
  *
  * A media key is a relative path such as "images/3f/3fa2...c1.png": made
- * here from fresh randomness (never from a client's file name), without
- * "..", a leading "/" or characters outside [A-Za-z0-9._/-]. Files are
+ * here from fresh randomness (never from a client's file name), always under
+ * "images/" or "sources/", with no empty, "." or ".." segment (so no leading
+ * or doubled "/"), no ".." anywhere and no characters outside [A-Za-z0-9._/-].
+ * Upload temp files (store_tmp_dir) are never keys. Files are
  * written to a temp name beside their final place and renamed.
  *
  * A signed URL is {PUBLIC_URL}/media/<key>?exp=<unix>&sig=<hex>, where sig
@@ -23,7 +25,7 @@ struct settings;
 
 /* A fresh key "<dir>/<2 hex>/<32 hex>.<ext>" written into out[STORE_KEY_MAX]. */
 void store_new_key(const char *dir, const char *ext, char out[STORE_KEY_MAX]);
-/* True when key is a well-formed media key (see above). */
+/* True when key is a well-formed media key (see above); key is not NULL. */
 bool store_key_valid(const char *key);
 /* MEDIA_ROOT/key as a heap string (caller frees). */
 char *store_path(const struct settings *s, const char *key);
@@ -43,5 +45,7 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now);
  * IA_ERR_EXPIRED past exp; IA_ERR_AUTH for any other defect.
  */
 int store_verify_uri(const struct settings *s, const char *uri, int64_t now);
+/* The same; on success also writes the URL's exp (unix time) to *exp. */
+int store_verify_uri_exp(const struct settings *s, const char *uri, int64_t now, int64_t *exp);
 
 #endif

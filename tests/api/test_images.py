@@ -390,8 +390,19 @@ class UpdateProcessedTest(ImagesBase):
         image_id = self.submit(access)
         before = self.done(access, image_id)
         path = "/api/v1/update/processed/image/%d/" % image_id
+        # an existing image outside the two media trees (an upload in flight)
+        tmp_dir = os.path.join(MEDIA_ROOT, "tmp")
+        os.makedirs(tmp_dir, exist_ok=True)
+        upload_tmp = os.path.join(tmp_dir, "ia-upload-staffkey%s" % uuid.uuid4().hex[:8])
+        with open(upload_tmp, "wb") as f:
+            f.write(image_bytes("PNG", (4, 4), (1, 2, 3)))
+        st = os.stat(MEDIA_ROOT)  # readable by the stack's service user, like a real upload
+        os.chown(upload_tmp, st.st_uid, st.st_gid)
+        self.addCleanup(lambda: os.path.exists(upload_tmp) and os.unlink(upload_tmp))
+        rel = os.path.relpath(upload_tmp, MEDIA_ROOT)
         for name in ["../etc/passwd", "/etc/passwd", "sources/../../ia.sqlite3",
-                     "images/00/missing.png", "", "tmp/x"]:
+                     "images/00/missing.png", "", "tmp/x", "./" + rel, rel,
+                     "images/./../" + rel, "sources//../" + rel, "images/.", "images"]:
             r = request("PUT", path, {"name": name}, token=staff)
             body = self.assertJsonResponse(r, 400)
             self.assertEqual(list(body), ["name"], (name, body))
@@ -403,6 +414,9 @@ class UpdateProcessedTest(ImagesBase):
         r = request("PUT", "/api/v1/update/processed/image/999999999/",
                     {"name": media_key(before["image"])}, token=staff)
         self.assertJsonResponse(r, 404, NOT_FOUND)
+        # deleting the image leaves the upload temp file alone
+        self.assertStatus(request("DELETE", "/api/v1/images/%d/" % image_id, token=access), 204)
+        self.assertTrue(os.path.exists(upload_tmp))
 
 
 class MediaTest(ImagesBase):

@@ -51,6 +51,7 @@ class SmtpTransportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="ia-smtp.")
+        os.chmod(cls.tmp, 0o711)  # the stack's service user reaches state/ below it
         cls.fake = subprocess.Popen(
             ["/usr/bin/python3", FAKE_SCRIPT, "--port-file", os.path.join(cls.tmp, "smtp.port"),
              "--auth", "%s:%s" % (SMTP_USER, SMTP_PASSWORD)],
@@ -83,10 +84,11 @@ class SmtpTransportTest(unittest.TestCase):
             cls.fake.wait(10)
         leaks = []
         logdir = os.path.join(cls.state, "log")
-        for name in os.listdir(logdir) if os.path.isdir(logdir) else []:
-            with open(os.path.join(logdir, name), "rb") as f:
-                if SMTP_PASSWORD.encode() in f.read():
-                    leaks.append(name)
+        for d, _, names in os.walk(logdir):  # log/root too: nginx's and the supervisor's
+            for name in names:
+                with open(os.path.join(d, name), "rb") as f:
+                    if SMTP_PASSWORD.encode() in f.read():
+                        leaks.append(name)
         shutil.rmtree(cls.tmp, ignore_errors=True)
         if leaks:
             raise AssertionError("SMTP password in logs: %s" % leaks)

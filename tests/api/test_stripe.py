@@ -254,11 +254,12 @@ class SecretsNotLoggedTest(StripeTestCase):
         request("POST", INTENT, {"amount": 25}, token=access)
         webhook(succeeded_event(1, 1000), secret="whsec_wrong")
         logdir = os.path.join(STATE, "log")
-        for name in os.listdir(logdir):
-            with open(os.path.join(logdir, name), "rb") as f:
-                text = f.read()
-            for secret in (SECRET_KEY, WEBHOOK_SECRET):
-                self.assertNotIn(secret.encode(), text, "%s leaks a secret" % name)
+        for d, _, names in os.walk(logdir):  # log/root too: nginx's and the supervisor's
+            for name in names:
+                with open(os.path.join(d, name), "rb") as f:
+                    text = f.read()
+                for secret in (SECRET_KEY, WEBHOOK_SECRET):
+                    self.assertNotIn(secret.encode(), text, "%s leaks a secret" % name)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ export RATE_LIMIT_PER_MINUTE=0 DEV_MODE=1 SECRET_KEY=bench-secret-key-0123456789
 trap '"$SRC/stack" stop >/dev/null 2>&1; kill $(cat "$STATE/run/bare.pid" 2>/dev/null) 2>/dev/null; pkill -f "$STATE/writer.py"; rm -rf "$STATE"' EXIT
 
 cc -O2 -o "$STATE/bare" "$SRC/tests/bench/bare.c" -lfcgi
-mkdir -p "$STATE/run" "$STATE/nginx.d"
-spawn-fcgi -s "$STATE/run/bare.sock" -M 0600 -F 4 -P "$STATE/run/bare.pid" -- "$STATE/bare" >/dev/null
-cat >"$STATE/nginx.d/bench.conf" <<CONF
+mkdir -p "$STATE/run" "$STATE/run/nginx.d"
+spawn-fcgi -s "$STATE/run/bare.sock" -M 0666 -F 4 -P "$STATE/run/bare.pid" -- "$STATE/bare" >/dev/null
+cat >"$STATE/run/nginx.d/bench.conf" <<CONF
 location = /bench/fixed { default_type "application/json; charset=utf-8"; return 200 '{"status": "ok"}\n'; }
 location = /bench/bare { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$STATE/run/bare.sock; }
 CONF
@@ -29,7 +29,7 @@ CONF
 # By default nginx runs without its access log (for all three targets alike);
 # ACCESS_LOG=on keeps it, exactly as the stack configures nginx.
 if [ "${ACCESS_LOG:-off}" = off ]; then
-	sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx.conf" && kill -HUP "$(cat "$STATE/run/nginx.pid")" && sleep 0.5
+	sed -i 's#access_log .*;#access_log off;#' "$STATE/run/nginx.conf" && kill -HUP "$(cat "$STATE/run/nginx.pid")" && sleep 0.5
 fi
 
 B=http://127.0.0.1:$PORT

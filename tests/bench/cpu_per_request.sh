@@ -16,12 +16,12 @@ export RATE_LIMIT_PER_MINUTE=0 DEV_MODE=1 SECRET_KEY=bench-secret-key-0123456789
 trap '"$SRC/stack" stop >/dev/null 2>&1; pkill -f "$STATE/bare" || true; rm -rf "$STATE"' EXIT
 
 cc -O2 -o "$STATE/bare" "$SRC/tests/bench/bare.c" -lfcgi
-mkdir -p "$STATE/run" "$STATE/nginx.d"
-spawn-fcgi -s "$STATE/bare.sock" -M 0600 -F 4 -- "$STATE/bare" >/dev/null
+mkdir -p "$STATE/run" "$STATE/run/nginx.d"
+spawn-fcgi -s "$STATE/bare.sock" -M 0666 -F 4 -- "$STATE/bare" >/dev/null
 echo "location = /bench/bare { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$STATE/bare.sock; }" \
-	>"$STATE/nginx.d/bench.conf"
+	>"$STATE/run/nginx.d/bench.conf"
 "$SRC/stack" start >/dev/null
-sed -i 's#access_log .*;#access_log off;#' "$STATE/nginx.conf" && kill -HUP "$(cat "$STATE/run/nginx.pid")" && sleep 0.5
+sed -i 's#access_log .*;#access_log off;#' "$STATE/run/nginx.conf" && kill -HUP "$(cat "$STATE/run/nginx.pid")" && sleep 0.5
 B=http://127.0.0.1:$PORT
 TOKEN=$(bench_token "$B")
 

@@ -16,10 +16,10 @@ PORT=${IA_PORT:-18385}
 export IA_STATE_DIR=$STATE IA_PORT=$PORT IA_BUILD_DIR=$BUILD IA_SKIP_BUILD=1 IA_NO_BATCH=1
 export RATE_LIMIT_PER_MINUTE=0 DEV_MODE=1 SECRET_KEY=bench-secret-key-0123456789abcdef
 trap '"$SRC/stack" stop >/dev/null 2>&1; pkill -f "callgrind-out-file=$OUT/" || true; rm -rf "$STATE"' EXIT
-mkdir -p "$OUT" "$STATE/run" "$STATE/nginx.d"
+mkdir -p "$OUT" "$STATE/run" "$STATE/run/nginx.d"
 cc -O2 -o "$STATE/bare" "$SRC/tests/bench/bare.c" -lfcgi
 echo "location = /bench/bare { include /etc/nginx/fastcgi_params; fastcgi_pass unix:$STATE/bare.sock; }" \
-	>"$STATE/nginx.d/bench.conf"
+	>"$STATE/run/nginx.d/bench.conf"
 "$SRC/stack" start >/dev/null
 B=http://127.0.0.1:$PORT
 TOKEN=$(bench_token "$B")
@@ -28,11 +28,11 @@ TOKEN=$(bench_token "$B")
 kill "$(cat "$STATE/run/accounts.pid")"
 sleep 0.5
 rm -f "$STATE/run/accounts.sock"
-IA_WORKERS=1 spawn-fcgi -n -s "$STATE/run/accounts.sock" -M 0600 -- /usr/bin/valgrind \
+IA_WORKERS=1 spawn-fcgi -n -s "$STATE/run/accounts.sock" -M 0666 -- /usr/bin/valgrind \
 	--tool=callgrind --callgrind-out-file="$OUT/user_info.%p" \
 	"$BUILD/cgi-bin/ia-accounts" \
 	>/dev/null 2>&1 &
-spawn-fcgi -n -s "$STATE/bare.sock" -M 0600 -- /usr/bin/valgrind --tool=callgrind \
+spawn-fcgi -n -s "$STATE/bare.sock" -M 0666 -- /usr/bin/valgrind --tool=callgrind \
 	--callgrind-out-file="$OUT/bare.%p" "$STATE/bare" >/dev/null 2>&1 &
 sleep 3
 wrk -t1 -c1 -d"${DUR:-8s}" -H "Authorization: Bearer $TOKEN" "$B/api/v1/user/info/" >/dev/null

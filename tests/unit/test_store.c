@@ -64,10 +64,27 @@ START_TEST(test_new_key_shape)
 	ck_assert_int_eq(strncmp(k1 + 7, k1 + 10, 2), 0);
 	ck_assert(store_key_valid(k1));
 	ck_assert_str_ne(k1, k2);
-	store_new_key("uploads", "webp", k1);
-	ck_assert_int_eq(strncmp(k1, "uploads/", 8), 0);
+	store_new_key("sources", "webp", k1);
+	ck_assert_int_eq(strncmp(k1, "sources/", 8), 0);
 	ck_assert_str_eq(k1 + strlen(k1) - 5, ".webp");
 	ck_assert(store_key_valid(k1));
+	/* a key outside the two media trees is never valid, even one made here */
+	store_new_key("uploads", "webp", k1);
+	ck_assert(!store_key_valid(k1));
+}
+END_TEST
+
+/*
+ * Issue 9 point 14: a staff PUT of name "./tmp/ia-upload-…" was accepted
+ * (it is not "tmp/…" literally), attached to an image, and deleting that
+ * image then unlinked the upload temp file of another request.
+ */
+START_TEST(test_key_dot_tmp_upload_is_not_a_key)
+{
+	ck_assert(!store_key_valid("./tmp/ia-upload-AbC123"));
+	ck_assert(!store_key_valid("tmp/ia-upload-AbC123"));
+	ck_assert(!store_key_valid("images/../tmp/ia-upload-AbC123"));
+	ck_assert(!store_key_valid("sources/./../tmp/ia-upload-AbC123"));
 }
 END_TEST
 
@@ -76,11 +93,29 @@ START_TEST(test_key_valid)
 	char longest[STORE_KEY_MAX + 1];
 
 	ck_assert(store_key_valid("images/3f/3fa2c1.png"));
-	ck_assert(store_key_valid("a"));
-	ck_assert(store_key_valid("A-b_c.d/e.f"));
-	ck_assert(store_key_valid("mytmp/x.png"));
+	ck_assert(store_key_valid("sources/3f/3fa2c1.jpg"));
+	ck_assert(store_key_valid("images/a"));
+	ck_assert(store_key_valid("sources/A-b_c.d/e.f"));
 	ck_assert(store_key_valid("images/tmp/x.png"));
-	ck_assert(store_key_valid("tmpx/a.png"));
+	ck_assert(store_key_valid("images/.hidden"));
+
+	/* only the two media trees */
+	ck_assert(!store_key_valid("a"));
+	ck_assert(!store_key_valid("A-b_c.d/e.f"));
+	ck_assert(!store_key_valid("mytmp/x.png"));
+	ck_assert(!store_key_valid("tmpx/a.png"));
+	ck_assert(!store_key_valid("images"));
+	ck_assert(!store_key_valid("sources"));
+	ck_assert(!store_key_valid("imagesx/a.png"));
+	ck_assert(!store_key_valid("Images/a.png"));
+	ck_assert(!store_key_valid("ia.sqlite3"));
+	/* no empty or "." segment anywhere */
+	ck_assert(!store_key_valid("./images/a.png"));
+	ck_assert(!store_key_valid("images/./a.png"));
+	ck_assert(!store_key_valid("images/a/."));
+	ck_assert(!store_key_valid("images/."));
+	ck_assert(!store_key_valid("sources//a.png"));
+	ck_assert(!store_key_valid("sources/a/"));
 
 	ck_assert(!store_key_valid(""));
 	ck_assert(!store_key_valid("/images/a.png"));
@@ -101,6 +136,7 @@ START_TEST(test_key_valid)
 	ck_assert(!store_key_valid("images/\xc3\xa9.png"));
 
 	memset(longest, 'a', STORE_KEY_MAX - 1);
+	memcpy(longest, "images/", 7);
 	longest[STORE_KEY_MAX - 1] = '\0';
 	ck_assert(store_key_valid(longest));
 	longest[STORE_KEY_MAX - 1] = 'a';
@@ -163,6 +199,20 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW), 0);
 	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), NOW + 3599), 0);
 	ck_assert_int_eq(store_verify_uri(&st, uri_of(url), 0), 0);
+	free(url);
+}
+END_TEST
+
+/* The media program turns exp into the reply's Cache-Control max-age. */
+START_TEST(test_verify_reports_exp)
+{
+	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
+	int64_t exp = -1;
+
+	ck_assert_int_eq(store_verify_uri_exp(&st, uri_of(url), NOW + 3600, &exp), IA_ERR_EXPIRED);
+	ck_assert_int_eq(exp, -1); /* written only on success */
+	ck_assert_int_eq(store_verify_uri_exp(&st, uri_of(url), NOW + 100, &exp), 0);
+	ck_assert_int_eq(exp, NOW + 3600);
 	free(url);
 }
 END_TEST
@@ -329,6 +379,16 @@ START_TEST(test_files)
 	sub = xasprintf("%s/tmp", root);
 	ck_assert_str_eq(tdir, sub);
 	ck_assert_int_eq(access(tdir, W_OK), 0);
+	/* an upload temp file is neither a media file nor removable by a key */
+	free(path);
+	path = xasprintf("%s/ia-upload-AbC123", tdir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert(!store_exists(&st, "./tmp/ia-upload-AbC123", NULL));
+	ck_assert_int_eq(store_remove(&st, "./tmp/ia-upload-AbC123"), 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	unlink(path);
 
 	rmdir(tdir);
 	free(sub);
@@ -353,9 +413,11 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_new_key_shape);
 	tcase_add_test(tc, test_key_valid);
+	tcase_add_test(tc, test_key_dot_tmp_upload_is_not_a_key);
 	tcase_add_test(tc, test_signed_url_shape);
 	tcase_add_test(tc, test_signature_is_hmac_of_key_and_exp);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_verify_reports_exp);
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_other_secret_refused);
 	tcase_add_test(tc, test_tampered);

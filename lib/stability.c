@@ -423,11 +423,18 @@ static void stability_add_error_body(cJSON *o, const struct httpc_response *r)
 	arr = cJSON_AddArrayToObject(o, "errors");
 	cJSON_ArrayForEach(item, errors)
 	{
+		const char *s;
+		size_t len;
 		char *msg;
 
 		if (!cJSON_IsString(item) || n++ >= STABILITY_MAX_ERRORS)
 			continue;
-		msg = xstrndup(item->valuestring, STABILITY_MAX_ERROR_LEN);
+		/* Cut long messages at a character start: the record is served as JSON. */
+		s = item->valuestring;
+		len = strnlen(s, STABILITY_MAX_ERROR_LEN);
+		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+			len--;
+		msg = xstrndup(s, len);
 		cJSON_AddItemToArray(arr, cJSON_CreateString(msg));
 		free(msg);
 	}

@@ -308,7 +308,9 @@ static int stripe_int_field(const cJSON *v, int64_t min, int64_t max, int64_t *o
 	if (!cJSON_IsNumber(v))
 		return IA_ERR_INVAL;
 	d = v->valuedouble;
-	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+	/* (double)INT64_MAX rounds up to 2^63, which does not fit: refuse it first. */
+	if (!isfinite(d) || d != floor(d) || d >= 9223372036854775808.0 || d < (double)min ||
+	    d > (double)max)
 		return IA_ERR_INVAL;
 	*out = (int64_t)d;
 	return 0;

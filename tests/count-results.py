@@ -3,8 +3,9 @@
 
 Reads Check's "N%: Checks: N, Failures: F, Errors: E" lines, unittest's
 "Ran N tests" / "FAILED (failures=F, errors=E)" lines and the browser
-suite's "N passed, M failed" line, and prints the total as one closing
-line "N passed, M failed".
+suite's "N passed, M failed" line and the fuzz run's "PASS: fuzz_x" /
+"FAIL: fuzz_x" lines (one test case per fuzz target), and prints the
+total as one closing line "N passed, M failed".
 """
 import pathlib
 import re
@@ -30,6 +31,13 @@ def count_text(text):
 
 
 for arg in sys.argv[1:]:
+    if arg.startswith("fuzz:"):
+        text = pathlib.Path(arg[5:]).read_text(errors="replace")
+        passed += len(re.findall(r"^PASS: fuzz", text, re.M))
+        failed += len(re.findall(r"^FAIL: fuzz", text, re.M))
+        if not re.search(r"^fuzz: \d+ targets", text, re.M):
+            failed += 1  # the run died before its summary
+        continue
     if arg.startswith("browser:"):
         text = pathlib.Path(arg[8:]).read_text(errors="replace")
         m = re.findall(r"^(\d+) passed, (\d+) failed", text, re.M)

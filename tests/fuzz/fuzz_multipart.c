@@ -1,11 +1,9 @@
 /*
- * Build (from a configured build dir, needs clang): clang -g -O1 -fsanitize=fuzzer,address,undefined -I/work/main/lib -I. /work/main/tests/fuzz/fuzz_multipart.c /work/main/lib/multipart.c /work/main/lib/util.c -lsodium -o fuzz_multipart && ./fuzz_multipart -max_total_time=60
- *
  * fuzz_multipart.c - libFuzzer target for lib/multipart.c. The input is
  * parsed twice, once in a single feed and once in pseudo-random small
  * chunks; both runs must report the same result and the same events (the
  * chunking must not matter), and the callbacks check that parts are well
- * nested and names bounded. Not part of the default build.
+ * nested and names bounded. Built and run by tests/fuzz/run.sh.
  *
  * Input layout: byte 0 picks the chunking seed; if its top bit is set the
  * text up to the first '\n' is the Content-Type, otherwise a fixed
@@ -14,6 +12,7 @@
 #include "config.h"
 
 #include "err.h"
+#include "fuzz.h"
 #include "multipart.h"
 
 #include <stdint.h>
@@ -21,8 +20,6 @@
 #include <string.h>
 
 #define FUZZ_NAME_MAX 32
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct trace {
 	uint64_t hash; /* FNV-1a over events and data */
@@ -80,8 +77,7 @@ static int fuzz_end(void *ud)
 static const struct multipart_callbacks fuzz_cb = {fuzz_begin, fuzz_data, fuzz_end};
 
 /* Parse body with chunk sizes drawn from seed (0: one feed). */
-static int fuzz_run(const char *ctype, const char *body, size_t len, unsigned seed,
-		    struct trace *t)
+static int fuzz_run(const char *ctype, const char *body, size_t len, unsigned seed, struct trace *t)
 {
 	const struct multipart_limits lim = {8, 512, FUZZ_NAME_MAX};
 	struct multipart *mp = NULL;

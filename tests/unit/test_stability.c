@@ -224,6 +224,36 @@ START_TEST(test_ai_response_error_body)
 }
 END_TEST
 
+/*
+ * Regression (fuzz_stability): an error message longer than the 500 bytes
+ * kept was cut inside a UTF-8 character, so the record stored with the job
+ * and served as JSON was not valid UTF-8.
+ */
+START_TEST(test_ai_response_error_cut_inside_utf8_character)
+{
+	char body[1024];
+	char headers[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+	struct httpc_response resp = {400, body, 0, headers};
+	const char *msg;
+	size_t i, n = 0;
+	cJSON *o;
+
+	n += (size_t)snprintf(body, sizeof(body), "{\"errors\":[\"x");
+	for (i = 0; i < 300; i++) /* "x" then 300 "é": byte 500 is inside one */
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "\xC3\xA9");
+	n += (size_t)snprintf(body + n, sizeof(body) - n, "\"]}");
+	resp.body_len = n;
+	o = ai_json(&resp, NULL);
+	msg = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "errors"), 0)->valuestring;
+	n = strlen(msg);
+	ck_assert_uint_eq(n, 499); /* "x" + 249 whole characters */
+	ck_assert_int_eq(msg[0], 'x');
+	for (i = 1; i < n; i += 2)
+		ck_assert(msg[i] == '\xC3' && msg[i + 1] == '\xA9');
+	cJSON_Delete(o);
+}
+END_TEST
+
 START_TEST(test_ai_response_success_and_transport)
 {
 	char body[] = "\x89PNG";
@@ -322,6 +352,7 @@ static Suite *stability_suite(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_ai_response_error_body);
 	tcase_add_test(tc, test_ai_response_success_and_transport);
+	tcase_add_test(tc, test_ai_response_error_cut_inside_utf8_character);
 	tcase_add_test(tc, test_run_without_key);
 	tcase_add_test(tc, test_run_retries_transport_errors);
 	tcase_add_test(tc, test_run_budget_bounds_retries);

@@ -361,6 +361,32 @@ START_TEST(test_event_bad_payload)
 }
 END_TEST
 
+/*
+ * Regression (fuzz_stripe): a numeric metadata.user_id of 2^63 passed the
+ * "d > (double)INT64_MAX" range check ((double)INT64_MAX is 2^63) and was
+ * converted to int64_t out of range (undefined behaviour; INT64_MIN on
+ * x86-64, then an "unknown user" answer instead of a refusal).
+ */
+START_TEST(test_event_user_id_2_pow_63)
+{
+	static const char *const bad[] = {
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"id\":\"pi_x\",\"amount_received\":100,\"metadata\":{\"user_id\":"
+	    "9223372036854775808}}}}",
+	    "{\"id\":\"evt_x\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{"
+	    "\"id\":\"pi_x\",\"amount_received\":100,\"metadata\":{\"user_id\":1e19}}}}",
+	};
+	enum stripe_outcome oc = STRIPE_CREDITED;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(stripe_handle_event(db, 50, bad[i], strlen(bad[i]), &oc, NULL) ==
+				  IA_ERR_INVAL,
+			      "payload %zu", i);
+	ck_assert_int_eq(balance(), 100);
+}
+END_TEST
+
 static Suite *stripe_suite(void)
 {
 	Suite *s = suite_create("stripe");
@@ -381,6 +407,7 @@ static Suite *stripe_suite(void)
 	tcase_add_test(ev, test_event_purchase_row_blocks_replay);
 	tcase_add_test(ev, test_event_ignored_and_unknown_user);
 	tcase_add_test(ev, test_event_bad_payload);
+	tcase_add_test(ev, test_event_user_id_2_pow_63);
 	suite_add_tcase(s, ev);
 	return s;
 }

@@ -8,6 +8,9 @@
  *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
  *
  * Several ia-batch processes may run at once: jobs are claimed atomically.
+ * Each loop also delivers the mail outbox (lib/outbox.c), at most once a
+ * second and a few messages at a time, so a slow SMTP server delays jobs
+ * by at most one MAIL_TIMEOUT per second-long round.
  */
 #include "config.h"
 
@@ -15,6 +18,7 @@
 #include "err.h"
 #include "ia-batch-run.h"
 #include "log.h"
+#include "outbox.h"
 #include "settings.h"
 #include "util.h"
 #include "worker.h"
@@ -28,7 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_POLL_NS (200 * 1000 * 1000L)
+#define BATCH_POLL_NS  (200 * 1000 * 1000L)
+#define BATCH_MAIL_MAX 20 /* messages per outbox round */
 
 struct batch_opts {
 	bool watch;
@@ -77,6 +82,21 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 	return 0;
 }
 
+/* Deliver due outbox mail; rounds start at most once a second. */
+static void batch_mail(struct db *db, const struct settings *s)
+{
+	static int64_t last;
+	int64_t now = ia_now();
+	int rc;
+
+	if (now == last)
+		return;
+	last = now;
+	rc = outbox_deliver_due(db, s, now, BATCH_MAIL_MAX, NULL);
+	if (rc != 0 && rc != IA_ERR_BUSY)
+		log_error("cannot read the mail outbox: %s", ia_strerror(rc));
+}
+
 /* One worker process: its own connection, jobs until empty (or stopped). */
 static int batch_loop(const struct batch_opts *o)
 {
@@ -91,6 +111,7 @@ static int batch_loop(const struct batch_opts *o)
 	if (db_open(s->db_path, &db) != 0)
 		return 1;
 	while (!batch_stop) {
+		batch_mail(db, s);
 		rc = worker_run_one(db, s, worker_id, o->lease);
 		if (rc == 0)
 			continue;

@@ -145,8 +145,29 @@ def db_query(sql, params=()):
         conn.close()
 
 
+def outbox_pending():
+    """Messages the batch processor has yet to deliver (due now, or being sent)."""
+    try:
+        return db_query("SELECT count(*) FROM outbox WHERE state = 'sending' OR "
+                        "(state = 'pending' AND next_attempt <= strftime('%s', 'now'))")[0][0]
+    except sqlite3.OperationalError:  # locked for a moment
+        return 1
+
+
+def wait_outbox(timeout=20):
+    """Wait until ia-batch has delivered (or dropped) every due message.
+    Mail is never sent inside a request: it goes through the outbox."""
+    end = time.monotonic() + timeout
+    while outbox_pending():
+        if time.monotonic() > end:
+            raise AssertionError("the outbox was not delivered within %d s" % timeout)
+        time.sleep(0.05)
+
+
 def mails(to=None):
-    """Messages of the file mail transport, oldest first, optionally only those to `to`."""
+    """Messages of the file mail transport, oldest first, optionally only those to `to`
+    (after the batch processor has delivered what the outbox holds)."""
+    wait_outbox()
     out = []
     for path in sorted(glob.glob(os.path.join(MAIL_DIR, "*.eml")), key=os.path.getmtime):
         with open(path, "rb") as f:

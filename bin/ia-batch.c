@@ -8,9 +8,9 @@
  *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
  *
  * Several ia-batch processes may run at once: jobs are claimed atomically.
- * Each loop also delivers the mail outbox (lib/outbox.c), at most once a
- * second and a few messages at a time, so a slow SMTP server delays jobs
- * by at most one MAIL_TIMEOUT per second-long round.
+ * Each loop also delivers the mail outbox (lib/outbox.c), a round every
+ * 250 ms at most, each stopping at its first failed attempt, so a dead
+ * SMTP server delays jobs by one MAIL_TIMEOUT per round, not per message.
  */
 #include "config.h"
 
@@ -33,7 +33,8 @@
 #include <unistd.h>
 
 #define BATCH_POLL_NS  (200 * 1000 * 1000L)
-#define BATCH_MAIL_MAX 20 /* messages per outbox round */
+#define BATCH_MAIL_MAX 20  /* messages per outbox round */
+#define BATCH_MAIL_MS  250 /* between outbox rounds */
 
 struct batch_opts {
 	bool watch;
@@ -82,19 +83,34 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 	return 0;
 }
 
-/* Deliver due outbox mail; rounds start at most once a second. */
-static void batch_mail(struct db *db, const struct settings *s)
+/* Milliseconds of a monotonic clock. */
+static int64_t batch_ms(void)
 {
-	static int64_t last;
-	int64_t now = ia_now();
-	int rc;
+	struct timespec ts;
 
-	if (now == last)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Deliver due outbox mail; a round starts at most every BATCH_MAIL_MS.
+ * Full rounds follow each other for up to BATCH_MAIL_MS (a backlog drains
+ * without holding jobs up for long); with drain (the end of --once),
+ * until a round is not full. */
+static void batch_mail(struct db *db, const struct settings *s, bool drain)
+{
+	static int64_t last_ms;
+	int64_t start = batch_ms();
+	int rc, sent = 0;
+
+	if (!drain && last_ms != 0 && start - last_ms < BATCH_MAIL_MS)
 		return;
-	last = now;
-	rc = outbox_deliver_due(db, s, now, BATCH_MAIL_MAX, NULL);
-	if (rc != 0 && rc != IA_ERR_BUSY)
-		log_error("cannot read the mail outbox: %s", ia_strerror(rc));
+	do {
+		rc = outbox_deliver_due(db, s, ia_now(), BATCH_MAIL_MAX, &sent);
+		if (rc != 0 && rc != IA_ERR_BUSY)
+			log_error("cannot read the mail outbox: %s", ia_strerror(rc));
+	} while (rc == 0 && sent == BATCH_MAIL_MAX && !batch_stop &&
+		 (drain || batch_ms() - start < BATCH_MAIL_MS));
+	last_ms = sent == BATCH_MAIL_MAX ? 0 : start;
 }
 
 /* One worker process: its own connection, jobs until empty (or stopped). */
@@ -111,7 +127,7 @@ static int batch_loop(const struct batch_opts *o)
 	if (db_open(s->db_path, &db) != 0)
 		return 1;
 	while (!batch_stop) {
-		batch_mail(db, s);
+		batch_mail(db, s, false);
 		rc = worker_run_one(db, s, worker_id, o->lease);
 		if (rc == 0)
 			continue;
@@ -121,6 +137,8 @@ static int batch_loop(const struct batch_opts *o)
 			break;
 		nanosleep(&nap, NULL);
 	}
+	if (!o->watch && !batch_stop)
+		batch_mail(db, s, true);
 	db_close(db);
 	return 0;
 }

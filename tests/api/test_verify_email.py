@@ -9,11 +9,12 @@ unverified account with a password takes the password away and revokes
 every earlier token; into a verified one it changes nothing. The reset
 mail travels through the outbox too, and an unknown address leaves
 nothing behind."""
+import json
 import os
 import unittest
 
 from iatest import (RATE_LIMIT, RESET_SUBJECT, VERIFY_SUBJECT, ApiTestCase, b64url, db_query,
-                    fresh_source, mails, minute_window, request, unique_email, verify_link, wait_outbox)
+                    fresh_source, iactl, mails, minute_window, request, unique_email, verify_link, wait_outbox)
 from test_google import FAKE, credential, google_login
 
 VERIFY = "/api/v1/users/verify/email/"
@@ -136,6 +137,30 @@ class ResetThroughOutboxTest(ApiTestCase):
         self.assertEqual(mails(unknown), [])
         self.assertEqual(db_query("SELECT count(*) FROM outbox WHERE rcpt = ?", (unknown,)),
                          [(0,)])
+
+
+class IactlMailTest(ApiTestCase):
+    def test_list_and_retry(self):
+        email, _ = self.signup()
+        self.assertEqual(len(mails(email)), 1)
+        rows = [r for r in json.loads(iactl("mail", "list", "--json").stdout) if r["to"] == email]
+        self.assertEqual([(r["kind"], r["state"], r["attempts"]) for r in rows],
+                         [("verify", "sent", 1)])
+        self.assertNotIn("body", rows[0])
+        self.assertIn(email, iactl("mail", "list", "--status", "sent").stdout)
+        self.assertEqual(iactl("mail", "list", "--status", "bogus", check=False).returncode, 2)
+        # a message that failed for good goes again after `iactl mail retry`
+        db_query("INSERT INTO outbox(kind, rcpt, subject, body, token, state, attempts, "
+                 "next_attempt, give_up, created, updated, last_error) VALUES ('contact', ?, "
+                 "'retry me', 'body', 'retry1', 'failed', 9, 0, 0, strftime('%s','now'), "
+                 "strftime('%s','now'), 'i/o error')", (email,))
+        [(mid,)] = db_query("SELECT id FROM outbox WHERE token = 'retry1'")
+        self.assertIn("i/o error", iactl("mail", "list", "--status", "failed").stdout)
+        wait_outbox()
+        self.assertEqual(mails(email, "retry me"), [])
+        iactl("mail", "retry", str(mid))
+        self.assertEqual(len(mails(email, "retry me")), 1)
+        self.assertEqual(iactl("mail", "retry", str(mid), check=False).returncode, 1)
 
 
 @unittest.skipUnless(FAKE, "the Google fake is not running (run through run-api.sh)")

@@ -342,11 +342,16 @@ out:
 	return rc;
 }
 
-/* Best effort: old sent and dropped rows carry nothing anyone needs. */
+/* Best effort, once an hour per process: old sent and dropped rows carry
+ * nothing anyone needs. */
 static void outbox_prune(struct db *db, int64_t now)
 {
+	static int64_t last;
 	struct db_stmt *st;
 
+	if (last != 0 && now >= last && now - last < 3600)
+		return;
+	last = now;
 	if (db_prepare(db, "DELETE FROM outbox WHERE state IN ('sent', 'dropped') AND updated < ?",
 		       &st) == 0 &&
 	    db_bind_int64(st, 1, now - OUTBOX_KEEP) == 0)

@@ -269,7 +269,8 @@ START_TEST(test_old_rows_pruned)
 	ck_assert_int_eq(outbox_deliver_due(db, &s, NOW, 10, NULL), 0);
 	ck_assert_int_eq(outbox_deliver_due(db, &s, NOW + OUTBOX_KEEP - 1, 10, NULL), 0);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM outbox", 0), 1);
-	ck_assert_int_eq(outbox_deliver_due(db, &s, NOW + OUTBOX_KEEP + 1, 10, NULL), 0);
+	/* pruning runs at most hourly */
+	ck_assert_int_eq(outbox_deliver_due(db, &s, NOW + OUTBOX_KEEP + 3600, 10, NULL), 0);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM outbox", 0), 0);
 }
 END_TEST

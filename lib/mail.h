@@ -30,7 +30,9 @@ struct mail_message {
 /*
  * Send a plain-text UTF-8 message from DEFAULT_FROM_EMAIL. Header values
  * containing CR or LF are refused (IA_ERR_INVAL). Returns IA_ERR_IO when
- * the transport fails; callers log it and do not fail the request.
+ * the transport fails. Never called inside a request: requests queue mail
+ * in the outbox (lib/outbox.c), which sends with mail_send_message and
+ * retries.
  */
 int mail_send(const struct settings *s, const char *to, const char *subject, const char *body);
 

@@ -45,7 +45,8 @@ struct outbox_claimed {
 
 static char *outbox_dup(struct db_stmt *st, int col);
 static void outbox_claimed_cleanup(struct outbox_claimed *m);
-static int outbox_claim(struct db *db, int64_t now, struct outbox_claimed *out);
+static int64_t outbox_lease(const struct settings *s);
+static int outbox_claim(struct db *db, int64_t lease, int64_t now, struct outbox_claimed *out);
 static int outbox_expand_reset(struct db *db, const struct settings *s, struct outbox_claimed *m,
 			       int64_t now);
 static int outbox_mark_sent(struct db *db, const struct outbox_claimed *m, int64_t now);
@@ -105,11 +106,19 @@ int outbox_enqueue(struct db *db, const char *kind, const char *to, const char *
 	return 0;
 }
 
+/* Longer than any attempt can last, so a live sender never loses its claim. */
+static int64_t outbox_lease(const struct settings *s)
+{
+	int64_t lease = 2 * s->mail_timeout + 60;
+
+	return lease > OUTBOX_LEASE ? lease : OUTBOX_LEASE;
+}
+
 /*
  * One atomic UPDATE takes the oldest due message: pending and due, or
  * sending with a lease that ran out (its worker died mid-attempt).
  */
-static int outbox_claim(struct db *db, int64_t now, struct outbox_claimed *out)
+static int outbox_claim(struct db *db, int64_t lease, int64_t now, struct outbox_claimed *out)
 {
 	struct db_stmt *st;
 	int rc;
@@ -127,7 +136,7 @@ static int outbox_claim(struct db *db, int64_t now, struct outbox_claimed *out)
 	    &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, OUTBOX_LEASE) != 0)
+	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, lease) != 0)
 		return IA_ERR_DB;
 	rc = db_step(st);
 	if (rc == DB_ROW) {
@@ -303,7 +312,7 @@ int outbox_deliver_one(struct db *db, const struct settings *s, int64_t now)
 
 	if (db == NULL || s == NULL)
 		return IA_ERR_INVAL;
-	rc = outbox_claim(db, now, &m);
+	rc = outbox_claim(db, outbox_lease(s), now, &m);
 	if (rc != 0)
 		return rc;
 	if (m.reclaimed) /* at least once: it may have gone out just before the crash */

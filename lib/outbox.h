@@ -8,7 +8,8 @@
  * hour apart) for 24 hours, then marks the message failed and logs it.
  *
  * Delivery is at least once, never twice in practice: a message is
- * claimed (state 'sending', a lease of OUTBOX_LEASE seconds) before it is
+ * claimed (state 'sending', a lease of OUTBOX_LEASE seconds, or 2 x
+ * MAIL_TIMEOUT + 60 when longer) before it is
  * sent and marked 'sent' after. Only a crash in the instant between the
  * transport accepting the message and that mark makes the lease expire
  * and the message go again; it then carries the same Message-ID (and with

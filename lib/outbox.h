@@ -9,8 +9,8 @@
  *
  * Delivery is at least once, never twice in practice: a message is
  * claimed (state 'sending', a lease of OUTBOX_LEASE seconds, or 2 x
- * MAIL_TIMEOUT + 60 when longer) before it is
- * sent and marked 'sent' after. Only a crash in the instant between the
+ * MAIL_TIMEOUT + 60 when longer) before it is sent and marked 'sent'
+ * after. Only a crash in the instant between the
  * transport accepting the message and that mark makes the lease expire
  * and the message go again; it then carries the same Message-ID (and with
  * MAIL_TRANSPORT=file the same file name, so it replaces itself: exactly

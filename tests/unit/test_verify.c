@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t NOW; /* the signup hook stamps tokens with the real time */
+static int64_t NOW; /* when the signup hook stamped the token (the real time) */
 
 static struct db *db;
 static struct settings s;
@@ -40,13 +40,13 @@ static void setup(void)
 {
 	struct user_new nu = {.email = "Verify@Example.com", .password = "a password"};
 
-	NOW = ia_now();
 	db = testdb_open();
 	memset(&s, 0, sizeof(s));
 	s.public_url = xstrdup("http://ia.example");
 	nu.in_tx = verify_on_signup;
 	nu.in_tx_ud = &s;
 	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	NOW = testdb_int(db, "SELECT created FROM email_verifications WHERE user_id = ?", uid);
 }
 
 static void teardown(void)

@@ -47,6 +47,9 @@ static char *outbox_dup(struct db_stmt *st, int col);
 static void outbox_claimed_cleanup(struct outbox_claimed *m);
 static int64_t outbox_lease(const struct settings *s);
 static int outbox_claim(struct db *db, int64_t lease, int64_t now, struct outbox_claimed *out);
+static int outbox_fill(struct db *db, const struct outbox_claimed *m, const char *to,
+		       const char *body, int64_t now);
+static int outbox_drop(struct db *db, const struct outbox_claimed *m, int64_t now);
 static int outbox_expand_reset(struct db *db, const struct settings *s, struct outbox_claimed *m,
 			       int64_t now);
 static int outbox_mark_sent(struct db *db, const struct outbox_claimed *m, int64_t now);
@@ -161,71 +164,85 @@ static int outbox_claim(struct db *db, int64_t lease, int64_t now, struct outbox
 	return rc;
 }
 
+/* Inside the expansion's transaction: the request becomes the reset mail. */
+static int outbox_fill(struct db *db, const struct outbox_claimed *m, const char *to,
+		       const char *body, int64_t now)
+{
+	struct db_stmt *st;
+	int rc;
+
+	rc = db_prepare(db,
+			"UPDATE outbox SET kind = 'reset', rcpt = ?, subject = ?, body = ?, "
+			"updated = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
+			&st);
+	if (rc != 0)
+		return rc;
+	if (db_bind_text(st, 1, to) != 0 || db_bind_text(st, 2, RESETS_SUBJECT) != 0 ||
+	    db_bind_text(st, 3, body) != 0 || db_bind_int64(st, 4, now) != 0 ||
+	    db_bind_int64(st, 5, m->id) != 0 || db_bind_int64(st, 6, m->attempts) != 0)
+		return IA_ERR_DB;
+	return db_step_one(st, IA_ERR_BUSY); /* BUSY: our lease ran out meanwhile */
+}
+
+/* Inside the expansion's transaction: no mail goes; forget the address. */
+static int outbox_drop(struct db *db, const struct outbox_claimed *m, int64_t now)
+{
+	struct db_stmt *st;
+	int rc;
+
+	rc = db_prepare(db,
+			"UPDATE outbox SET state = 'dropped', rcpt = '', lease_until = NULL, "
+			"updated = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
+			&st);
+	if (rc != 0)
+		return rc;
+	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, m->id) != 0 ||
+	    db_bind_int64(st, 3, m->attempts) != 0)
+		return IA_ERR_DB;
+	return db_step_one(st, IA_ERR_BUSY);
+}
+
 /*
  * Turn a claimed reset request into the reset mail (a new token, in the
  * same transaction as the row's new content), or drop it when no mail
- * must go; IA_ERR_NOTFOUND then. Either way the address typed is gone
+ * must go: IA_ERR_NOTFOUND then. Either way the address typed is gone
  * from the row afterwards unless it is the account's.
  */
 static int outbox_expand_reset(struct db *db, const struct settings *s, struct outbox_claimed *m,
 			       int64_t now)
 {
 	char *to = NULL, *body = NULL;
-	struct db_stmt *st;
 	int rc, found;
 
 	rc = db_begin(db);
 	if (rc != 0)
 		return rc;
 	found = resets_compose(db, s, m->rcpt, now, &to, &body);
-	if (found != 0 && found != IA_ERR_NOTFOUND) {
-		rc = found;
-		goto out;
-	}
 	if (found == 0)
-		rc =
-		    db_prepare(db,
-			       "UPDATE outbox SET kind = 'reset', rcpt = ?, subject = ?, body = ?, "
-			       "updated = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
-			       &st);
+		rc = outbox_fill(db, m, to, body, now);
+	else if (found == IA_ERR_NOTFOUND)
+		rc = outbox_drop(db, m, now);
 	else
-		rc = db_prepare(
-		    db,
-		    "UPDATE outbox SET state = 'dropped', rcpt = '', lease_until = NULL, "
-		    "updated = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
-		    &st);
-	if (rc != 0)
-		goto out;
-	if (found == 0 &&
-	    (db_bind_text(st, 1, to) != 0 || db_bind_text(st, 2, RESETS_SUBJECT) != 0 ||
-	     db_bind_text(st, 3, body) != 0 || db_bind_int64(st, 4, now) != 0 ||
-	     db_bind_int64(st, 5, m->id) != 0 || db_bind_int64(st, 6, m->attempts) != 0)) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	if (found != 0 && (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, m->id) != 0 ||
-			   db_bind_int64(st, 3, m->attempts) != 0)) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	rc = db_step_one(st, IA_ERR_BUSY); /* BUSY: our lease ran out meanwhile */
+		rc = found;
 	if (rc == 0)
 		rc = db_commit(db);
-	if (rc == 0 && found == 0) {
-		free(m->rcpt);
-		free(m->subject);
-		sodium_memzero(m->body, strlen(m->body));
-		free(m->body);
-		m->rcpt = to;
-		m->subject = xstrdup(RESETS_SUBJECT);
-		m->body = body;
-		to = body = NULL;
-	}
-	if (rc == 0 && found != 0)
-		rc = IA_ERR_NOTFOUND;
-out:
-	if (rc != 0 && rc != IA_ERR_NOTFOUND)
+	if (rc != 0) {
 		db_rollback(db);
+		goto out;
+	}
+	if (found != 0) {
+		rc = IA_ERR_NOTFOUND;
+		goto out;
+	}
+	free(m->rcpt);
+	free(m->subject);
+	sodium_memzero(m->body, strlen(m->body));
+	free(m->body);
+	m->rcpt = to;
+	m->subject = xstrdup(RESETS_SUBJECT);
+	m->body = body;
+	to = body = NULL;
+out:
 	if (body != NULL) {
 		sodium_memzero(body, strlen(body));
 		free(body);

@@ -203,7 +203,7 @@ static int resets_find(struct db *db, const char *hash, struct resets_row *row)
 /*
  * Inside BEGIN IMMEDIATE: claim the token (the used IS NULL guard loses
  * cleanly to a concurrent confirm), retire the user's other tokens, store
- * the new hash and bump token_version.
+ * the new hash, bump token_version and mark the email verified.
  */
 static int resets_consume(struct db *db, const struct resets_row *row, const char *pw_hash,
 			  int64_t now)
@@ -242,6 +242,13 @@ static int resets_consume(struct db *db, const struct resets_row *row, const cha
 	rc = users_set_password_hash(db, row->user_id, pw_hash);
 	if (rc == IA_ERR_NOTFOUND)
 		rc = IA_ERR_AUTH;
+	if (rc != 0)
+		goto out;
+	/* The link came through the mailbox: the address is proven. */
+	rc = db_prepare(db, "UPDATE users SET email_verified = 1 WHERE id = ?", &st);
+	if (rc != 0)
+		goto out;
+	rc = db_bind_int64(st, 1, row->user_id) == 0 ? db_step_one(st, IA_ERR_AUTH) : IA_ERR_DB;
 	if (rc == 0)
 		rc = db_commit(db);
 out:

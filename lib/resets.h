@@ -70,7 +70,8 @@ int resets_create(struct db *db, int64_t user_id, int64_t now, char *uid, char *
 
 /*
  * Consume a token and set the new password in one transaction (marking the
- * token used and bumping the user's token version). IA_ERR_AUTH for an
+ * token used, bumping the user's token version, and marking the email
+ * verified: the link was read from that mailbox). IA_ERR_AUTH for an
  * unknown, used, mismatched or expired token.
  */
 int resets_confirm(struct db *db, const char *uidb64, const char *token, const char *new_password,

@@ -14,7 +14,8 @@ import os
 import unittest
 
 from iatest import (RATE_LIMIT, RESET_SUBJECT, VERIFY_SUBJECT, ApiTestCase, b64url, db_query,
-                    fresh_source, iactl, mails, minute_window, request, unique_email, verify_link, wait_outbox)
+                    fresh_source, iactl, mails, minute_window, request, reset_link, unique_email,
+                    verify_link, wait_outbox)
 from test_google import FAKE, credential, google_login
 
 VERIFY = "/api/v1/users/verify/email/"
@@ -128,6 +129,18 @@ class ResetThroughOutboxTest(ApiTestCase):
         self.assertEqual(outbox_rows(email), [("verify", "sent"), ("reset", "sent")])
         self.assertEqual(db_query("SELECT count(*) FROM outbox WHERE rcpt = ? AND body <> ''",
                                   (email,)), [(0,)])
+
+    def test_reset_link_verifies_the_address(self):
+        """A reset link is read from the mailbox too: it proves the address."""
+        email, _ = self.signup()
+        r = request("POST", "/api/v1/users/change/password/", {"email": email})
+        self.assertJsonResponse(r, 200)
+        uid, token = reset_link(email)
+        r = request("POST", "/api/v1/users/password/reset/confirm/",
+                    {"uidb64": uid, "token": token, "new_password": "a fresh password"})
+        self.assertJsonResponse(r, 200)
+        access = self.login(email, "a fresh password")["access"]
+        self.assertIs(self.user_info(access)["email_verified"], True)
 
     def test_unknown_address_leaves_nothing(self):
         unknown = unique_email("nobody")

@@ -8,6 +8,9 @@
  *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
  *
  * Several ia-batch processes may run at once: jobs are claimed atomically.
+ * Each loop also delivers the mail outbox (lib/outbox.c), a round every
+ * 250 ms at most, each stopping at its first failed attempt, so a dead
+ * SMTP server delays jobs by one MAIL_TIMEOUT per round, not per message.
  */
 #include "config.h"
 
@@ -15,6 +18,7 @@
 #include "err.h"
 #include "ia-batch-run.h"
 #include "log.h"
+#include "outbox.h"
 #include "settings.h"
 #include "util.h"
 #include "worker.h"
@@ -28,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_POLL_NS (200 * 1000 * 1000L)
+#define BATCH_POLL_NS  (200 * 1000 * 1000L)
+#define BATCH_MAIL_MAX 20  /* messages per outbox round */
+#define BATCH_MAIL_MS  250 /* between outbox rounds */
 
 struct batch_opts {
 	bool watch;
@@ -77,6 +83,36 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 	return 0;
 }
 
+/* Milliseconds of a monotonic clock. */
+static int64_t batch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Deliver due outbox mail; a round starts at most every BATCH_MAIL_MS.
+ * Full rounds follow each other for up to BATCH_MAIL_MS (a backlog drains
+ * without holding jobs up for long); with drain (the end of --once),
+ * until a round is not full. */
+static void batch_mail(struct db *db, const struct settings *s, bool drain)
+{
+	static int64_t last_ms;
+	int64_t start = batch_ms();
+	int rc, sent = 0;
+
+	if (!drain && last_ms != 0 && start - last_ms < BATCH_MAIL_MS)
+		return;
+	do {
+		rc = outbox_deliver_due(db, s, ia_now(), BATCH_MAIL_MAX, &sent);
+		if (rc != 0 && rc != IA_ERR_BUSY)
+			log_error("cannot read the mail outbox: %s", ia_strerror(rc));
+	} while (rc == 0 && sent == BATCH_MAIL_MAX && !batch_stop &&
+		 (drain || batch_ms() - start < BATCH_MAIL_MS));
+	last_ms = sent == BATCH_MAIL_MAX ? 0 : start;
+}
+
 /* One worker process: its own connection, jobs until empty (or stopped). */
 static int batch_loop(const struct batch_opts *o)
 {
@@ -91,6 +127,7 @@ static int batch_loop(const struct batch_opts *o)
 	if (db_open(s->db_path, &db) != 0)
 		return 1;
 	while (!batch_stop) {
+		batch_mail(db, s, false);
 		rc = worker_run_one(db, s, worker_id, o->lease);
 		if (rc == 0)
 			continue;
@@ -100,6 +137,8 @@ static int batch_loop(const struct batch_opts *o)
 			break;
 		nanosleep(&nap, NULL);
 	}
+	if (!o->watch && !batch_stop)
+		batch_mail(db, s, true);
 	db_close(db);
 	return 0;
 }

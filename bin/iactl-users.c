@@ -213,6 +213,7 @@ static cJSON *iactl_user_json(struct db *db, const struct user *u)
 	cJSON_AddBoolToObject(o, "is_superuser", u->is_superuser);
 	cJSON_AddBoolToObject(o, "banned", u->banned);
 	cJSON_AddBoolToObject(o, "has_usable_password", u->has_usable_password);
+	cJSON_AddBoolToObject(o, "email_verified", u->email_verified);
 	cJSON_AddItemToObject(o, "token_version", iactl_json_int(u->token_version));
 	cJSON_AddStringToObject(o, "created", created);
 	return o;

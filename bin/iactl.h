@@ -83,4 +83,8 @@ int iactl_service_set_engine(struct db *db, const struct iactl_args *a);
 int iactl_job_list(struct db *db, const struct iactl_args *a);
 int iactl_job_retry(struct db *db, const struct iactl_args *a);
 
+/* Commands (iactl-mail.c). */
+int iactl_mail_list(struct db *db, const struct iactl_args *a);
+int iactl_mail_retry(struct db *db, const struct iactl_args *a);
+
 #endif

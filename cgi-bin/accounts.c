@@ -1,6 +1,8 @@
 /*
  * accounts.c - the FastCGI program behind API.md's "Accounts" table:
- * signup, tokens, user info, password reset, public config and contact.
+ * signup, tokens, user info, email verification, password reset, public
+ * config and contact. No mail is sent here: it goes into the outbox in the
+ * request's transaction and ia-batch delivers it.
  * nginx sends every /api/v1/ path that no other program claims here, so
  * its router also answers the 404s of unknown API paths.
  */
@@ -14,18 +16,17 @@
 #include "google.h"
 #include "http.h"
 #include "log.h"
-#include "mail.h"
+#include "outbox.h"
 #include "resets.h"
 #include "router.h"
 #include "settings.h"
 #include "usercache.h"
 #include "users.h"
 #include "util.h"
+#include "verify.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
 
 /* Add "refresh" and "access" tokens of u to o; <0 when they cannot be issued. */
 static int accounts_add_pair(cJSON *o, const struct user *u)
@@ -91,6 +92,8 @@ static void handle_signup(struct http_request *req, const struct route_args *arg
 	}
 	nu.signup_credits = s->signup_credits;
 	nu.show_credits_flag = true;
+	nu.in_tx = verify_on_signup; /* the verification mail, in the same transaction */
+	nu.in_tx_ud = (void *)s;
 	rc = users_create(app_db(), &nu, &id);
 	if (rc == IA_ERR_EXISTS)
 		http_reply_field_error(req, "email", "user with this email already exists.");
@@ -211,32 +214,6 @@ static void handle_user_info(struct http_request *req, const struct route_args *
 	cJSON_free(text);
 }
 
-/* Mail a reset link when the address belongs to an active account with a
- * usable password; otherwise do nothing (the reply is the same). */
-static void accounts_mail_reset(const char *email)
-{
-	const struct settings *s = settings_get();
-	char uid[RESETS_UID_MAX], token[RESETS_TOKEN_LEN + 1];
-	char *body;
-	struct user u;
-
-	if (users_get_by_email(app_db(), email, &u) != 0 || !u.has_usable_password || u.banned)
-		return;
-	if (resets_create(app_db(), u.id, ia_now(), uid, token) != 0) {
-		log_error("reset: could not create a token for user %lld", (long long)u.id);
-		return;
-	}
-	body = xasprintf("Hello,\n\nSomeone asked to reset the password of your Image Assistant "
-			 "account.\nOpen this link within 3 days to choose a new password:\n\n"
-			 "%s/users/reset/password/confirm/%s/%s/\n\n"
-			 "If it was not you, ignore this message.\n",
-			 s->public_url, uid, token);
-	if (mail_send(s, u.email, "Reset your Image Assistant password", body) != 0)
-		log_warn("reset: mail to user %lld failed", (long long)u.id);
-	sodium_memzero(token, sizeof(token));
-	free(body);
-}
-
 static void handle_reset_request(struct http_request *req, const struct route_args *args)
 {
 	cJSON *body = NULL;
@@ -250,8 +227,10 @@ static void handle_reset_request(struct http_request *req, const struct route_ar
 		http_reply_field_error(req, "email", "Enter a valid email address.");
 		goto out;
 	}
-	accounts_mail_reset(email->valuestring);
-	http_reply_detail(req, 200, "Password reset email sent successfully.");
+	if (resets_request(app_db(), email->valuestring, ia_now()) != 0)
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+	else
+		http_reply_detail(req, 200, "Password reset email sent successfully.");
 out:
 	cJSON_Delete(body);
 }
@@ -289,6 +268,39 @@ static void handle_reset_confirm(struct http_request *req, const struct route_ar
 	http_reply_detail(req, 200, "Password reset successfully.");
 out:
 	cJSON_Delete(body);
+}
+
+static void handle_verify_email(struct http_request *req, const struct route_args *args)
+{
+	cJSON *body = NULL;
+	const cJSON *uid, *token;
+
+	(void)args;
+	if (http_json_body(req, &body) != 0) /* 256-bit tokens: no throttle needed */
+		return;
+	uid = cJSON_GetObjectItemCaseSensitive(body, "uidb64");
+	token = cJSON_GetObjectItemCaseSensitive(body, "token");
+	if (!cJSON_IsString(uid) || !cJSON_IsString(token) ||
+	    verify_confirm(app_db(), uid->valuestring, token->valuestring, ia_now()) != 0)
+		http_reply_detail(req, 400, "Invalid token.");
+	else
+		http_reply_detail(req, 200, "Email verified.");
+	cJSON_Delete(body);
+}
+
+/* Throttled per client address like signup. */
+static void handle_verify_resend(struct http_request *req, const struct route_args *args)
+{
+	struct user u;
+	bool sent = false;
+
+	(void)args;
+	if (auth_require(req, app_db(), &u) != 0 || api_throttle(req, app_db(), "resend") != 0)
+		return;
+	if (verify_resend(app_db(), settings_get(), u.id, ia_now(), &sent) != 0)
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+	else
+		http_reply_detail(req, 200, "Verification email sent.");
 }
 
 static void handle_public_config(struct http_request *req, const struct route_args *args)
@@ -395,6 +407,8 @@ static const struct route accounts_routes[] = {
     {"POST", "/api/v1/token/refresh/", handle_token_refresh, NULL},
     {"POST", "/api/v1/google/login/", handle_google_login, NULL},
     {"GET", "/api/v1/user/info/", handle_user_info, NULL},
+    {"POST", "/api/v1/users/verify/email/", handle_verify_email, NULL},
+    {"POST", "/api/v1/users/verify/email/resend/", handle_verify_resend, NULL},
     {"POST", "/api/v1/users/change/password/", handle_reset_request, NULL},
     {"POST", "/api/v1/users/password/reset/confirm/", handle_reset_confirm, NULL},
     {"GET", "/api/v1/public/config/", handle_public_config, NULL},

@@ -205,6 +205,7 @@ cJSON *api_user_json(struct db *db, const struct user *u)
 	api_add_int(o, "credits", u->credits);
 	cJSON_AddItemToObjectCS(o, "feature_flags", flags);
 	cJSON_AddItemToObjectCS(o, "is_staff", cJSON_CreateBool(u->is_staff));
+	cJSON_AddItemToObjectCS(o, "email_verified", cJSON_CreateBool(u->email_verified));
 	if (flags_for_user(db, u->id, api_add_flag, flags) != 0) {
 		cJSON_Delete(o);
 		return NULL;

@@ -1,5 +1,6 @@
 /*
- * contact.c - stores contact-form messages and forwards them by mail.
+ * contact.c - stores contact-form messages and queues their mail to
+ * CONTACT_EMAIL in the same transaction (lib/outbox.c delivers it).
  */
 #include "config.h"
 
@@ -7,7 +8,7 @@
 #include "db.h"
 #include "err.h"
 #include "log.h"
-#include "mail.h"
+#include "outbox.h"
 #include "settings.h"
 #include "util.h"
 
@@ -17,31 +18,44 @@ int contact_submit(struct db *db, const struct settings *s, const struct contact
 		   int64_t *id_out)
 {
 	struct db_stmt *st;
-	char *subject = NULL, *body = NULL;
-	int64_t id;
+	char *subject = NULL, *body = NULL, *p;
+	int64_t id = 0, now = ia_now();
 	int rc;
 
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
 	rc = db_prepare(db,
 			"INSERT INTO contact_messages(name, email, subject, message, created) "
 			"VALUES (?, ?, ?, ?, ?)",
 			&st);
 	if (rc != 0)
-		return rc;
-	db_bind_text(st, 1, m->name);
-	db_bind_text(st, 2, m->email);
-	db_bind_text(st, 3, m->subject);
-	db_bind_text(st, 4, m->message);
-	db_bind_int64(st, 5, ia_now());
-	if (db_step(st) != DB_DONE)
-		return IA_ERR_DB;
+		goto out;
+	if (db_bind_text(st, 1, m->name) != 0 || db_bind_text(st, 2, m->email) != 0 ||
+	    db_bind_text(st, 3, m->subject) != 0 || db_bind_text(st, 4, m->message) != 0 ||
+	    db_bind_int64(st, 5, now) != 0) {
+		rc = IA_ERR_DB;
+		goto out;
+	}
+	rc = db_step(st);
+	if (rc < 0)
+		goto out;
 	id = db_last_insert_id(db);
+	/* A subject line must stay one line: line breaks become spaces. */
 	subject = xasprintf("[Contact #%lld] %s", (long long)id, m->subject);
+	for (p = subject; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
 	body = xasprintf("From: %s <%s>\n\n%s\n", m->name, m->email, m->message);
-	if (mail_send(s, s->contact_email, subject, body) != 0)
-		log_warn("contact: message %lld stored but not mailed", (long long)id);
+	rc = outbox_enqueue(db, OUTBOX_CONTACT, s->contact_email, subject, body, now, NULL);
+	if (rc == 0)
+		rc = db_commit(db);
+out:
+	if (rc != 0)
+		db_rollback(db);
 	free(subject);
 	free(body);
-	if (id_out != NULL)
+	if (rc == 0 && id_out != NULL)
 		*id_out = id;
-	return 0;
+	return rc;
 }

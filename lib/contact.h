@@ -1,6 +1,6 @@
 /*
- * contact.h - messages sent through the public contact form: stored, then
- * mailed to CONTACT_EMAIL.
+ * contact.h - messages sent through the public contact form: stored, and
+ * queued for mail to CONTACT_EMAIL (the outbox).
  */
 #ifndef IA_CONTACT_H
 #define IA_CONTACT_H
@@ -18,9 +18,8 @@ struct contact_message {
 };
 
 /*
- * Store the message and mail it to CONTACT_EMAIL. A mail failure is
- * logged, not returned: the message is stored either way. *id_out may be
- * NULL.
+ * Store the message and queue its mail to CONTACT_EMAIL, in one BEGIN
+ * IMMEDIATE transaction (both or neither). *id_out may be NULL.
  */
 int contact_submit(struct db *db, const struct settings *s, const struct contact_message *m,
 		   int64_t *id_out);

@@ -166,6 +166,17 @@ int google_account(struct db *db, const struct settings *s, const struct google_
 	int rc;
 
 	rc = users_get_by_email(db, id->email, out);
+	if (rc == 0 && !out->email_verified) {
+		/* API.md's linking rule: the password of an unproven owner goes. */
+		rc = users_link_google(db, out->id);
+		if (rc == 0 && out->has_usable_password)
+			log_info("google: user %lld proved the address; password disabled and "
+				 "older tokens revoked",
+				 (long long)out->id);
+		if (rc == 0)
+			rc = users_get(db, out->id, out);
+		return rc;
+	}
 	if (rc != IA_ERR_NOTFOUND)
 		return rc;
 	nu.email = id->email;
@@ -174,6 +185,7 @@ int google_account(struct db *db, const struct settings *s, const struct google_
 	nu.last_name = id->last_name;
 	nu.signup_credits = s->signup_credits;
 	nu.show_credits_flag = true;
+	nu.email_verified = true;
 	rc = users_create(db, &nu, NULL);
 	if (rc == IA_ERR_INVAL) { /* names the users module will not take: drop them */
 		nu.first_name = nu.last_name = NULL;

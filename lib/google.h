@@ -47,9 +47,12 @@ int google_verify(const struct settings *s, const char *credential, int64_t now,
 
 /*
  * The account of id->email (case-insensitive), created when absent with an
- * unusable password, SIGNUP_CREDITS (signup_bonus ledger row) and the
- * show_credits flag (database writes). A banned account is returned as is:
- * the caller refuses it. IA_ERR_DB and friends on database failure.
+ * unusable password, a verified email, SIGNUP_CREDITS (signup_bonus
+ * ledger row) and the show_credits flag (database writes). An existing
+ * account whose email is not verified becomes verified, and loses its
+ * password and every earlier token if it had one (users_link_google);
+ * *out is read after that. A banned account is returned as is: the caller
+ * refuses it. IA_ERR_DB and friends on database failure.
  */
 int google_account(struct db *db, const struct settings *s, const struct google_identity *id,
 		   struct user *out);

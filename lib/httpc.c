@@ -221,6 +221,45 @@ static size_t httpc_read_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* A loopback host name as curl's URL parser gives it (IPv6 in brackets). */
+static bool httpc_host_loopback(const char *host)
+{
+	static const char mapped[] = "[::ffff:127.";
+
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return true;
+	if (strncmp(host, "127.", 4) == 0)
+		return strspn(host, "0123456789.") == strlen(host);
+	if (strncasecmp(host, mapped, sizeof(mapped) - 1) == 0)
+		return strspn(host + sizeof(mapped) - 1, "0123456789.]") ==
+		       strlen(host + sizeof(mapped) - 1);
+	return false;
+}
+
+bool httpc_smtp_tls_required(const char *url)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL;
+	bool required = true;
+
+	if (url == NULL)
+		return true;
+	u = curl_url();
+	if (u == NULL)
+		abort(); /* out of memory (STYLE.md rule 7) */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcasecmp(scheme, "smtp") == 0 && httpc_host_loopback(host))
+		required = false;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return required;
+}
+
 int httpc_smtp_send(const char *url, const char *user, const char *password, const char *from,
 		    const char *rcpt, const char *message, long timeout)
 {
@@ -244,8 +283,12 @@ int httpc_smtp_send(const char *url, const char *user, const char *password, con
 		curl_easy_setopt(c, CURLOPT_USERNAME, user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
 	}
-	if (strncmp(url, "smtp://", 7) == 0)
-		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* smtps:// is TLS from the first byte; for smtp://, ALL refuses to go on
+	 * (AUTH included) when the server does not offer STARTTLS, so a
+	 * STARTTLS stripper in the path learns nothing. */
+	curl_easy_setopt(c, CURLOPT_USE_SSL,
+			 httpc_smtp_tls_required(url) ? (long)CURLUSESSL_ALL
+						      : (long)CURLUSESSL_TRY);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_arg);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, httpc_read_cb);

@@ -8,6 +8,7 @@
 #ifndef IA_HTTPC_H
 #define IA_HTTPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One multipart/form-data part: a text value, a file on disk, or bytes. */
@@ -59,9 +60,20 @@ int httpc_response_header(const struct httpc_response *r, const char *name, char
 char *httpc_escape(const char *s);
 
 /*
+ * Whether a submission to url must be encrypted: true for every smtp://
+ * or smtps:// URL (and anything unparsable) except smtp:// to a loopback
+ * host (localhost, 127.0.0.0/8, ::1, ::ffff:127.x.y.z), where plain SMTP
+ * is allowed for development and tests.
+ */
+bool httpc_smtp_tls_required(const char *url);
+
+/*
  * Send a mail through an smtp:// or smtps:// URL (with user/password when
  * not empty). from and rcpt are bare addresses; message is the whole RFC
- * 5322 text. IA_ERR_UPSTREAM on failure.
+ * 5322 text. smtps:// is implicit TLS; smtp:// requires STARTTLS (the
+ * server must offer it, else nothing, credentials included, is sent)
+ * unless httpc_smtp_tls_required says the host is loopback, where
+ * STARTTLS is used when offered. IA_ERR_UPSTREAM on failure.
  */
 int httpc_smtp_send(const char *url, const char *user, const char *password, const char *from,
 		    const char *rcpt, const char *message, long timeout);

@@ -1,19 +1,20 @@
 /*
  * mail.c - outgoing mail. The file transport writes each message as an
- * RFC 5322 file (CRLF line ends) named <unix>-<random hex>.eml in MAIL_DIR:
+ * RFC 5322 file (CRLF line ends) named <date>-<token>.eml in MAIL_DIR:
  * written to a .tmp name first and renamed, so a reader never sees half a
- * message. Non-ASCII subjects are RFC 2047 encoded; the body is sent as
- * 8bit UTF-8.
+ * message, and a message sent twice (same token) replaces itself. Non-ASCII
+ * subjects are RFC 2047 encoded; the body is sent as 8bit UTF-8.
  *
  * The SMTP transport (MAIL_TRANSPORT=smtp) builds the same message in
- * memory and submits it through SMTP_URL (smtp:// with STARTTLS when the
- * server offers it, or smtps://) with SMTP_USER/SMTP_PASSWORD, using
- * httpc_smtp_send. Delivery is attempted once, synchronously, with a short
- * timeout: a failure is logged (never with the password or the URL, which
- * may carry credentials) and returned as IA_ERR_IO, and every caller logs
- * it and answers its HTTP request as if the mail had gone. There is no
- * outbox: a mail that fails is lost, which for a reset link means the user
- * asks again. SMTP with an empty SMTP_URL is IA_ERR_UNAVAILABLE.
+ * memory and submits it through SMTP_URL with SMTP_USER/SMTP_PASSWORD,
+ * using httpc_smtp_send: smtps:// is implicit TLS, smtp:// requires
+ * STARTTLS unless the host is loopback (httpc_smtp_tls_required), so the
+ * password never crosses a network in clear. One attempt, bounded by
+ * MAIL_TIMEOUT; a failure is logged (never with the password, the URL,
+ * which may carry credentials, or the body, which may carry a token) and
+ * returned as IA_ERR_IO. Retrying is the outbox's business (lib/outbox.c):
+ * requests never call this module. SMTP with an empty SMTP_URL is
+ * IA_ERR_UNAVAILABLE.
  */
 #include "config.h"
 
@@ -37,8 +38,7 @@
 
 #include <sodium.h>
 
-#define MAIL_B64_CHUNK    45 /* input bytes per encoded word: 60 base64 chars */
-#define MAIL_SMTP_TIMEOUT 20 /* seconds for a whole SMTP submission */
+#define MAIL_B64_CHUNK 45 /* input bytes per encoded word: 60 base64 chars */
 
 static bool mail_header_ok(const char *v);
 static int mail_mkdirs(const char *dir);
@@ -46,13 +46,11 @@ static void mail_date(int64_t t, char out[40]);
 static void mail_domain(const char *from, char *out, size_t size);
 static void mail_put_subject(FILE *f, const char *subject);
 static void mail_put_body(FILE *f, const char *body);
-static int mail_write(FILE *f, const struct settings *s, const char *to, const char *subject,
-		      const char *body, int64_t now);
-static int mail_file_send(const struct settings *s, const char *to, const char *subject,
-			  const char *body);
+static bool mail_token_ok(const char *token);
+static int mail_write(FILE *f, const struct settings *s, const struct mail_message *m);
+static int mail_file_send(const struct settings *s, const struct mail_message *m);
 static void mail_bare_address(const char *addr, char *out, size_t size);
-static int mail_smtp_send(const struct settings *s, const char *to, const char *subject,
-			  const char *body);
+static int mail_smtp_send(const struct settings *s, const struct mail_message *m);
 
 /* A header value must not be able to start a new header line. */
 static bool mail_header_ok(const char *v)
@@ -159,34 +157,42 @@ static void mail_put_body(FILE *f, const char *body)
 		fputs("\r\n", f);
 }
 
-static int mail_write(FILE *f, const struct settings *s, const char *to, const char *subject,
-		      const char *body, int64_t now)
+/* A token names a file: lowercase letters and digits only. */
+static bool mail_token_ok(const char *token)
+{
+	size_t len = token != NULL ? strlen(token) : 0;
+
+	return len > 0 && len <= MAIL_TOKEN_MAX &&
+	       strspn(token, "0123456789abcdefghijklmnopqrstuvwxyz") == len;
+}
+
+static int mail_write(FILE *f, const struct settings *s, const struct mail_message *m)
 {
 	char date[40];
 	char domain[256];
-	char rnd[33];
 
-	mail_date(now, date);
+	mail_date(m->date, date);
 	mail_domain(s->default_from_email, domain, sizeof(domain));
-	ia_random_hex(rnd, 16);
-	fprintf(f, "From: %s\r\nTo: %s\r\n", s->default_from_email, to);
-	mail_put_subject(f, subject);
+	fprintf(f, "From: %s\r\nTo: %s\r\n", s->default_from_email, m->to);
+	mail_put_subject(f, m->subject);
 	fprintf(f,
 		"Date: %s\r\nMessage-ID: <%" PRId64 ".%s@%s>\r\nMIME-Version: 1.0\r\n"
 		"Content-Type: text/plain; charset=utf-8\r\n"
 		"Content-Transfer-Encoding: 8bit\r\n\r\n",
-		date, now, rnd, domain);
-	mail_put_body(f, body);
+		date, m->date, m->token, domain);
+	mail_put_body(f, m->body);
 	if (fflush(f) != 0 || ferror(f))
 		return IA_ERR_IO;
 	return 0;
 }
 
-static int mail_file_send(const struct settings *s, const char *to, const char *subject,
-			  const char *body)
+/*
+ * The name depends only on the message, and the .tmp is truncated rather
+ * than created exclusively: a retry after a crash between rename and the
+ * outbox's "sent" mark rewrites the same file, so the message exists once.
+ */
+static int mail_file_send(const struct settings *s, const struct mail_message *m)
 {
-	int64_t now = ia_now();
-	char rnd[17];
 	char *name = NULL, *tmp = NULL;
 	FILE *f = NULL;
 	int fd, rc;
@@ -196,11 +202,10 @@ static int mail_file_send(const struct settings *s, const char *to, const char *
 		log_error("mail: cannot create %s: %s", s->mail_dir, strerror(errno));
 		return rc;
 	}
-	ia_random_hex(rnd, 8);
-	name = xasprintf("%s/%" PRId64 "-%s.eml", s->mail_dir, now, rnd);
+	name = xasprintf("%s/%" PRId64 "-%s.eml", s->mail_dir, m->date, m->token);
 	tmp = xasprintf("%s.tmp", name);
 	rc = IA_ERR_IO;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
 	f = fdopen(fd, "w");
@@ -208,7 +213,7 @@ static int mail_file_send(const struct settings *s, const char *to, const char *
 		close(fd);
 		goto out;
 	}
-	rc = mail_write(f, s, to, subject, body, now);
+	rc = mail_write(f, s, m);
 	if (rc == 0 && fsync(fileno(f)) != 0)
 		rc = IA_ERR_IO;
 	if (fclose(f) != 0 && rc == 0)
@@ -246,8 +251,7 @@ static void mail_bare_address(const char *addr, char *out, size_t size)
 	out[len] = '\0';
 }
 
-static int mail_smtp_send(const struct settings *s, const char *to, const char *subject,
-			  const char *body)
+static int mail_smtp_send(const struct settings *s, const struct mail_message *m)
 {
 	char from_addr[256], to_addr[256];
 	char *msg = NULL;
@@ -260,37 +264,52 @@ static int mail_smtp_send(const struct settings *s, const char *to, const char *
 		return IA_ERR_UNAVAILABLE;
 	}
 	mail_bare_address(s->default_from_email, from_addr, sizeof(from_addr));
-	mail_bare_address(to, to_addr, sizeof(to_addr));
+	mail_bare_address(m->to, to_addr, sizeof(to_addr));
 	if (from_addr[0] == '\0' || to_addr[0] == '\0')
 		return IA_ERR_INVAL;
 	f = open_memstream(&msg, &msg_len);
 	if (f == NULL)
 		abort(); /* out of memory (STYLE.md rule 7) */
-	rc = mail_write(f, s, to, subject, body, ia_now());
+	rc = mail_write(f, s, m);
 	if (fclose(f) != 0 && rc == 0)
 		rc = IA_ERR_IO;
 	if (rc == 0 && httpc_smtp_send(s->smtp_url, s->smtp_user, s->smtp_password, from_addr,
-				       to_addr, msg, MAIL_SMTP_TIMEOUT) != 0) {
-		log_error("mail: SMTP delivery failed (message not sent, not queued)");
+				       to_addr, msg, s->mail_timeout) != 0) {
+		log_error("mail: SMTP delivery failed");
 		rc = IA_ERR_IO;
 	}
 	free(msg);
 	return rc;
 }
 
-int mail_send(const struct settings *s, const char *to, const char *subject, const char *body)
+int mail_send_message(const struct settings *s, const struct mail_message *m)
 {
 	const char *transport;
 
-	if (s == NULL || body == NULL || !mail_header_ok(to) || !mail_header_ok(subject) ||
-	    !mail_header_ok(s->default_from_email) || *to == '\0')
+	if (s == NULL || m == NULL || m->body == NULL || !mail_header_ok(m->to) ||
+	    !mail_header_ok(m->subject) || !mail_header_ok(s->default_from_email) ||
+	    *m->to == '\0' || !mail_token_ok(m->token))
 		return IA_ERR_INVAL;
 	transport = s->mail_transport != NULL ? s->mail_transport : "file";
 	if (strcmp(transport, "smtp") == 0)
-		return mail_smtp_send(s, to, subject, body);
+		return mail_smtp_send(s, m);
 	if (strcmp(transport, "file") != 0 || s->mail_dir == NULL || *s->mail_dir == '\0') {
 		log_error("mail: unknown MAIL_TRANSPORT or empty MAIL_DIR");
 		return IA_ERR_INVAL;
 	}
-	return mail_file_send(s, to, subject, body);
+	return mail_file_send(s, m);
+}
+
+int mail_send(const struct settings *s, const char *to, const char *subject, const char *body)
+{
+	struct mail_message m;
+	char token[17];
+
+	ia_random_hex(token, 8);
+	m.to = to;
+	m.subject = subject;
+	m.body = body;
+	m.token = token;
+	m.date = ia_now();
+	return mail_send_message(s, &m);
 }

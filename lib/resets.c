@@ -10,17 +10,20 @@
 #include "resets.h"
 #include "db.h"
 #include "err.h"
+#include "outbox.h"
 #include "password.h"
+#include "settings.h"
 #include "users.h"
 #include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#define RESETS_HASH_HEX (2 * crypto_hash_sha256_BYTES + 1)
+_Static_assert(RESETS_HASH_HEX == 2 * crypto_hash_sha256_BYTES + 1, "RESETS_HASH_HEX");
 
 struct resets_row {
 	int64_t id;
@@ -69,9 +72,33 @@ static int resets_uid_decode(const char *uidb64, int64_t *user_id)
 	return 0;
 }
 
-int resets_create(struct db *db, int64_t user_id, int64_t now, char *uid, char *token)
+void resets_link_new(int64_t user_id, char uid[RESETS_UID_MAX], char token[RESETS_TOKEN_LEN + 1],
+		     char hash[RESETS_HASH_HEX])
 {
 	char digits[24];
+
+	ia_random_hex(token, RESETS_TOKEN_LEN / 2);
+	resets_token_hash(token, hash);
+	snprintf(digits, sizeof(digits), "%" PRId64, user_id);
+	sodium_bin2base64(uid, RESETS_UID_MAX, (const unsigned char *)digits, strlen(digits),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int resets_link_parse(const char *uidb64, const char *token, int64_t *user_id,
+		      char hash[RESETS_HASH_HEX])
+{
+	int64_t id;
+
+	if (!resets_token_ok(token) || resets_uid_decode(uidb64, &id) != 0)
+		return IA_ERR_AUTH;
+	resets_token_hash(token, hash);
+	*user_id = id;
+	return 0;
+}
+
+int resets_create(struct db *db, int64_t user_id, int64_t now, char *uid, char *token)
+{
+	char link_uid[RESETS_UID_MAX];
 	char tok[RESETS_TOKEN_LEN + 1];
 	char hash[RESETS_HASH_HEX];
 	struct db_stmt *st;
@@ -79,8 +106,7 @@ int resets_create(struct db *db, int64_t user_id, int64_t now, char *uid, char *
 
 	if (db == NULL || user_id <= 0 || uid == NULL || token == NULL)
 		return IA_ERR_INVAL;
-	ia_random_hex(tok, RESETS_TOKEN_LEN / 2);
-	resets_token_hash(tok, hash);
+	resets_link_new(user_id, link_uid, tok, hash);
 	rc = db_prepare(db,
 			"INSERT INTO password_resets(user_id, token_hash, created) "
 			"SELECT id, ?, ? FROM users WHERE id = ?",
@@ -98,13 +124,53 @@ int resets_create(struct db *db, int64_t user_id, int64_t now, char *uid, char *
 	rc = db_changes(db) == 1 ? 0 : IA_ERR_NOTFOUND;
 	if (rc != 0)
 		goto out;
-	snprintf(digits, sizeof(digits), "%" PRId64, user_id);
-	sodium_bin2base64(uid, RESETS_UID_MAX, (const unsigned char *)digits, strlen(digits),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	memcpy(uid, link_uid, sizeof(link_uid));
 	memcpy(token, tok, sizeof(tok));
 out:
 	sodium_memzero(tok, sizeof(tok));
 	return rc;
+}
+
+int resets_request(struct db *db, const char *email, int64_t now)
+{
+	int rc;
+
+	if (db == NULL || email == NULL)
+		return IA_ERR_INVAL;
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = outbox_enqueue(db, OUTBOX_RESET_REQUEST, email, "", "", now, NULL);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0)
+		db_rollback(db);
+	return rc;
+}
+
+int resets_compose(struct db *db, const struct settings *s, const char *email, int64_t now,
+		   char **to_out, char **body_out)
+{
+	char uid[RESETS_UID_MAX], token[RESETS_TOKEN_LEN + 1];
+	struct user u;
+	int rc;
+
+	rc = users_get_by_email(db, email, &u);
+	if (rc != 0)
+		return rc;
+	if (!u.has_usable_password || u.banned)
+		return IA_ERR_NOTFOUND;
+	rc = resets_create(db, u.id, now, uid, token);
+	if (rc != 0)
+		return rc;
+	*body_out = xasprintf("Hello,\n\nSomeone asked to reset the password of your Image "
+			      "Assistant account.\nOpen this link within 3 days to choose a new "
+			      "password:\n\n%s/users/reset/password/confirm/%s/%s/\n\n"
+			      "If it was not you, ignore this message.\n",
+			      s->public_url, uid, token);
+	*to_out = xstrdup(u.email);
+	sodium_memzero(token, sizeof(token));
+	return 0;
 }
 
 /* The row holding this token hash; IA_ERR_AUTH when there is none. */
@@ -137,7 +203,7 @@ static int resets_find(struct db *db, const char *hash, struct resets_row *row)
 /*
  * Inside BEGIN IMMEDIATE: claim the token (the used IS NULL guard loses
  * cleanly to a concurrent confirm), retire the user's other tokens, store
- * the new hash and bump token_version.
+ * the new hash, bump token_version and mark the email verified.
  */
 static int resets_consume(struct db *db, const struct resets_row *row, const char *pw_hash,
 			  int64_t now)
@@ -176,6 +242,13 @@ static int resets_consume(struct db *db, const struct resets_row *row, const cha
 	rc = users_set_password_hash(db, row->user_id, pw_hash);
 	if (rc == IA_ERR_NOTFOUND)
 		rc = IA_ERR_AUTH;
+	if (rc != 0)
+		goto out;
+	/* The link came through the mailbox: the address is proven. */
+	rc = db_prepare(db, "UPDATE users SET email_verified = 1 WHERE id = ?", &st);
+	if (rc != 0)
+		goto out;
+	rc = db_bind_int64(st, 1, row->user_id) == 0 ? db_step_one(st, IA_ERR_AUTH) : IA_ERR_DB;
 	if (rc == 0)
 		rc = db_commit(db);
 out:
@@ -200,9 +273,8 @@ int resets_confirm(struct db *db, const char *uidb64, const char *token, const c
 
 	if (db == NULL || new_password == NULL)
 		return IA_ERR_INVAL;
-	if (!resets_token_ok(token) || resets_uid_decode(uidb64, &user_id) != 0)
+	if (resets_link_parse(uidb64, token, &user_id, hash) != 0)
 		return IA_ERR_AUTH;
-	resets_token_hash(token, hash);
 	rc = resets_find(db, hash, &row);
 	if (rc != 0)
 		return rc;

@@ -60,6 +60,8 @@ static const struct setting_def setting_defs[] = {
     S("SMTP_URL", SET_STR, smtp_url, ""),
     S("SMTP_USER", SET_STR, smtp_user, ""),
     S("SMTP_PASSWORD", SET_STR, smtp_password, ""),
+    S("MAIL_TIMEOUT", SET_INT, mail_timeout, "20"),
+    S("MAIL_RETRY_BASE", SET_INT, mail_retry_base, "30"),
     S("DEFAULT_FROM_EMAIL", SET_STR, default_from_email,
       "Image Assistant <noreply@image-assistant.local>"),
     S("CONTACT_EMAIL", SET_STR, contact_email, "support@image-assistant.local"),

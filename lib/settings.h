@@ -48,6 +48,8 @@ struct settings {
 	char *smtp_url;
 	char *smtp_user;
 	char *smtp_password;
+	int64_t mail_timeout;    /* MAIL_TIMEOUT: seconds of one SMTP attempt, default 20 */
+	int64_t mail_retry_base; /* MAIL_RETRY_BASE: first outbox backoff in seconds, default 30 */
 	char *default_from_email;
 	char *contact_email;
 	char *trusted_proxies;              /* TRUSTED_PROXIES as given */

@@ -26,7 +26,7 @@
 
 #define USERS_COLUMNS                                                                              \
 	"id, email, first_name, last_name, credits, is_staff, is_superuser, banned, "              \
-	"password_hash, token_version, created"
+	"password_hash, token_version, created, email_verified"
 
 static const char users_sql_by_id[] = "SELECT " USERS_COLUMNS " FROM users WHERE id = ?";
 static const char users_sql_by_email[] = "SELECT " USERS_COLUMNS " FROM users WHERE email = ?";
@@ -70,6 +70,7 @@ static void users_read_row(struct db_stmt *st, struct user *u, char *hash, size_
 	u->has_usable_password = h != NULL && h[0] != '\0' && h[0] != PASSWORD_UNUSABLE[0];
 	u->token_version = db_column_int64(st, 9);
 	u->created = db_column_int64(st, 10);
+	u->email_verified = db_column_int64(st, 11) != 0;
 	if (hash != NULL)
 		users_copy(hash, hash_size, h);
 }
@@ -154,7 +155,8 @@ static int users_insert(struct db *db, const struct user_new *nu, const char *em
 
 	rc = db_prepare(db,
 			"INSERT INTO users(email, password_hash, first_name, last_name, is_staff, "
-			"is_superuser, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			"is_superuser, created, updated, email_verified) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			&st);
 	if (rc != 0)
 		return rc;
@@ -163,7 +165,7 @@ static int users_insert(struct db *db, const struct user_new *nu, const char *em
 	    db_bind_text(st, 4, nu->last_name != NULL ? nu->last_name : "") != 0 ||
 	    db_bind_int64(st, 5, nu->is_staff) != 0 ||
 	    db_bind_int64(st, 6, nu->is_superuser) != 0 || db_bind_int64(st, 7, now) != 0 ||
-	    db_bind_int64(st, 8, now) != 0)
+	    db_bind_int64(st, 8, now) != 0 || db_bind_int64(st, 9, nu->email_verified) != 0)
 		return IA_ERR_DB;
 	rc = db_step(st);
 	if (rc < 0)
@@ -200,6 +202,8 @@ int users_create(struct db *db, const struct user_new *nu, int64_t *id_out)
 		rc = credits_apply_in_tx(db, id, nu->signup_credits, CREDITS_SIGNUP, 0, NULL, NULL);
 	if (rc == 0 && nu->show_credits_flag)
 		rc = flags_assign(db, "show_credits", id);
+	if (rc == 0 && nu->in_tx != NULL)
+		rc = nu->in_tx(db, id, email, nu->in_tx_ud);
 	if (rc == 0)
 		rc = db_commit(db);
 out:
@@ -312,6 +316,26 @@ int users_set_password(struct db *db, int64_t id, const char *password)
 		rc = users_set_password_hash(db, id, hash);
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
+}
+
+int users_link_google(struct db *db, int64_t id)
+{
+	struct db_stmt *st;
+	int rc;
+
+	/* In SET, password_hash reads the old value in every expression. An
+	 * unusable hash starts with '!' (ours and Django's). */
+	rc = db_prepare(db,
+			"UPDATE users SET token_version = token_version + "
+			"(substr(password_hash, 1, 1) NOT IN ('', '!')), "
+			"password_hash = '" PASSWORD_UNUSABLE "', email_verified = 1, updated = ? "
+			"WHERE id = ? AND email_verified = 0",
+			&st);
+	if (rc != 0)
+		return rc;
+	if (db_bind_int64(st, 1, ia_now()) != 0 || db_bind_int64(st, 2, id) != 0)
+		return IA_ERR_DB;
+	return db_step_one(st, 0); /* 0 rows: verified already, nothing to do */
 }
 
 int users_set_ban(struct db *db, int64_t id, bool banned, const char *reason)

@@ -23,6 +23,7 @@ struct user {
 	bool is_superuser;
 	bool banned;
 	bool has_usable_password;
+	bool email_verified;
 	int64_t token_version;
 	int64_t created;
 };
@@ -36,6 +37,12 @@ struct user_new {
 	bool is_superuser;
 	int64_t signup_credits; /* written as a 'signup_bonus' ledger row when > 0 */
 	bool show_credits_flag; /* assign the show_credits flag */
+	bool email_verified;    /* true for accounts created by Google sign-in */
+	/* Called inside the creating transaction after the row is written
+	 * (e.g. verify_on_signup queues the verification mail); a non-zero
+	 * return rolls everything back. NULL: none. */
+	int (*in_tx)(struct db *db, int64_t id, const char *email, void *ud);
+	void *in_tx_ud;
 };
 
 /*
@@ -71,6 +78,16 @@ int users_set_password(struct db *db, int64_t id, const char *password);
  * hashes first, then takes the write lock). IA_ERR_NOTFOUND.
  */
 int users_set_password_hash(struct db *db, int64_t id, const char *hash);
+
+/*
+ * The Google linking rule (API.md "Accounts"): a Google sign-in proved the
+ * address. When the account's email is not verified, mark it verified,
+ * and if it has a usable password make the password unusable and bump
+ * token_version (revoking every earlier token): whoever set that password
+ * never proved the address. One statement; a verified account is left
+ * as it is. 0 also when there was nothing to change.
+ */
+int users_link_google(struct db *db, int64_t id);
 
 int users_set_ban(struct db *db, int64_t id, bool banned, const char *reason);
 int users_set_staff(struct db *db, int64_t id, bool is_staff, bool is_superuser);

@@ -1,5 +1,6 @@
 // Client-side routes. The original app's paths are kept so bookmarks and
-// mailed links (password reset) keep working; nginx serves index.html for all.
+// mailed links (password reset, email verification) keep working; nginx
+// serves index.html for all.
 import { createRouter, createWebHistory } from 'vue-router'
 import { nextTick } from 'vue'
 import { isLoggedIn } from './lib/session.js'
@@ -28,6 +29,13 @@ const routes = [
     component: () => import('./pages/ResetPasswordPage.vue'),
     props: true,
     meta: { title: 'Choose a new password' },
+  },
+  {
+    path: '/users/verify/email/:uidb64/:token/',
+    name: 'verify-email',
+    component: () => import('./pages/VerifyEmailPage.vue'),
+    props: true,
+    meta: { title: 'Verify your email address' },
   },
   { path: '/dashboard', name: 'dashboard', component: () => import('./pages/DashboardPage.vue'), meta: { title: 'Dashboard', auth: true } },
   ...serviceRoutes,

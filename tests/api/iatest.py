@@ -145,29 +145,64 @@ def db_query(sql, params=()):
         conn.close()
 
 
-def mails(to=None):
-    """Messages of the file mail transport, oldest first, optionally only those to `to`."""
+def outbox_pending():
+    """Messages the batch processor has yet to deliver (due now, or being sent)."""
+    try:
+        return db_query("SELECT count(*) FROM outbox WHERE state = 'sending' OR "
+                        "(state = 'pending' AND next_attempt <= strftime('%s', 'now'))")[0][0]
+    except sqlite3.OperationalError:  # locked for a moment
+        return 1
+
+
+def wait_outbox(timeout=20):
+    """Wait until ia-batch has delivered (or dropped) every due message.
+    Mail is never sent inside a request: it goes through the outbox."""
+    end = time.monotonic() + timeout
+    while outbox_pending():
+        if time.monotonic() > end:
+            raise AssertionError("the outbox was not delivered within %d s" % timeout)
+        time.sleep(0.05)
+
+
+def mails(to=None, subject=None):
+    """Messages of the file mail transport, oldest first, optionally only those to `to`
+    and whose Subject contains `subject` (after the batch processor has delivered what
+    the outbox holds)."""
+    wait_outbox()
     out = []
     for path in sorted(glob.glob(os.path.join(MAIL_DIR, "*.eml")), key=os.path.getmtime):
         with open(path, "rb") as f:
             msg = email.message_from_bytes(f.read(), policy=email.policy.default)
-        if to is None or to.lower() in str(msg["To"]).lower():
+        if (to is None or to.lower() in str(msg["To"]).lower()) and \
+                (subject is None or subject in str(msg["Subject"])):
             out.append(msg)
     return out
 
 
 RESET_LINK = re.compile(r"/users/reset/password/confirm/([A-Za-z0-9_=-]+)/([A-Za-z0-9_-]+)/")
+VERIFY_LINK = re.compile(r"/users/verify/email/([A-Za-z0-9_=-]+)/([A-Za-z0-9_-]+)/")
+RESET_SUBJECT = "Reset your Image Assistant password"
+VERIFY_SUBJECT = "Verify your Image Assistant email address"
+
+
+def _newest_link(to, subject, pattern):
+    msgs = mails(to, subject)
+    if not msgs:
+        raise AssertionError("no %r mail to %s in %s" % (subject, to, MAIL_DIR))
+    m = pattern.search(msgs[-1].get_content())
+    if not m:
+        raise AssertionError("no link in %r" % msgs[-1].get_content())
+    return m.group(1), m.group(2)
 
 
 def reset_link(to):
     """(uidb64, token) of the newest password reset mail to `to`."""
-    msgs = mails(to)
-    if not msgs:
-        raise AssertionError("no mail to %s in %s" % (to, MAIL_DIR))
-    m = RESET_LINK.search(msgs[-1].get_content())
-    if not m:
-        raise AssertionError("no reset link in %r" % msgs[-1].get_content())
-    return m.group(1), m.group(2)
+    return _newest_link(to, RESET_SUBJECT, RESET_LINK)
+
+
+def verify_link(to):
+    """(uidb64, token) of the newest email verification mail to `to`."""
+    return _newest_link(to, VERIFY_SUBJECT, VERIFY_LINK)
 
 
 def minute_window():

@@ -9,7 +9,8 @@ SIGNUP = "/api/v1/users/signup/"
 OBTAIN_PATHS = ("/api/v1/token/obtain/", "/api/v1/custom/token/obtain/")
 CREATED = {"detail": "User created successfully."}
 NO_ACCOUNT = {"detail": "No active account found with the given credentials"}
-USER_KEYS = {"id", "email", "first_name", "last_name", "credits", "feature_flags", "is_staff"}
+USER_KEYS = {"id", "email", "first_name", "last_name", "credits", "feature_flags", "is_staff",
+             "email_verified"}
 
 
 class SignupTest(ApiTestCase):

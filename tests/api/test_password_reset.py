@@ -2,7 +2,8 @@
 real accounts) and the confirm step (single use, 3-day lifetime)."""
 import unittest
 
-from iatest import ApiTestCase, b64url, db_query, mails, request, reset_link, unique_email
+from iatest import (RESET_SUBJECT, ApiTestCase, b64url, db_query, mails, request, reset_link,
+                    unique_email)
 
 RESET = "/api/v1/users/change/password/"
 CONFIRM = "/api/v1/users/password/reset/confirm/"
@@ -24,14 +25,14 @@ class ResetRequestTest(ApiTestCase):
             self.assertJsonResponse(r, 200, SENT)
             replies[email] = r.body
         self.assertEqual(len(set(replies.values())), 1)
-        self.assertEqual(len(mails(existing)), 1)
+        self.assertEqual(len(mails(existing, RESET_SUBJECT)), 1)
         self.assertEqual(mails(unknown), [])
-        self.assertEqual(mails(google), [])
+        self.assertEqual(mails(google, RESET_SUBJECT), [])
 
     def test_mail_content(self):
         email, _ = self.signup()
         self.assertJsonResponse(request("POST", RESET, {"email": email}), 200, SENT)
-        [msg] = mails(email)
+        [msg] = mails(email, RESET_SUBJECT)
         self.assertIn(email, str(msg["To"]))
         self.assertTrue(msg["Subject"])
         self.assertTrue(msg["From"])
@@ -41,7 +42,7 @@ class ResetRequestTest(ApiTestCase):
     def test_email_in_other_case_gets_the_mail(self):
         email, _ = self.signup()
         self.assertJsonResponse(request("POST", RESET, {"email": email.upper()}), 200, SENT)
-        self.assertEqual(len(mails(email)), 1)
+        self.assertEqual(len(mails(email, RESET_SUBJECT)), 1)
 
     def test_invalid_email(self):
         for bad in ("not-an-email", "a@b", "user@example..com", 42):

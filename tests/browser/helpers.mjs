@@ -1,5 +1,6 @@
 // Helpers for the browser tests: a tiny PNG encoder (no dependencies), JSON
-// calls to the API from node, and reading reset links out of mail files.
+// calls to the API from node, and reading reset and verification links out
+// of mail files.
 import { deflateSync } from 'node:zlib'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -134,4 +135,33 @@ export function findResetLink(mailDir, email, sinceMs) {
     }
   }
   return null
+}
+
+const VERIFY_LINK = /https?:\/\/[^\s"'<>]+\/users\/verify\/email\/[^\s"'<>/]+\/[^\s"'<>/]+\/?/
+
+/** Every verification link mailed to `email`, oldest mail first. */
+export function findVerifyLinks(mailDir, email) {
+  let files = []
+  try {
+    files = readdirSync(mailDir)
+  } catch {
+    return []
+  }
+  const links = []
+  const paths = files
+    .filter((name) => name.endsWith('.eml'))
+    .map((name) => join(mailDir, name))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+  for (const p of paths) {
+    const raw = readFileSync(p, 'utf8')
+    if (!raw.toLowerCase().includes(email.toLowerCase())) continue
+    for (const text of mailTexts(raw)) {
+      const m = text.match(VERIFY_LINK)
+      if (m) {
+        links.push(m[0])
+        break
+      }
+    }
+  }
+  return links
 }

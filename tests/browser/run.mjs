@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { makePng, apiCall, uniqueEmail, createUser, findResetLink } from './helpers.mjs'
+import { makePng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..', '..')
@@ -301,6 +301,53 @@ async function resetPassword({ page, allow }) {
   assert(/Invalid token/i.test(err), `reusing the link: unexpected message "${err}"`)
 }
 
+/* The verification mail (delivered by the batch processor), the dashboard's
+ * banner and its resend button, the link page, and a used-up link. */
+async function verifyEmail({ page, context, allow }) {
+  const mailDir = process.env.MAIL_DIR
+  if (!mailDir) throw new Skip('MAIL_DIR is not set (the verification mail cannot be read)')
+  const user = await createUser(BASE_URL, 'verify')
+  const waitLinks = async (n) => {
+    let links = []
+    for (let i = 0; i < 80 && links.length < n; i++) {
+      links = findVerifyLinks(mailDir, user.email)
+      if (links.length < n) await page.waitForTimeout(250)
+    }
+    assert(links.length === n, `expected ${n} verification mails for ${user.email}, found ${links.length}`)
+    return links
+  }
+  await waitLinks(1)
+  await context.addInitScript(([a, r]) => {
+    if (!window.localStorage.getItem('refresh_token')) {
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [user.access, user.refresh])
+
+  await page.goto('/dashboard')
+  await page.locator('[data-testid=verify-banner]').waitFor()
+  await page.click('[data-testid=verify-resend]')
+  await page.locator('[data-testid=verify-resent]').waitFor()
+  const links = await waitLinks(2)
+
+  const newest = new URL(links[1])
+  await page.goto(newest.pathname)
+  await page.locator('[data-testid=verify-success]').waitFor()
+  await page.click('[data-testid=verify-continue]')
+  await page.waitForURL(/\/dashboard$/)
+  await page.waitForFunction(() => /^\d+$/.test((document.querySelector('[data-testid=credit-balance]')?.textContent || '').trim()))
+  await page.waitForLoadState('networkidle')
+  assert((await page.locator('[data-testid=verify-banner]').count()) === 0, 'the banner is still shown after verifying')
+  const info = await apiCall(BASE_URL, '/api/v1/user/info/', { token: user.access })
+  assert(info.body && info.body.email_verified === true, `email_verified is not true: ${JSON.stringify(info.body)}`)
+
+  // The first link was retired when the second was used.
+  allow(400, /\/api\/v1\/users\/verify\/email\/?$/)
+  await page.goto(new URL(links[0]).pathname)
+  const err = await text(page, '[data-testid=verify-error]')
+  assert(/Invalid token/i.test(err), `an old link: unexpected message "${err}"`)
+}
+
 const PUBLIC_PAGES = [
   ['home', '/'],
   ['login', '/users/login'],
@@ -456,6 +503,7 @@ async function main() {
     await scenario('generate-from-prompt', generateFromPrompt)
     await scenario('failing-login-shows-message', failingLogin)
     await scenario('reset-password-from-mail', resetPassword)
+    await scenario('verify-email-banner-resend-link', verifyEmail)
     await scenario('service-client-validation', serviceValidation)
     await scenario('logged-out-redirects-to-login', loggedOutRedirect)
     await scenario('token-refresh-and-logout', tokenRefresh)

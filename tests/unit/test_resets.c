@@ -56,8 +56,10 @@ START_TEST(test_confirm_once)
 	struct user usr;
 
 	ck_assert_int_eq(resets_create(db, uid, NOW, u, t), 0);
+	ck_assert_int_eq(testdb_int(db, "SELECT email_verified FROM users WHERE id = ?", uid), 0);
 	ck_assert_int_eq(resets_confirm(db, u, t, "new-password", NOW + 60), 0);
 	ck_assert_int_eq(users_authenticate(db, "reset@example.com", "new-password", &usr), 0);
+	ck_assert(usr.email_verified); /* the link came through the mailbox */
 	ck_assert_int_eq(usr.token_version, 1);
 	ck_assert_int_eq(users_authenticate(db, "reset@example.com", "old-password", &usr),
 			 IA_ERR_AUTH);

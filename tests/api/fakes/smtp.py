@@ -7,24 +7,30 @@ kept in memory. A small HTTP side port (written to --http-port-file, by
 default PORT_FILE.http) lets a test read and steer it:
   GET    /_messages -> [{"mail_from", "rcpt_to": [...], "data", "auth_user"}, ...]
   DELETE /_messages
-  POST   /_mode     {"mode": "ok" | "reject" | "drop"}
-                    reject: 451 to MAIL FROM; drop: close right after connect
+  POST   /_mode     {"mode": "ok" | "reject" | "drop" | "stall"}
+                    reject: 451 to MAIL FROM; drop: close right after connect;
+                    stall: accept the connection and never say a word (until
+                    the mode changes, then hang up)
   GET    /_auth     -> [{"user", "password_ok"}, ...] (AUTH attempts)
-With --auth USER:PASS the server requires that login before MAIL FROM.
-Usage: smtp.py --port-file FILE [--http-port-file FILE2] [--auth USER:PASS]
+  GET    /_connections -> [{"starttls_offered": false}, ...] (one per session)
+With --auth USER:PASS the server requires that login before MAIL FROM. It
+never offers STARTTLS. --host binds another address than 127.0.0.1 (the
+control port stays on loopback).
+Usage: smtp.py --port-file FILE [--http-port-file FILE2] [--auth USER:PASS] [--host ADDR]
 """
 import base64
 import os
 import socketserver
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # even under python3 -P
 import fakebase  # noqa: E402
 from fakebase import LOCK  # noqa: E402
 
-STATE = {"messages": [], "mode": "ok", "auth": [], "creds": None}
+STATE = {"messages": [], "mode": "ok", "auth": [], "connections": [], "creds": None}
 
 
 def check_login(user, password):
@@ -47,6 +53,12 @@ class SmtpHandler(socketserver.StreamRequestHandler):
     def handle(self):
         if STATE["mode"] == "drop":
             return
+        if STATE["mode"] == "stall":
+            while STATE["mode"] == "stall":
+                time.sleep(0.05)
+            return
+        with LOCK:
+            STATE["connections"].append({"starttls_offered": False})
         try:
             self.session()
         except (ConnectionError, OSError):
@@ -138,18 +150,19 @@ class SmtpHandler(socketserver.StreamRequestHandler):
 
 class Control(fakebase.FakeHandler):
     state = STATE
-    lists = ("messages", "auth")
+    lists = ("messages", "auth", "connections")
 
 
 def main():
     ap = fakebase.arg_parser()
     ap.add_argument("--http-port-file")
     ap.add_argument("--auth", help="USER:PASS required before MAIL FROM")
+    ap.add_argument("--host", default="127.0.0.1", help="address of the SMTP port")
     args = ap.parse_args()
     if args.auth:
         STATE["creds"] = tuple(args.auth.split(":", 1))
     socketserver.ThreadingTCPServer.allow_reuse_address = True
-    smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpHandler)
+    smtp = socketserver.ThreadingTCPServer((args.host, 0), SmtpHandler)
     smtp.daemon_threads = True
     ctl = fakebase.http_server(Control)
     threading.Thread(target=ctl.serve_forever, daemon=True).start()

@@ -45,6 +45,8 @@ struct settings {
 	char *smtp_password;
 	char *default_from_email;
 	char *contact_email;
+	int64_t max_active_jobs_per_user; /* MAX_ACTIVE_JOBS_PER_USER, default 20; 0 = no limit */
+	int64_t job_retry_base; /* JOB_RETRY_BASE_SECONDS: first retry delay, default 10 */
 };
 
 /*

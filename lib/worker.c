@@ -202,22 +202,39 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
 }
 
 /*
+ * The key the normalised upload will get (GIF becomes PNG), chosen by the
+ * parent so that it can remove the file whatever happens to the child.
+ * Only the header is read. "" when the raw file cannot be probed: the
+ * child then reports why.
+ */
+static void worker_normal_key(const struct settings *s, const struct job_claimed *j,
+			      char key[STORE_KEY_MAX])
+{
+	struct img_info info;
+	char *raw = store_path(s, j->source_key);
+
+	key[0] = '\0';
+	if (img_probe_file(raw, &info) == 0)
+		store_new_key(
+		    "sources",
+		    img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format), key);
+	free(raw);
+}
+
+/*
  * Decode the upload exactly as it was sent and store it normalised (EXIF
- * orientation applied, metadata stripped, GIF as PNG) under a new key in
- * r->source_key. The raw file stays until the job is done.
+ * orientation applied, metadata stripped, GIF as PNG) under r->source_key
+ * (chosen by worker_normal_key). The raw file stays until the job is done.
  */
 static int worker_normalize(const struct worker_task *t, struct worker_report *r)
 {
-	struct img_info info;
 	struct img_result res;
 	char *raw = store_path(t->s, t->j->source_key), *path = NULL;
-	int rc = img_probe_file(raw, &info);
+	int rc;
 
-	if (rc == 0) {
-		store_new_key(
-		    "sources",
-		    img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format),
-		    r->source_key);
+	if (r->source_key[0] == '\0') {
+		rc = access(raw, F_OK) == 0 ? IA_ERR_INVAL : IA_ERR_NOTFOUND;
+	} else {
 		path = store_path(t->s, r->source_key);
 		rc = store_prepare(t->s, r->source_key);
 		if (rc == 0)
@@ -228,10 +245,10 @@ static int worker_normalize(const struct worker_task *t, struct worker_report *r
 	if (rc != 0) {
 		log_warn("job %lld: cannot normalise %s: %s", (long long)t->j->id, t->j->source_key,
 			 ia_strerror(rc));
-		r->source_key[0] = '\0';
 		snprintf(r->err, sizeof(r->err), "%s",
-			 rc == IA_ERR_IO ? "The uploaded image could not be prepared."
-					 : WORKER_UNDECODABLE);
+			 rc == IA_ERR_IO         ? "The uploaded image could not be prepared."
+			 : rc == IA_ERR_NOTFOUND ? "The uploaded file is missing."
+						 : WORKER_UNDECODABLE);
 	}
 	free(path);
 	free(raw);
@@ -255,8 +272,11 @@ static int worker_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* The child: do the work, report it on fd, exit. Never touches the db. */
-static void worker_child(struct worker_task *t, int fd)
+/*
+ * The child: do the work, report it on fd, exit. Never touches the db.
+ * normal_key is where the normalised upload goes (when the source is raw).
+ */
+static void worker_child(struct worker_task *t, const char *normal_key, int fd)
 {
 	struct worker_report r;
 	struct job_claimed j = *t->j; /* shallow: only source_key may change */
@@ -266,6 +286,7 @@ static void worker_child(struct worker_task *t, int fd)
 	signal(SIGINT, SIG_DFL);
 	memset(&r, 0, sizeof(r));
 	if (j.source_raw && j.source_key != NULL) {
+		snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 		r.rc = worker_normalize(t, &r);
 		j.source_key = r.source_key;
 		t->j = &j;
@@ -346,9 +367,30 @@ static enum worker_end worker_wait(struct db *db, const struct worker_self *w,
 	return end;
 }
 
-/* Run t in a child process; fills *r (and *ai) for every outcome. */
+/* Remove the temp files a stopped child was writing (imgops' "<path>.<pid>.tmp"). */
+static void worker_unlink_tmp(const struct worker_task *t, const char *normal_key, pid_t pid)
+{
+	char *tmp = xasprintf("%s.%ld.tmp", t->out_path, (long)pid);
+
+	unlink(tmp);
+	free(tmp);
+	if (normal_key[0] != '\0') {
+		char *path = store_path(t->s, normal_key);
+
+		tmp = xasprintf("%s.%ld.tmp", path, (long)pid);
+		unlink(tmp);
+		free(tmp);
+		free(path);
+	}
+}
+
+/*
+ * Run t in a child process; fills *r (and *ai) for every outcome. A raw
+ * source is normalised under normal_key.
+ */
 static enum worker_end worker_fork(struct db *db, const struct worker_self *w,
-				   struct worker_task *t, struct worker_report *r, char **ai)
+				   struct worker_task *t, const char *normal_key,
+				   struct worker_report *r, char **ai)
 {
 	enum worker_end end;
 	int fds[2];
@@ -368,11 +410,13 @@ static enum worker_end worker_fork(struct db *db, const struct worker_self *w,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		worker_child(t, fds[1]);
+		worker_child(t, normal_key, fds[1]);
 	}
 	close(fds[1]);
 	end = worker_wait(db, w, t->j, pid, fds[0], r, ai);
 	close(fds[0]);
+	if (end != WORKER_REPORTED)
+		worker_unlink_tmp(t, normal_key, pid);
 	return end;
 }
 
@@ -392,7 +436,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 			  const char *ai, const char *key, const char *out_path)
 {
 	struct job_output out = {0};
-	const char *src = r->source_key[0] ? r->source_key : NULL;
+	const char *src = r->source_key[0] ? r->source_key : NULL; /* normalised upload */
 	bool permanent;
 	int rc;
 
@@ -456,7 +500,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	struct job_claimed j;
 	struct img_param params[WORKER_MAX_PARAMS];
 	char numbuf[WORKER_MAX_PARAMS][32];
-	char key[STORE_KEY_MAX];
+	char key[STORE_KEY_MAX], normal_key[STORE_KEY_MAX] = "";
 	struct worker_report r;
 	struct worker_task t = {0};
 	enum img_format fmt = IMG_FMT_PNG;
@@ -490,7 +534,11 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 			  out_path, strerror(errno));
 		end = WORKER_REPORTED;
 	} else {
-		end = worker_fork(db, w, &t, &r, &ai);
+		if (j.source_raw && j.source_key != NULL)
+			worker_normal_key(s, &j, normal_key);
+		end = worker_fork(db, w, &t, normal_key, &r, &ai);
+		if (end != WORKER_REPORTED) /* the child may have written it */
+			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 	}
 	worker_record(db, s, w, &j, end, &r, ai, key, out_path);
 	free(ai);

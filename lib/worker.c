@@ -276,12 +276,14 @@ static int worker_write_all(int fd, const void *buf, size_t n)
  * The child: do the work, report it on fd, exit. Never touches the db.
  * normal_key is where the normalised upload goes (when the source is raw).
  */
-static void worker_child(struct worker_task *t, const char *normal_key, int fd)
+static void worker_child(struct worker_task *t, const char *normal_key, pid_t parent, int fd)
 {
 	struct worker_report r;
 	struct job_claimed j = *t->j; /* shallow: only source_key may change */
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan work after a kill -9 */
+	if (getppid() != parent)                /* it died before prctl */
+		_exit(1);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	memset(&r, 0, sizeof(r));
@@ -393,8 +395,8 @@ static enum worker_end worker_fork(struct db *db, const struct worker_self *w,
 				   struct worker_report *r, char **ai)
 {
 	enum worker_end end;
+	pid_t pid, parent = getpid();
 	int fds[2];
-	pid_t pid;
 
 	memset(r, 0, sizeof(*r));
 	if (pipe(fds) != 0) {
@@ -410,7 +412,7 @@ static enum worker_end worker_fork(struct db *db, const struct worker_self *w,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		worker_child(t, normal_key, fds[1]);
+		worker_child(t, normal_key, parent, fds[1]);
 	}
 	close(fds[1]);
 	end = worker_wait(db, w, t->j, pid, fds[0], r, ai);
@@ -476,11 +478,16 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 	unlink(out_path);
 	store_remove(s, src);
 	permanent = r->final || worker_is_permanent(r->rc);
+	rc = jobs_fail_later(db, j->id, w->id, r->err[0] ? r->err : "Processing failed.",
+			     permanent ? -1 : worker_backoff(s, j->attempts), ai);
+	if (rc == IA_ERR_BUSY) { /* e.g. the delete also removed the upload it was reading */
+		log_info("job %lld (%s) lost its lease (deleted or reclaimed): %s dropped",
+			 (long long)j->id, j->service, r->err[0] ? r->err : "failure");
+		return;
+	}
 	log_warn("job %lld (%s) attempt %lld failed%s: %s (%s)", (long long)j->id, j->service,
 		 (long long)j->attempts, permanent ? " for good" : "",
 		 r->err[0] ? r->err : "no reason", ia_strerror(r->rc));
-	jobs_fail_later(db, j->id, w->id, r->err[0] ? r->err : "Processing failed.",
-			permanent ? -1 : worker_backoff(s, j->attempts), ai);
 }
 
 void worker_beat(struct db *db, const struct worker_self *w, bool force)

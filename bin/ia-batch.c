@@ -4,7 +4,9 @@
  *   ia-batch [--once]            process every waiting job, then exit (cron)
  *   ia-batch --watch             keep polling (development; < 1 s pick-up)
  *   ia-batch -j N ...            run N worker processes
- *   ia-batch --lease SECONDS     lease of a claimed job (default 300)
+ *   ia-batch --lease SECONDS     longest run of one job (default 300); the
+ *                                lease itself is short (WORKER_LEASE) and
+ *                                renewed while the job runs
  *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
  *
  * Several ia-batch processes may run at once: jobs are claimed atomically.
@@ -14,10 +16,12 @@
  */
 #include "config.h"
 
+#include "batch.h"
 #include "db.h"
 #include "err.h"
 #include "ia-batch-run.h"
 #include "log.h"
+#include "orphans.h"
 #include "outbox.h"
 #include "settings.h"
 #include "util.h"
@@ -35,6 +39,7 @@
 #define BATCH_POLL_NS  (200 * 1000 * 1000L)
 #define BATCH_MAIL_MAX 20  /* messages per outbox round */
 #define BATCH_MAIL_MS  250 /* between outbox rounds */
+#define BATCH_SWEEP_SECONDS 600 /* temp-file sweep period */
 
 struct batch_opts {
 	bool watch;
@@ -118,17 +123,29 @@ static int batch_loop(const struct batch_opts *o)
 {
 	const struct settings *s = settings_get();
 	struct timespec nap = {0, BATCH_POLL_NS};
+	struct worker_self w;
 	struct db *db = NULL;
 	char worker_id[96], host[64] = "localhost";
+	int64_t swept = 0;
 	int rc;
 
 	gethostname(host, sizeof(host) - 1);
 	snprintf(worker_id, sizeof(worker_id), "%s:%ld", host, (long)getpid());
+	w.id = worker_id;
+	w.host = host;
+	w.mode = o->watch ? "watch" : "once";
+	w.max_seconds = o->lease;
 	if (db_open(s->db_path, &db) != 0)
 		return 1;
+	worker_beat(db, &w, true);
 	while (!batch_stop) {
 		batch_mail(db, s, false);
-		rc = worker_run_one(db, s, worker_id, o->lease);
+		if (ia_now() - swept >= BATCH_SWEEP_SECONDS) {
+			swept = ia_now();
+			orphans_sweep_tmp(s, ORPHANS_MIN_AGE, NULL);
+		}
+		worker_beat(db, &w, false);
+		rc = worker_run_one(db, s, &w);
 		if (rc == 0)
 			continue;
 		if (rc != IA_ERR_NOTFOUND && rc != IA_ERR_BUSY)
@@ -139,6 +156,10 @@ static int batch_loop(const struct batch_opts *o)
 	}
 	if (!o->watch && !batch_stop)
 		batch_mail(db, s, true);
+	if (o->watch)
+		batch_forget(db, worker_id);
+	else
+		worker_beat(db, &w, true);
 	db_close(db);
 	return 0;
 }

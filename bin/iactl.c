@@ -103,6 +103,10 @@ static const struct iactl_cmd iactl_cmds[] = {
      "the mail outbox, newest first (never the bodies)"},
     {"mail", "retry", iactl_mail_retry, 1, 0, IACTL_DB_MIGRATED, "ID",
      "queue a failed message again for another 24 hours"},
+    {"media", "orphans", iactl_media_orphans, 0, J | IACTL_OPT_CLEAN, IACTL_DB_MIGRATED,
+     "[--clean] [--json]",
+     "stale temp files, media files no image row names and rows whose files are missing "
+     "(--clean removes the files)"},
     {"db", "migrate", iactl_db_migrate, 0, 0, IACTL_DB_CREATE, "",
      "create the database if needed and apply pending migrations"},
     {"db", "backup", iactl_db_backup, 1, 0, IACTL_DB_EXISTING, "FILE",
@@ -179,6 +183,8 @@ static int iactl_parse(const struct iactl_cmd *c, int argc, char **argv, struct 
 			a->reason = argv[++i];
 		else if (strncmp(s, "--reason=", 9) == 0 && (c->opts & IACTL_OPT_REASON))
 			a->reason = s + 9;
+		else if (strcmp(s, "--clean") == 0 && (c->opts & IACTL_OPT_CLEAN))
+			a->clean = true;
 		else if (strcmp(s, "--status") == 0 && (c->opts & IACTL_OPT_STATUS) && i + 1 < argc)
 			a->status = argv[++i];
 		else if (strncmp(s, "--status=", 9) == 0 && (c->opts & IACTL_OPT_STATUS))
@@ -199,23 +205,31 @@ static int iactl_parse(const struct iactl_cmd *c, int argc, char **argv, struct 
 	return IACTL_OK;
 }
 
-/* The database path from the settings (heap, caller frees); see the file comment. */
-static int iactl_db_path(char **out)
+int iactl_settings(struct settings *s)
 {
-	struct settings s;
 	char err[256];
 	bool placeholder = getenv("SECRET_KEY") == NULL;
 	int rc;
 
 	if (placeholder)
 		setenv("SECRET_KEY", "iactl-does-not-use-the-secret-key", 1);
-	rc = settings_load(&s, err, sizeof(err));
+	rc = settings_load(s, err, sizeof(err));
 	if (placeholder)
 		unsetenv("SECRET_KEY");
 	if (rc != 0) {
 		fprintf(stderr, "iactl: settings: %s\n", err);
 		return IACTL_FAIL;
 	}
+	return IACTL_OK;
+}
+
+/* The database path from the settings (heap, caller frees); see the file comment. */
+static int iactl_db_path(char **out)
+{
+	struct settings s;
+
+	if (iactl_settings(&s) != IACTL_OK)
+		return IACTL_FAIL;
 	if (s.db_path == NULL || s.db_path[0] == '\0') {
 		fputs("iactl: DB_PATH is empty\n", stderr);
 		settings_cleanup(&s);

@@ -25,6 +25,7 @@ struct cJSON;
 #define IACTL_OPT_PW_STDIN  0x08 /* --password-stdin */
 #define IACTL_OPT_REASON    0x10 /* --reason TEXT */
 #define IACTL_OPT_STATUS    0x20 /* --status S (job list) */
+#define IACTL_OPT_CLEAN     0x40 /* --clean (media orphans) */
 
 #define IACTL_MAX_POS 3
 
@@ -32,7 +33,7 @@ struct cJSON;
 struct iactl_args {
 	const char *pos[IACTL_MAX_POS];
 	int npos;
-	bool json, staff, superuser, password_stdin;
+	bool json, staff, superuser, password_stdin, clean;
 	const char *reason;
 	const char *status;  /* --status, NULL when absent */
 	const char *db_path; /* the database in use */
@@ -44,6 +45,12 @@ typedef int (*iactl_fn)(struct db *db, const struct iactl_args *a);
 /* Shared helpers (iactl.c). */
 /* Load the user or print "no user with email ..." and return IACTL_FAIL. */
 int iactl_user(struct db *db, const char *email, struct user *u);
+/*
+ * Load the settings into *s (caller calls settings_cleanup) without
+ * needing SECRET_KEY (see iactl.c); IACTL_FAIL with a message on error.
+ */
+struct settings;
+int iactl_settings(struct settings *s);
 /* Print "iactl: what: <error name>" on stderr; returns IACTL_FAIL. */
 int iactl_fail(const char *what, int rc);
 /* Print json (pretty) on stdout and free it; IACTL_OK. */
@@ -86,5 +93,8 @@ int iactl_job_retry(struct db *db, const struct iactl_args *a);
 /* Commands (iactl-mail.c). */
 int iactl_mail_list(struct db *db, const struct iactl_args *a);
 int iactl_mail_retry(struct db *db, const struct iactl_args *a);
+
+/* Commands (iactl-media.c). */
+int iactl_media_orphans(struct db *db, const struct iactl_args *a);
 
 #endif

@@ -4,18 +4,29 @@
 #include "config.h"
 
 #include "app.h"
+#include "batch.h"
 #include "health.h"
 #include "http.h"
 #include "router.h"
+#include "util.h"
 
+/*
+ * A dead batch processor makes the service "degraded" but still 200: app
+ * hosts must stay in the load balancer, and the state must be visible.
+ */
 static void handle_health(struct http_request *req, const struct route_args *args)
 {
 	int ok = health_check_db(app_db()) == 0;
+	bool batch = false;
 	cJSON *o = cJSON_CreateObject();
 
 	(void)args;
-	cJSON_AddStringToObject(o, "status", ok ? "ok" : "error");
+	if (ok && batch_alive(app_db(), ia_now(), &batch) != 0)
+		batch = false;
+	cJSON_AddStringToObject(o, "status", !ok ? "error" : batch ? "ok" : "degraded");
 	cJSON_AddStringToObject(o, "db", ok ? "ok" : "error");
+	if (ok)
+		cJSON_AddStringToObject(o, "batch", batch ? "ok" : "stale");
 	http_reply_json(req, ok ? 200 : 503, o);
 	cJSON_Delete(o);
 }

@@ -259,9 +259,12 @@ static int imgops_field_parse(const struct imgops_service *s, const struct imgop
 		*slot = v[0] - '0';
 		return 0;
 	case KIND_FORMAT:
-		if (img_format_parse(v, &a->format) != 0 ||
-		    (s->alpha_only && a->format == IMG_FMT_JPEG))
+		if (img_format_parse(v, &a->format) != 0)
 			return imgops_fail(e, f->name, IMGOPS_CHOICE, v);
+		if (s->alpha_only && a->format == IMG_FMT_JPEG)
+			return imgops_fail(e, f->name,
+					   "JPEG has no transparency: choose png or webp for %s.",
+					   s->slug);
 		return 0;
 	default: return 0; /* free text (prompt): accepted, unused locally */
 	}
@@ -608,7 +611,8 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		return IA_ERR_INVAL;
 	}
 	if (s->alpha_only && fmt == IMG_FMT_JPEG) {
-		imgops_err(errbuf, errlen, "%s", "format: \"jpeg\" is not a valid choice.");
+		imgops_err(errbuf, errlen, "JPEG has no transparency: choose png or webp for %s.",
+			   s->slug);
 		return IA_ERR_INVAL;
 	}
 	rc = img_probe_file(in_path, &info);
@@ -656,7 +660,7 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 	}
 	rc = imgops_write(&dst, fmt, out_path, &res);
 	if (rc != 0) {
-		imgops_err(errbuf, errlen, "Could not write %s.", out_path);
+		imgops_err(errbuf, errlen, "%s", "The result could not be saved.");
 		goto out;
 	}
 	*out = res;

@@ -12,6 +12,8 @@
 #include "services.h"
 #include "util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,57 @@ static char *jobs_dup(struct db_stmt *st, int col)
 	const char *t = db_column_text(st, col);
 
 	return t == NULL ? NULL : xstrdup(t);
+}
+
+/*
+ * IA_ERR_TOOBIG when user_id has max_active or more jobs pending or
+ * processing, not counting `mine` of them (the row being inserted).
+ */
+static int jobs_check_active(struct db *db, int64_t user_id, int64_t max_active, int64_t mine)
+{
+	int64_t n = 0;
+	int rc = jobs_count_active(db, user_id, &n);
+
+	if (rc != 0)
+		return rc;
+	return n - mine >= max_active ? IA_ERR_TOOBIG : 0;
+}
+
+int jobs_count_active(struct db *db, int64_t user_id, int64_t *count)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db,
+			    "SELECT count(*) FROM images WHERE user_id = ? "
+			    "AND status IN ('pending', 'processing')",
+			    &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, user_id);
+	rc = db_step(st);
+	if (rc == DB_ROW)
+		*count = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : IA_ERR_DB;
+}
+
+int jobs_precheck(struct db *db, int64_t user_id, int64_t cost, int64_t max_active)
+{
+	struct db_stmt *st;
+	int64_t credits;
+	int rc = db_prepare(db, "SELECT credits FROM users WHERE id = ?", &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, user_id);
+	rc = db_step(st);
+	credits = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
+	if (credits < cost)
+		return IA_ERR_FUNDS;
+	return max_active > 0 ? jobs_check_active(db, user_id, max_active, 0) : 0;
 }
 
 int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
@@ -44,8 +97,8 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 		goto out;
 	rc = db_prepare(db,
 			"INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
-			"source_key, cost, payment_made, created, updated) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"source_key, cost, payment_made, created, updated, source_ready) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			&st);
 	if (rc != 0)
 		goto out;
@@ -59,6 +112,7 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	db_bind_int64(st, 8, svc.tokens > 0);
 	db_bind_int64(st, 9, now);
 	db_bind_int64(st, 10, now);
+	db_bind_int64(st, 11, j->source_raw ? 0 : 1);
 	rc = db_step(st);
 	if (rc != DB_DONE)
 		goto out;
@@ -66,6 +120,8 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	rc = svc.tokens > 0
 		 ? credits_apply_in_tx(db, j->user_id, -svc.tokens, CREDITS_CHARGE, id, NULL, NULL)
 		 : 0;
+	if (rc == 0 && j->max_active > 0) /* after the charge: 402 wins over 429 */
+		rc = jobs_check_active(db, j->user_id, j->max_active, 1);
 out:
 	if (rc == 0)
 		rc = db_commit(db);
@@ -85,6 +141,7 @@ void jobs_claimed_cleanup(struct job_claimed *j)
 	free(j->prompt);
 	free(j->aspect_ratio);
 	free(j->source_key);
+	free(j->worker);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -120,8 +177,9 @@ static bool jobs_any_work(struct db *db, int64_t now)
 	bool any = true; /* on error, let the claim itself report it */
 
 	if (db_prepare(db,
-		       "SELECT EXISTS (SELECT 1 FROM images WHERE status = 'pending') OR EXISTS "
-		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?)",
+		       "SELECT EXISTS (SELECT 1 FROM images WHERE status = 'pending' AND "
+		       "run_after <= ?1) OR EXISTS "
+		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?1)",
 		       &st) != 0)
 		return true;
 	db_bind_int64(st, 1, now);
@@ -140,14 +198,25 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 	if (!jobs_any_work(db, now))
 		return IA_ERR_NOTFOUND;
 	jobs_reap_expired(db, now);
+	/*
+	 * Fair across users: among the claimable jobs, the user with the
+	 * fewest jobs running goes first, then the user served longest ago
+	 * (claim_seq, a global counter; never served sorts first), then the
+	 * oldest job. One user's queue thus delays another user's job by at
+	 * most one job per worker.
+	 */
 	rc = db_prepare(
 	    db,
 	    "UPDATE images SET status = 'processing', attempts = attempts + 1, "
-	    "lease_until = ?1 + ?2, worker = ?3, updated = ?1 "
-	    "WHERE id = (SELECT id FROM images WHERE status = 'pending' OR "
-	    "(status = 'processing' AND lease_until < ?1 AND attempts < ?4) ORDER BY id LIMIT 1) "
+	    "lease_until = ?1 + ?2, worker = ?3, updated = ?1, "
+	    "claim_seq = (SELECT coalesce(max(claim_seq), 0) + 1 FROM images) "
+	    "WHERE id = (SELECT i.id FROM images i WHERE (i.status = 'pending' AND "
+	    "i.run_after <= ?1) OR (i.status = 'processing' AND i.lease_until < ?1 AND "
+	    "i.attempts < ?4) ORDER BY (SELECT count(*) FROM images p WHERE p.user_id = "
+	    "i.user_id AND p.status = 'processing' AND p.lease_until >= ?1), "
+	    "(SELECT max(q.claim_seq) FROM images q WHERE q.user_id = i.user_id), i.id LIMIT 1) "
 	    "RETURNING id, user_id, service, params, prompt, aspect_ratio, source_key, attempts, "
-	    "(SELECT engine FROM services WHERE slug = images.service)",
+	    "(SELECT engine FROM services WHERE slug = images.service), source_ready",
 	    &st);
 	if (rc != 0)
 		return rc;
@@ -169,6 +238,8 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 		out->engine = jobs_dup(st, 8);
 		if (out->engine == NULL)
 			out->engine = xstrdup("local");
+		out->source_raw = db_column_int64(st, 9) == 0;
+		out->worker = xstrdup(worker);
 		rc = db_step(st) == DB_DONE ? 0 : IA_ERR_DB;
 		if (rc != 0) /* only *out filled above is ours to free */
 			jobs_claimed_cleanup(out);
@@ -186,12 +257,15 @@ int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_
 	    db_prepare(db,
 		       "UPDATE images SET status = 'done', image_key = ?, width = ?, height = ?, "
 		       "bytes = ?, content_type = ?, ai_response = coalesce(?, ai_response), "
-		       "error = NULL, lease_until = NULL, updated = ? "
-		       "WHERE id = ? AND status = 'processing' AND worker = ?",
+		       "error = NULL, lease_until = NULL, updated = ?, "
+		       "source_key = coalesce(?10, source_key), "
+		       "source_ready = CASE WHEN ?10 IS NULL THEN source_ready ELSE 1 END "
+		       "WHERE id = ?8 AND status = 'processing' AND worker = ?9",
 		       &st);
 
 	if (rc != 0)
 		return rc;
+	db_bind_text(st, 10, o->source_key);
 	db_bind_text(st, 1, o->image_key);
 	db_bind_int64(st, 2, o->width);
 	db_bind_int64(st, 3, o->height);
@@ -242,23 +316,31 @@ static int jobs_fail_in_tx(struct db *db, int64_t id, const char *worker, const 
 int jobs_fail(struct db *db, int64_t id, const char *worker, const char *error, bool retry,
 	      const char *ai_response)
 {
+	return jobs_fail_later(db, id, worker, error, retry ? 0 : -1, ai_response);
+}
+
+int jobs_fail_later(struct db *db, int64_t id, const char *worker, const char *error, int64_t delay,
+		    const char *ai_response)
+{
 	struct db_stmt *st;
+	int64_t now = ia_now();
 	int rc;
 
-	if (retry) {
+	if (delay >= 0) {
 		rc = db_prepare(
 		    db,
 		    "UPDATE images SET status = 'pending', error = ?, lease_until = NULL, "
-		    "updated = ? WHERE id = ? AND status = 'processing' AND worker = ? "
-		    "AND attempts < ?",
+		    "updated = ?, run_after = ? WHERE id = ? AND status = 'processing' "
+		    "AND worker = ? AND attempts < ?",
 		    &st);
 		if (rc != 0)
 			return rc;
 		db_bind_text(st, 1, error);
-		db_bind_int64(st, 2, ia_now());
-		db_bind_int64(st, 3, id);
-		db_bind_text(st, 4, worker);
-		db_bind_int64(st, 5, JOBS_MAX_ATTEMPTS);
+		db_bind_int64(st, 2, now);
+		db_bind_int64(st, 3, now + delay);
+		db_bind_int64(st, 4, id);
+		db_bind_text(st, 5, worker);
+		db_bind_int64(st, 6, JOBS_MAX_ATTEMPTS);
 		rc = db_step(st);
 		if (rc != DB_DONE)
 			return rc < 0 ? rc : IA_ERR_DB;
@@ -274,6 +356,76 @@ int jobs_fail(struct db *db, int64_t id, const char *worker, const char *error, 
 		rc = db_commit(db);
 	if (rc != 0)
 		db_rollback(db);
+	return rc;
+}
+
+int jobs_renew(struct db *db, int64_t id, const char *worker, int64_t lease_seconds)
+{
+	struct db_stmt *st;
+	int64_t now = ia_now();
+	int rc = db_prepare(db,
+			    "UPDATE images SET lease_until = ? WHERE id = ? AND "
+			    "status = 'processing' AND worker = ?",
+			    &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, now + lease_seconds);
+	db_bind_int64(st, 2, id);
+	db_bind_text(st, 3, worker);
+	return db_step_one(st, IA_ERR_BUSY);
+}
+
+/* True when worker is "<host>:<pid>" with a pid that no longer exists here. */
+static bool jobs_worker_dead(const char *worker, const char *host)
+{
+	size_t hl = strlen(host);
+	int64_t pid;
+
+	if (worker == NULL || strncmp(worker, host, hl) != 0 || worker[hl] != ':' ||
+	    ia_parse_int64(worker + hl + 1, 1, INT32_MAX, &pid) != 0)
+		return false;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int jobs_reclaim_dead(struct db *db, const char *host, int *n_out)
+{
+	struct db_stmt *st, *up;
+	char *dead[16];
+	int64_t ids[16];
+	int n = 0, i, done = 0, rc;
+
+	rc = db_prepare(db, "SELECT id, worker FROM images WHERE status = 'processing'", &st);
+	if (rc != 0)
+		return rc;
+	while (n < 16 && db_step(st) == DB_ROW) {
+		const char *w = db_column_text(st, 1);
+
+		if (jobs_worker_dead(w, host)) {
+			ids[n] = db_column_int64(st, 0);
+			dead[n++] = xstrdup(w);
+		}
+	}
+	db_reset(st);
+	rc = db_prepare(db,
+			"UPDATE images SET lease_until = 0 WHERE id = ? AND status = 'processing' "
+			"AND worker = ?",
+			&up);
+	for (i = 0; i < n; i++) {
+		if (rc == 0) {
+			db_bind_int64(up, 1, ids[i]);
+			db_bind_text(up, 2, dead[i]);
+			if (db_step_one(up, IA_ERR_BUSY) == 0) {
+				done++;
+				log_warn("job %lld: worker %s is gone, lease released",
+					 (long long)ids[i], dead[i]);
+			}
+			db_reset(up);
+		}
+		free(dead[i]);
+	}
+	if (rc == 0 && n_out != NULL)
+		*n_out = done;
 	return rc;
 }
 
@@ -396,7 +548,8 @@ int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, c
 		goto out;
 	db_bind_int64(st, 1, id);
 	rc = db_step(st) == DB_DONE ? 0 : IA_ERR_DB;
-	if (rc == 0 && strcmp(r.status, "pending") == 0 && r.cost > 0)
+	if (rc == 0 && r.cost > 0 &&
+	    (strcmp(r.status, "pending") == 0 || strcmp(r.status, "processing") == 0))
 		rc = credits_apply_in_tx(db, r.user_id, r.cost, CREDITS_REFUND, id, NULL, NULL);
 out:
 	if (rc == 0)
@@ -496,4 +649,26 @@ out:
 		db_rollback(db);
 	jobs_row_cleanup(&r);
 	return rc;
+}
+
+int jobs_each_media_key(struct db *db, int (*fn)(void *ud, const char *key), void *ud)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db,
+			    "SELECT source_key FROM images WHERE source_key IS NOT NULL UNION ALL "
+			    "SELECT image_key FROM images WHERE image_key IS NOT NULL",
+			    &st);
+
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		rc = db_step(st);
+		if (rc != DB_ROW)
+			break;
+		rc = fn(ud, db_column_text(st, 0));
+		if (rc != 0)
+			break;
+	}
+	db_reset(st);
+	return rc == DB_DONE ? 0 : rc;
 }

@@ -27,15 +27,31 @@ struct job_new {
 	const char *prompt;  /* may be NULL */
 	const char *aspect_ratio;
 	const char *source_key; /* media key of the stored upload, may be NULL */
+	bool source_raw;        /* source_key is the file as uploaded: ia-batch normalises it */
+	int64_t max_active;     /* MAX_ACTIVE_JOBS_PER_USER; 0 = no limit */
 };
 
 /*
  * In one BEGIN IMMEDIATE transaction: check the service is enabled, insert
  * the job, and charge the service's cost (credits + ledger row). Writes the
  * id to *id_out. IA_ERR_UNAVAILABLE when the service is disabled or
- * unknown, IA_ERR_FUNDS when the balance is short (nothing is written).
+ * unknown, IA_ERR_FUNDS when the balance is short, IA_ERR_TOOBIG when the
+ * user already has j->max_active (> 0) jobs pending or processing; the
+ * funds check comes first (nothing is written on any failure).
  */
 int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out);
+
+/*
+ * The early, read-only checks of API.md's order of checks, made before a
+ * request body is read: IA_ERR_FUNDS when user_id has fewer than cost
+ * credits, else IA_ERR_TOOBIG when max_active > 0 and the user has that
+ * many jobs pending or processing, IA_ERR_NOTFOUND for an unknown user.
+ * Advisory: jobs_enqueue checks both again inside its transaction.
+ */
+int jobs_precheck(struct db *db, int64_t user_id, int64_t cost, int64_t max_active);
+
+/* Number of jobs of user_id pending or processing into *count. */
+int jobs_count_active(struct db *db, int64_t user_id, int64_t *count);
 
 /* A claimed job; strings are heap copies, release with jobs_claimed_cleanup. */
 struct job_claimed {
@@ -47,20 +63,26 @@ struct job_claimed {
 	char *prompt;
 	char *aspect_ratio;
 	char *source_key;
+	bool source_raw;  /* source_key is the file as uploaded, not yet normalised */
+	char *worker;     /* the worker id that holds the lease */
 	int64_t attempts; /* including this one */
 };
 
 /*
- * Claim the oldest pending job, or one whose lease expired, for worker
- * (a short id, e.g. "host:pid"), leasing it for lease_seconds. Also fails
- * (with refund) jobs whose lease expired on their last attempt. Returns
- * 0 with *out filled, or IA_ERR_NOTFOUND when there is nothing to do.
+ * Claim a pending job whose run_after has come, or one whose lease
+ * expired, for worker (a short id, "host:pid"), leasing it for
+ * lease_seconds. Fair across users: the job of the user with the fewest
+ * jobs processing, then of the user whose last claim is oldest, then the
+ * oldest job. Also fails (with refund) jobs whose lease expired on their
+ * last attempt. Returns 0 with *out filled, or IA_ERR_NOTFOUND when there
+ * is nothing to do.
  */
 int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out);
 void jobs_claimed_cleanup(struct job_claimed *j);
 
 struct job_output {
 	const char *image_key;
+	const char *source_key; /* the normalised upload replacing the raw one, or NULL */
 	int64_t width, height, bytes;
 	const char *content_type;
 	const char *ai_response; /* JSON text or NULL */
@@ -80,6 +102,31 @@ int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_
  */
 int jobs_fail(struct db *db, int64_t id, const char *worker, const char *error, bool retry,
 	      const char *ai_response);
+
+/*
+ * As jobs_fail, with a backoff: delay >= 0 puts the job back to 'pending'
+ * (while attempts remain) not to be claimed for delay seconds; delay < 0
+ * fails it for good at once, with the refund. error is stored for the
+ * user to read: a sentence, never a path or a setting name.
+ */
+int jobs_fail_later(struct db *db, int64_t id, const char *worker, const char *error, int64_t delay,
+		    const char *ai_response);
+
+/*
+ * Extend worker's lease on job id to now + lease_seconds (the heartbeat
+ * of a running job). IA_ERR_BUSY when the job is no longer worker's: it
+ * was deleted (cancelled) or its lease was lost.
+ */
+int jobs_renew(struct db *db, int64_t id, const char *worker, int64_t lease_seconds);
+
+/*
+ * Release at once the leases of jobs held by workers "<host>:<pid>" of this
+ * host whose process no longer exists, so the next claim takes them
+ * without waiting for the lease to run out. Writes the number released to
+ * *n (may be NULL). Only meaningful when host names are unique per pid
+ * namespace.
+ */
+int jobs_reclaim_dead(struct db *db, const char *host, int *n);
 
 /* One image row as the API shows it. Strings are heap copies. */
 struct job_row {
@@ -124,11 +171,20 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 int jobs_retry(struct db *db, int64_t id);
 
 /*
- * Delete image id of user_id. A job still 'pending' is refunded in the same
- * transaction. Writes the media keys to delete into *source_key and
- * *image_key (heap, may be NULL). IA_ERR_NOTFOUND.
+ * Delete image id of user_id. A job still 'pending' or 'processing' is
+ * cancelled and refunded in the same transaction (once: the unique refund
+ * index); the worker running it then finds its job gone (jobs_finish and
+ * jobs_renew answer IA_ERR_BUSY) and deletes its output. Writes the media keys to delete into
+ * *source_key and *image_key (heap, may be NULL). IA_ERR_NOTFOUND.
  */
 int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key);
+
+/*
+ * Calls fn(ud, key) for every media key a row names (source and result;
+ * a key may come twice). key is borrowed for the call; fn returning
+ * non-zero stops the walk with that value. A read only.
+ */
+int jobs_each_media_key(struct db *db, int (*fn)(void *ud, const char *key), void *ud);
 
 /*
  * Staff override: point image id at an existing media key, set

@@ -66,6 +66,8 @@ static const struct setting_def setting_defs[] = {
       "Image Assistant <noreply@image-assistant.local>"),
     S("CONTACT_EMAIL", SET_STR, contact_email, "support@image-assistant.local"),
     S("TRUSTED_PROXIES", SET_STR, trusted_proxies, ""),
+    S("MAX_ACTIVE_JOBS_PER_USER", SET_INT, max_active_jobs_per_user, "20"),
+    S("JOB_RETRY_BASE_SECONDS", SET_INT, job_retry_base, "10"),
 };
 #undef S
 

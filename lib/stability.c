@@ -335,8 +335,9 @@ int stability_run(const struct settings *s, const struct stability_call *c, cons
 
 	memset(out, 0, sizeof(*out));
 	if (s->stability_ai_key == NULL || s->stability_ai_key[0] == '\0') {
-		snprintf(err, errlen,
-			 "The Stability AI engine is not configured (no STABILITY_AI_KEY).");
+		/* the job's error is for its user: the setting's name goes to the log */
+		log_warn("stability: STABILITY_AI_KEY is not set");
+		snprintf(err, errlen, "This service is not available right now.");
 		return IA_ERR_UNAVAILABLE;
 	}
 	rc = stability_req_build(s, c, &q);

@@ -15,6 +15,7 @@
 #include "text.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,15 +107,18 @@ static int submit_check_text(const struct upload_form *f, struct submit_reply *o
 	return 0;
 }
 
-/* Probe, check and store the uploaded file under a new media key. */
+/*
+ * Probe, check and store the uploaded file under a new media key, exactly
+ * as uploaded: only its header is read here (type, size, pixel bound);
+ * ia-batch decodes and normalises it before the engine runs.
+ */
 static int submit_store_source(const struct settings *s, const char *slug, struct upload_form *f,
 			       struct img_param *p, size_t n, char key[STORE_KEY_MAX],
 			       struct submit_reply *out)
 {
 	struct img_info info;
-	struct img_result res;
 	char field[64], msg[160];
-	char *path = NULL;
+	char *path = NULL, *tmp = NULL;
 	int rc;
 
 	if (f->file_size > SUBMIT_FILE_LIMIT) {
@@ -139,21 +143,22 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 		submit_field(out, field, msg);
 		return rc;
 	}
-	store_new_key("sources",
-		      img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format), key);
+	store_new_key("sources", img_format_ext(info.format), key);
 	path = store_path(s, key);
 	rc = store_prepare(s, key);
-	if (rc == 0)
-		rc = img_normalize_upload(f->file_tmp_path, path, &res);
-	if (rc != 0) {
-		unlink(path);
-		if (rc == IA_ERR_IO) {
-			log_error("upload: cannot store %s", key);
-			submit_detail(out, 503, "Could not store the image, try again.");
-		} else {
-			submit_field(out, "image", SUBMIT_INVALID_IMAGE);
+	if (rc == 0) {
+		tmp = upload_form_take_file(f);
+		if (rename(tmp, path) != 0) {
+			log_error("upload: cannot move %s to %s: %s", tmp, path, strerror(errno));
+			unlink(tmp);
+			rc = IA_ERR_IO;
 		}
+	} else {
+		log_error("upload: cannot create the directory of %s: %s", path, strerror(errno));
 	}
+	if (rc != 0)
+		submit_detail(out, 503, "Could not store the image, try again.");
+	free(tmp);
 	free(path);
 	return rc;
 }
@@ -170,11 +175,33 @@ static void submit_started(struct submit_reply *out, const char *msg, const char
 	cJSON_AddNumberToObject(out->body, "image_id", (double)id);
 }
 
+/*
+ * The checks of API.md that need no body: enough credits (402), then fewer
+ * than MAX_ACTIVE_JOBS_PER_USER jobs in flight (429). Made before the body
+ * is read, so a request that cannot be accepted costs no upload, no disk
+ * and no decoding; the enqueue transaction checks both again.
+ */
+static int submit_precheck(struct db *db, const struct settings *s, int64_t user_id,
+			   const struct service *svc, struct submit_reply *out)
+{
+	int rc = jobs_precheck(db, user_id, svc->tokens, s->max_active_jobs_per_user);
+
+	if (rc == IA_ERR_FUNDS)
+		submit_detail(out, 402, "Insufficient credits.");
+	else if (rc == IA_ERR_TOOBIG)
+		submit_detail(out, 429, "Too many images in progress.");
+	else if (rc != 0)
+		submit_detail(out, 503, "Could not queue the job, try again.");
+	return rc;
+}
+
 /* Map an enqueue failure to its reply. */
 static void submit_enqueue_failed(struct submit_reply *out, int rc)
 {
 	if (rc == IA_ERR_FUNDS)
 		submit_detail(out, 402, "Insufficient credits.");
+	else if (rc == IA_ERR_TOOBIG)
+		submit_detail(out, 429, "Too many images in progress.");
 	else if (rc == IA_ERR_UNAVAILABLE)
 		submit_detail(out, 503, "Service not available.");
 	else
@@ -195,7 +222,8 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (submit_service(db, r->slug, &svc, out) != 0)
+	if (submit_service(db, r->slug, &svc, out) != 0 ||
+	    submit_precheck(db, s, r->user_id, &svc, out) != 0)
 		return;
 	if (r->content_length > SUBMIT_BODY_LIMIT) {
 		submit_detail(out, 413, "Request body too large.");
@@ -211,6 +239,12 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 	free(tmp_dir);
 	if (rc == IA_ERR_TOOBIG) {
 		submit_detail(out, 413, "Request body too large.");
+		return;
+	}
+	if (rc == IA_ERR_IO) {
+		log_error("upload: cannot write the upload under %s/tmp: %s", s->media_root,
+			  strerror(errno));
+		submit_detail(out, 503, "Could not store the image, try again.");
 		return;
 	}
 	if (rc != 0) {
@@ -233,6 +267,8 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 	job.params = params_json;
 	job.prompt = upload_form_get(&form, "prompt");
 	job.source_key = key;
+	job.source_raw = true;
+	job.max_active = s->max_active_jobs_per_user;
 	rc = jobs_enqueue(db, &job, &id);
 	if (rc != 0) {
 		store_remove(s, key);
@@ -275,9 +311,10 @@ static int submit_generate_fields(const cJSON *body, cJSON *params, const char *
 	if (neg != NULL)
 		cJSON_AddStringToObject(params, "negative_prompt", neg);
 	if (seed != NULL && !cJSON_IsNull(seed)) {
-		if (!cJSON_IsNumber(seed) ||
-		    seed->valuedouble != (double)(int64_t)seed->valuedouble ||
-		    seed->valuedouble < 0 || seed->valuedouble > 4294967294.0)
+		/* range first: casting 1e300 to int64_t is undefined */
+		if (!cJSON_IsNumber(seed) || !(seed->valuedouble >= 0) ||
+		    seed->valuedouble > 4294967294.0 ||
+		    seed->valuedouble != (double)(int64_t)seed->valuedouble)
 			api_errors_add(e, "seed",
 				       "Ensure this value is an integer from 0 to 4294967294.");
 		else
@@ -311,7 +348,8 @@ void submit_generate(struct db *db, const struct settings *s, int64_t user_id, c
 		out->body = cJSON_Duplicate(e.obj, 1);
 		goto out;
 	}
-	if (submit_service(db, "generate", &svc, out) != 0)
+	if (submit_service(db, "generate", &svc, out) != 0 ||
+	    submit_precheck(db, s, user_id, &svc, out) != 0)
 		goto out;
 	if (s->stability_ai_key[0] == '\0' && !s->local_generator) {
 		submit_detail(out, 503, "Service not available.");
@@ -323,6 +361,7 @@ void submit_generate(struct db *db, const struct settings *s, int64_t user_id, c
 	job.params = params_json;
 	job.prompt = prompt;
 	job.aspect_ratio = aspect;
+	job.max_active = s->max_active_jobs_per_user;
 	rc = jobs_enqueue(db, &job, &id);
 	if (rc != 0) {
 		submit_enqueue_failed(out, rc);

@@ -76,8 +76,12 @@ static int upload_on_begin(void *ud, const char *name, const char *filename,
 		u->kind = UPLOAD_SKIP;
 		return 0;
 	}
+	if (filename != NULL && strcmp(name, u->file_field) != 0) {
+		u->kind = UPLOAD_SKIP; /* not the image: as if absent (API.md) */
+		return 0;
+	}
 	if (filename != NULL) {
-		if (strcmp(name, u->file_field) != 0 || u->seen_file)
+		if (u->seen_file)
 			return IA_ERR_INVAL;
 		u->seen_file = 1;
 		u->kind = UPLOAD_FILE;
@@ -160,7 +164,7 @@ static int upload_pump(struct multipart *mp, upload_read_fn read_fn, void *ctx, 
 	for (;;) {
 		n = read_fn(ctx, buf, UPLOAD_READ_CHUNK);
 		if (n < 0 || (size_t)n > UPLOAD_READ_CHUNK) {
-			rc = IA_ERR_IO;
+			rc = IA_ERR_UPSTREAM; /* the client's side, not our disk */
 			goto out;
 		}
 		if (n == 0)

@@ -34,16 +34,17 @@ struct upload_form {
  * it. content_type is the request's Content-Type header; file_field names
  * the one part that may carry a file (e.g. "image"); its bytes go to a new
  * file made with mkstemp (mode 0600) in tmp_dir. A part with an empty
- * filename (a browser's unfilled file input) is ignored, as Django does.
- * At most max_body bytes are read.
+ * filename (a browser's unfilled file input) is ignored, as Django does,
+ * and so is a file part under another field name (the caller then sees no
+ * file: "Image file is required."). At most max_body bytes are read.
  *
  * Returns 0 and fills *out (the caller must call upload_form_cleanup), or:
  * IA_ERR_TOOBIG when the body exceeds max_body or a field/part/name/header
  * bound is hit; IA_ERR_INVAL when the body is malformed, a text field
- * value contains a NUL byte, there is a second file part or a file part
- * under another field name; IA_ERR_IO when read fails or the temp file
- * cannot be created or written. On failure no temp file is left behind and
- * *out is untouched.
+ * value contains a NUL byte, or there is a second file part under
+ * file_field; IA_ERR_UPSTREAM when read_fn fails; IA_ERR_IO when the
+ * temp file cannot be created or written (a full disk: the caller answers
+ * 503). On failure no temp file is left behind and *out is untouched.
  */
 int upload_parse(const char *content_type, upload_read_fn read_fn, void *ctx, size_t max_body,
 		 const char *file_field, const char *tmp_dir, struct upload_form *out);

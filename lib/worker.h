@@ -6,18 +6,42 @@
 #ifndef IA_WORKER_H
 #define IA_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct db;
 struct settings;
 
+/* A short lease, renewed while the job runs: a dead worker's job is
+ * claimable again within this many seconds. */
+#define WORKER_LEASE 15
+
+/* Who runs the jobs: one ia-batch worker process. */
+struct worker_self {
+	const char *id;      /* "host:pid", as stored in images.worker */
+	const char *host;    /* this host's name */
+	const char *mode;    /* "watch" or "once" (cron), for the heartbeat */
+	int64_t max_seconds; /* longest run of one job before it is stopped */
+};
+
 /*
- * Claim and process one job as worker_id with a lease of lease_seconds.
- * Returns 0 after processing one job (whatever its outcome),
- * IA_ERR_NOTFOUND when there was nothing to do, or another error when the
- * queue itself could not be read.
+ * Claim and process one job as w. First releases the jobs of dead workers
+ * of this host (jobs_reclaim_dead). The work runs in a child process while
+ * this one renews the lease every few seconds; see worker.c. Transient
+ * failures (a full disk, a crash, a time-out) put the job back with an
+ * exponential backoff (JOB_RETRY_BASE_SECONDS, doubling); permanent ones
+ * (an upload that does not decode, bad parameters) fail it at once with a
+ * refund. Error texts stored on the job are sentences for the user; the
+ * details go to the log. Returns 0 after processing one job (whatever its
+ * outcome), IA_ERR_NOTFOUND when there was nothing to do, or another error
+ * when the queue itself could not be read.
  */
-int worker_run_one(struct db *db, const struct settings *s, const char *worker_id,
-		   int64_t lease_seconds);
+int worker_run_one(struct db *db, const struct settings *s, const struct worker_self *w);
+
+/*
+ * Record w's heartbeat in batch_workers, at most every
+ * BATCH_BEAT_SECONDS unless force.
+ */
+void worker_beat(struct db *db, const struct worker_self *w, bool force);
 
 #endif

@@ -183,7 +183,7 @@ class ServiceOutputTest(ApiTestCase):
 
     def test_remove_background_refuses_jpeg_output(self):
         r = upload("remove-background", noisy_disc(), "in.png", {"format": "jpeg"}, token=self.access)
-        self.assertJsonResponse(r, 400, {"format": ['"jpeg" is not a valid choice.']})
+        self.assertJsonResponse(r, 400, {"format": ["JPEG has no transparency: choose png or webp for remove-background."]})
 
     def test_avatar_square(self):
         _, im, _ = self.run_service("avatar", noisy_disc())

@@ -290,9 +290,11 @@ class ValidationTest(StabilityBase):
     def test_bad_fields(self):
         r = request("POST", GENERATE, {"prompt": "x", "aspect_ratio": "4:3"}, token=self.access)
         self.assertJsonResponse(r, 400, {"aspect_ratio": ['"4:3" is not a valid choice.']})
-        r = request("POST", GENERATE, {"prompt": "x", "seed": -1}, token=self.access)
-        self.assertJsonResponse(r, 400)
-        self.assertIn("seed", r.json)
+        seed_error = {"seed": ["Ensure this value is an integer from 0 to 4294967294."]}
+        for seed in (-1, 1e300, -1e300, 4294967295, 0.5, 9.3e18, "7"):
+            # 1e300: range-checked before the cast to int64_t (UB otherwise; issue 9)
+            r = request("POST", GENERATE, {"prompt": "x", "seed": seed}, token=self.access)
+            self.assertJsonResponse(r, 400, seed_error)
         r = request("POST", GENERATE, {"prompt": "x" * 2001}, token=self.access)
         self.assertJsonResponse(r, 400)
         self.assertIn("prompt", r.json)
@@ -521,7 +523,7 @@ class NoKeyTest(unittest.TestCase):
         status, img = self.stack.wait(accepted["image_id"], token)
         self.assertEqual(status, 200, img)
         self.assertEqual(img["status"], "failed")
-        self.assertEqual(img["error"], "The Stability AI engine is not configured (no STABILITY_AI_KEY).")
+        self.assertEqual(img["error"], "This service is not available right now.")  # issue 9 point 8
         _, info = self.stack.request("GET", "/api/v1/user/info/", token=token)
         self.assertEqual(info["credits"], 100)
 

@@ -9,7 +9,7 @@ import unittest
 import zlib
 
 from iatest import (ApiTestCase, db_query, image_bytes, media_files, multipart, request,
-                    upload)
+                    upload, wait_image)
 
 JSON_CT = "application/json; charset=utf-8"
 INVALID_IMAGE = {"image": ["Upload a valid image. The file you uploaded was either not an image "
@@ -95,21 +95,6 @@ class UploadBadInputTest(ApiTestCase):
     def send(self, data, name="x.png", fields=None, slug="greyscale"):
         return upload(slug, data, name, fields, token=self.access)
 
-    def test_truncated_images(self):
-        for fmt, name in [("PNG", "t.png"), ("JPEG", "t.jpg"), ("WEBP", "t.webp")]:
-            data = noise_image(fmt)
-            for cut in (len(data) // 2, 40):
-                self.bad(self.send(data[:cut], name), 400, INVALID_IMAGE)
-
-    def test_corrupt_png(self):
-        self.bad(self.send(corrupt_png(), "c.png"), 400, INVALID_IMAGE)
-
-    def test_corrupt_jpeg(self):
-        self.bad(self.send(corrupt_jpeg(), "c.jpg"), 400, INVALID_IMAGE)
-
-    def test_corrupt_webp(self):
-        self.bad(self.send(corrupt_webp(), "c.webp"), 400, INVALID_IMAGE)
-
     def test_not_an_image(self):
         for data, name in [(b"hello world\n" * 10, "x.png"), (b"GIF89a" + b"\0" * 10, "x.gif"),
                            (b"%PDF-1.4\n", "x.pdf"), (b"\x89PNG\r\n\x1a\n", "x.png")]:
@@ -142,7 +127,7 @@ class UploadBadInputTest(ApiTestCase):
         ctype, body = multipart({}, {"other": ("x.png", image_bytes("PNG", (8, 8)))})
         r = request("POST", "/api/v1/process/greyscale/", raw=body, content_type=ctype,
                     token=self.access)
-        self.bad(r)
+        self.bad(r, 400, want)  # issue 9: not "Malformed multipart body."
 
     def test_non_multipart_body(self):
         r = request("POST", "/api/v1/process/greyscale/", {"image": "x"}, token=self.access)
@@ -216,6 +201,47 @@ class UploadBadInputTest(ApiTestCase):
         self.bad(self.send(big, "big.png"), 413, want)          # body over the program's bound
         big += os.urandom(1024 * 1024)
         self.bad(self.send(big, "big.png"), 413, want)          # body over nginx's bound
+
+
+UNDECODABLE = "The uploaded file could not be decoded as an image."
+
+
+class UndecodableUploadTest(ApiTestCase):
+    """Issue 9 point 5: request workers read headers only. A file whose
+    header is sound but whose pixels do not decode is either refused from
+    its header (400, nothing kept, nothing charged) or accepted and then
+    failed by the batch processor with a readable error and one refund."""
+
+    def setUp(self):
+        _, _, self.access, _ = self.new_user()
+
+    def check(self, data, name):
+        r = upload("greyscale", data, name, token=self.access)
+        if r.status == 400:
+            self.assertEqual(r.json, INVALID_IMAGE, name)
+            return "refused"
+        self.assertJsonResponse(r, 202)
+        image_id = r.json["image_id"]
+        img = self.assertJsonResponse(wait_image(image_id, self.access), 200)
+        self.assertEqual((img["status"], img["error"], img["image"]), ("failed", UNDECODABLE, None),
+                         name)
+        ledger = sorted(x[0] for x in db_query(
+            "select reason from credit_ledger where image_id = ?", (image_id,)))
+        self.assertEqual(ledger, ["charge", "refund"], name)
+        self.assertEqual(db_query("select attempts from images where id = ?", (image_id,))[0][0], 1)
+        self.assertEqual(self.user_info(self.access)["credits"], 100)
+        return "failed"
+
+    def test_corrupt_images_fail_their_job_with_a_refund(self):
+        outcomes = [self.check(corrupt_png(), "c.png"), self.check(corrupt_jpeg(), "c.jpg"),
+                    self.check(corrupt_webp(), "c.webp")]
+        self.assertIn("failed", outcomes)  # the header checks pass: only decoding finds out
+
+    def test_truncated_images(self):
+        for fmt, name in [("PNG", "t.png"), ("JPEG", "t.jpg"), ("WEBP", "t.webp")]:
+            data = noise_image(fmt)
+            for cut in (len(data) // 2, 40):
+                self.check(data[:cut], name)
 
 
 if __name__ == "__main__":

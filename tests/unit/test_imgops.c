@@ -136,7 +136,8 @@ START_TEST(validate_format_and_slugs)
 	ck_assert_int_eq(validate("greyscale", jpeg, 1, NULL).rc, 0);
 	ck_assert_int_eq(validate("greyscale", blank, 2, NULL).rc, 0);
 	v = validate("remove-background", jpeg, 1, NULL);
-	CHECK_ERR(v, "format", "\"jpeg\" is not a valid choice.");
+	CHECK_ERR(v, "format",
+		  "JPEG has no transparency: choose png or webp for remove-background.");
 	ck_assert_int_eq(validate("avatar", jpeg, 1, NULL).rc, 0);
 	ck_assert_int_eq(validate("generate", NULL, 0, NULL).rc, IA_ERR_NOTFOUND);
 	ck_assert_int_eq(validate("nope", NULL, 0, NULL).rc, IA_ERR_NOTFOUND);

@@ -5,7 +5,10 @@
  * an expired lease is taken over and the first worker loses the job,
  * failures retry and then fail with exactly one refund, the reaper in
  * jobs_claim fails jobs that died on their last attempt, deletion refunds
- * only pending jobs, and the processed listing pages newest first.
+ * pending and processing jobs once, the processed listing pages newest
+ * first; and (issue 9) claims are fair across users, the per-user limit
+ * of active jobs holds (402 before 429), retries wait out their backoff,
+ * leases are renewed and a dead local worker's job is released at once.
  *
  * Leases are expired without sleeping: claiming with lease_seconds = -10
  * puts lease_until in the past.
@@ -25,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static struct db *db;
 static int64_t uid;
@@ -478,6 +483,131 @@ START_TEST(test_delete)
 }
 END_TEST
 
+/* Issue 9 point 10: a job deleted while processing is refunded once, and
+ * its worker then finds it gone. */
+START_TEST(test_delete_while_processing_refunds_once)
+{
+	char *src = NULL, *img = NULL;
+	int64_t id = enqueue("remove-background");
+
+	ck_assert_int_eq(balance(), 7);
+	ck_assert_int_eq(claim("w1", 60), id);
+	ck_assert_int_eq(jobs_delete(db, id, uid, &src, &img), 0);
+	ck_assert_int_eq(refunds(id), 1);
+	ck_assert_int_eq(balance(), 10);
+	ck_assert_int_eq(jobs_renew(db, id, "w1", 15), IA_ERR_BUSY);
+	ck_assert_int_eq(jobs_finish(db, id, "w1", &output), IA_ERR_BUSY);
+	ck_assert_int_eq(jobs_fail(db, id, "w1", "late", false, NULL), IA_ERR_BUSY);
+	ck_assert_int_eq(refunds(id), 1);
+	ck_assert_int_eq(balance(), 10);
+}
+END_TEST
+
+/* Issue 9 point 6: user B's one job is not stuck behind user A's queue. */
+START_TEST(test_claim_fair_across_users)
+{
+	struct user_new nb = {.email = "b@example.com", .signup_credits = 10};
+	struct job_new jb = {.service = "cropping"};
+	int64_t a[8], b, a1, a2;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		a[i] = enqueue("cropping");
+	ck_assert_int_eq(users_create(db, &nb, &jb.user_id), 0);
+	ck_assert_int_eq(jobs_enqueue(db, &jb, &b), 0);
+	/* two workers: B's job is among the first two claims */
+	a1 = claim("w1", 60);
+	ck_assert_int_eq(a1, a[0]);
+	ck_assert_int_eq(claim("w2", 60), b);
+	/* one worker finishing each job: users alternate */
+	ck_assert_int_eq(jobs_finish(db, a1, "w1", &output), 0);
+	ck_assert_int_eq(jobs_finish(db, b, "w2", &output), 0);
+	ck_assert_int_eq(jobs_enqueue(db, &jb, &b), 0);
+	a2 = claim("w1", 60);
+	ck_assert_int_eq(a2, a[1]); /* A was served longest ago... */
+	ck_assert_int_eq(jobs_finish(db, a2, "w1", &output), 0);
+	ck_assert_int_eq(claim("w1", 60), b); /* ...then B, not A's six others */
+}
+END_TEST
+
+/* Issue 9 point 6: MAX_ACTIVE_JOBS_PER_USER, free services included; 402 wins. */
+START_TEST(test_active_limit)
+{
+	struct job_new j = {.user_id = uid, .service = "cropping", .max_active = 2};
+	int64_t id, first;
+
+	ck_assert_int_eq(jobs_precheck(db, uid, 0, 2), 0);
+	ck_assert_int_eq(jobs_enqueue(db, &j, &first), 0);
+	ck_assert_int_eq(jobs_enqueue(db, &j, &id), 0);
+	ck_assert_int_eq(jobs_enqueue(db, &j, &id), IA_ERR_TOOBIG);
+	ck_assert_int_eq(jobs_precheck(db, uid, 0, 2), IA_ERR_TOOBIG);
+	ck_assert_int_eq(image_rows(), 2);
+	/* short of credits and at the limit: 402 wins */
+	j.service = "avatar";
+	ck_assert_int_eq(jobs_precheck(db, uid, 50, 2), IA_ERR_FUNDS);
+	ck_assert_int_eq(credits_apply(db, uid, -10, CREDITS_ADMIN_REVOKE, 0, NULL, NULL), 0);
+	ck_assert_int_eq(jobs_enqueue(db, &j, &id), IA_ERR_FUNDS);
+	ck_assert_int_eq(image_rows(), 2);
+	/* a finished job frees a slot; no limit with 0 */
+	ck_assert_int_eq(claim("w1", 60), first);
+	ck_assert_int_eq(jobs_finish(db, first, "w1", &output), 0);
+	j.service = "cropping";
+	ck_assert_int_eq(jobs_enqueue(db, &j, &id), 0);
+	j.max_active = 0;
+	ck_assert_int_eq(jobs_enqueue(db, &j, &id), 0);
+	ck_assert_int_eq(jobs_precheck(db, uid, 0, 0), 0);
+}
+END_TEST
+
+/* Issue 9 point 8: a transient failure waits out its backoff. */
+START_TEST(test_retry_backoff)
+{
+	struct job_claimed c;
+	int64_t id = enqueue("greyscale");
+
+	ck_assert_int_eq(claim("w1", 60), id);
+	ck_assert_int_eq(jobs_fail_later(db, id, "w1", "The disk is full.", 100, NULL), 0);
+	ck_assert_str_eq(status_of(id), "pending");
+	ck_assert_int_eq(jobs_claim(db, "w1", 60, &c), IA_ERR_NOTFOUND);
+	testdb_int(db, "UPDATE images SET run_after = 0 WHERE id = ? RETURNING 1", id);
+	ck_assert_int_eq(claim("w1", 60), id);
+	/* permanent: at once, refunded */
+	ck_assert_int_eq(jobs_fail_later(db, id, "w1", "Undecodable.", -1, NULL), 0);
+	ck_assert_str_eq(status_of(id), "failed");
+	ck_assert_int_eq(refunds(id), 1);
+}
+END_TEST
+
+/* Issue 9 point 7: a renewed lease holds; a dead local worker's job is
+ * released at once. */
+START_TEST(test_renew_and_reclaim_dead)
+{
+	struct job_claimed c;
+	char worker[64];
+	int64_t id = enqueue("greyscale");
+	pid_t pid = fork();
+	int n = -1;
+
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_gt(pid, 0);
+	waitpid(pid, NULL, 0); /* pid is now gone */
+	snprintf(worker, sizeof(worker), "testhost:%ld", (long)pid);
+	ck_assert_int_eq(claim(worker, 60), id);
+	ck_assert_int_eq(jobs_renew(db, id, worker, 15), 0);
+	ck_assert_int_eq(jobs_renew(db, id, "w2", 15), IA_ERR_BUSY);
+	ck_assert_int_eq(jobs_claim(db, "w2", 15, &c), IA_ERR_NOTFOUND);
+	ck_assert_int_eq(jobs_reclaim_dead(db, "otherhost", &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(jobs_claim(db, "w2", 15, &c), IA_ERR_NOTFOUND);
+	ck_assert_int_eq(jobs_reclaim_dead(db, "testhost", &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(claim("w2", 15), id);
+	ck_assert_int_eq(jobs_finish(db, id, worker, &output), IA_ERR_BUSY);
+	ck_assert_int_eq(jobs_finish(db, id, "w2", &output), 0);
+}
+END_TEST
+
 struct walk {
 	int64_t ids[16];
 	int n;
@@ -522,8 +652,9 @@ START_TEST(test_processed_listing)
 	ck_assert_int_eq(users_create(db, &nu, &oid), 0);
 	other.user_id = oid;
 	ck_assert_int_eq(jobs_enqueue(db, &other, &oimg), 0);
-	ck_assert_int_eq(claim("w1", 60), ids[5]);
+	/* fair claims: the other user has nothing running, uid has ids[1] */
 	ck_assert_int_eq(claim("w1", 60), oimg);
+	ck_assert_int_eq(claim("w1", 60), ids[5]);
 	ck_assert_int_eq(jobs_finish(db, oimg, "w1", &output), 0);
 	ck_assert_int_eq(jobs_fail(db, ids[5], "w1", "retry", true, NULL), 0);
 
@@ -617,6 +748,11 @@ static Suite *jobs_suite(void)
 	tcase_add_test(tc, test_reaper_then_claims_next);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_processed_listing);
+	tcase_add_test(tc, test_delete_while_processing_refunds_once);
+	tcase_add_test(tc, test_claim_fair_across_users);
+	tcase_add_test(tc, test_active_limit);
+	tcase_add_test(tc, test_retry_backoff);
+	tcase_add_test(tc, test_renew_and_reclaim_dead);
 	suite_add_tcase(s, tc);
 
 	/* waits out the 5 s busy timeout of db_open */

@@ -36,9 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_POLL_NS  (200 * 1000 * 1000L)
-#define BATCH_MAIL_MAX 20  /* messages per outbox round */
-#define BATCH_MAIL_MS  250 /* between outbox rounds */
+#define BATCH_POLL_NS       (200 * 1000 * 1000L)
+#define BATCH_MAIL_MAX      20  /* messages per outbox round */
+#define BATCH_MAIL_MS       250 /* between outbox rounds */
 #define BATCH_SWEEP_SECONDS 600 /* temp-file sweep period */
 
 struct batch_opts {

@@ -54,7 +54,7 @@ struct settings {
 	char *contact_email;
 	char *trusted_proxies;              /* TRUSTED_PROXIES as given */
 	struct clientip_nets *trusted_nets; /* ... parsed (clientip.h); never NULL once loaded */
-	int64_t max_active_jobs_per_user; /* MAX_ACTIVE_JOBS_PER_USER, default 20; 0 = no limit */
+	int64_t max_active_jobs_per_user;   /* MAX_ACTIVE_JOBS_PER_USER, default 20; 0 = no limit */
 	int64_t job_retry_base; /* JOB_RETRY_BASE_SECONDS: first retry delay, default 10 */
 };
 

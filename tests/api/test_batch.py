@@ -326,10 +326,16 @@ class BatchTest(ApiTestCase):
         enc = os.path.join(self.media, "sources", "ab", "abcdef.png.999999.tmp")
         orphan = os.path.join(self.media, "images", "cd", "cdef01.png")
         fresh = os.path.join(self.media, "tmp", "ia-upload-fresh1")
+        owner = os.stat(self.media)  # the stack's service user when started as root
         for f in (tmp, enc, orphan, fresh):
-            os.makedirs(os.path.dirname(f), exist_ok=True)
+            d = os.path.dirname(f)
+            if not os.path.isdir(d):
+                os.makedirs(d)
+                # a directory root made here would lock the stack out of it
+                os.chown(d, owner.st_uid, owner.st_gid)
             with open(f, "wb") as fp:
                 fp.write(b"x")
+            os.chown(f, owner.st_uid, owner.st_gid)
         for f in (tmp, enc, orphan):
             os.utime(f, (old, old))
         report = json.loads(self.iactl("media", "orphans", "--json").stdout)

@@ -44,8 +44,8 @@ class FaultTest(ApiTestCase):
         cls.media = os.path.join(cls.state, "media")
         os.makedirs(cls.media)
         cls.tmpfs = False
-        if os.geteuid() == 0:
-            p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs",
+        if os.geteuid() == 0:  # 0777: the stack may run its programs as another user
+            p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0777", "tmpfs",
                                 cls.media], capture_output=True)
             cls.tmpfs = p.returncode == 0
         env = {k: v for k, v in os.environ.items() if k not in ("DB_PATH",)}

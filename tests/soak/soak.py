@@ -202,7 +202,7 @@ def client(users, images, seed):
                 ids = list(u.images[-10:])
             if ids:
                 req("GET", "/api/v1/image/status/%d/" % rnd.choice(ids), token=u.access)
-        elif op < 0.83:
+        elif op < 0.78:
             with u.lock:
                 ids = list(u.images)
             if ids:
@@ -212,7 +212,7 @@ def client(users, images, seed):
                     with u.lock:
                         if victim in u.images:
                             u.images.remove(victim)
-        elif op < 0.88:
+        elif op < 0.83:
             if bodies and rnd.random() < 0.3:
                 purchase(u, rnd.choice(bodies))  # a replay: must grant nothing
             else:

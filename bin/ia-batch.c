@@ -10,6 +10,8 @@
  *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
  *
  * Several ia-batch processes may run at once: jobs are claimed atomically.
+ * Started as root, it first becomes the owner of the database
+ * (lib/privdrop.h), so a root crontab line cannot lock the stack out.
  * Each loop also delivers the mail outbox (lib/outbox.c), a round every
  * 250 ms at most, each stopping at its first failed attempt, so a dead
  * SMTP server delays jobs by one MAIL_TIMEOUT per round, not per message.
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "orphans.h"
 #include "outbox.h"
+#include "privdrop.h"
 #include "settings.h"
 #include "util.h"
 #include "worker.h"
@@ -179,6 +182,8 @@ int main(int argc, char **argv)
 		return batch_usage();
 	log_init("ia-batch");
 	settings_init();
+	if (privdrop_to_owner(settings_get()->db_path) != 0)
+		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = batch_on_signal;
 	sigaction(SIGTERM, &sa, NULL);

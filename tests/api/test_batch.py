@@ -223,6 +223,21 @@ class BatchTest(ApiTestCase):
         img = self.assertJsonResponse(wait_image(image_id, access), 200)
         self.assertEqual((img["status"], img["cost"], img["payment_made"]), ("done", 0, False))
 
+    def test_batch_run_by_root_writes_as_the_database_owner(self):
+        """Regression (issue 9 point 12 after the merge): ia-batch started by
+        hand as root made media directories the unprivileged stack could
+        not write into, and later uploads failed with 503."""
+        owner = os.stat(os.path.join(self.state, "ia.sqlite3")).st_uid
+        _, _, access, _ = self.new_user()
+        ids = [self.submit(access, "greyscale", noise((30, 20))) for _ in range(4)]
+        self.batch_once()
+        for i in ids:
+            self.assertEqual(self.job(i)["status"], "done", self.job(i))
+        for base, dirs, files in os.walk(self.media):
+            for name in dirs + files:
+                path = os.path.join(base, name)
+                self.assertEqual(os.stat(path).st_uid, owner, path)
+
     def test_three_workers_process_each_job_once(self):
         _, _, access, _ = self.new_user()
         before = {f for f in iatest_files(self.media) if f.startswith("images/")}

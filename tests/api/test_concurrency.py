@@ -53,13 +53,16 @@ class ConcurrentUploadTest(ApiTestCase):
                          ["signup_bonus", "admin_revoke"])
         self.assertEqual(db_query("select count(*) from images where user_id = ?", (user_id,))[0][0], 20)
 
-        # exactly the accepted jobs' sources were stored; nothing left in tmp/
+        for i in accepted:
+            self.assertEqual(wait_image(i, access).json["status"], "done")
+
+        # exactly the accepted jobs' sources were stored; nothing left in tmp/.
+        # Checked once the jobs are done: ia-batch normalises each upload into
+        # a new source file and switches source_key when the job finishes, so
+        # a running job briefly has two.
         keys = {r[0] for r in db_query("select source_key from images where user_id = ?", (user_id,))}
         new = {f for f in media_files() if f.startswith(("sources/", "tmp/"))} - sources_before
         self.assertEqual(new, keys)
-
-        for i in accepted:
-            self.assertEqual(wait_image(i, access).json["status"], "done")
         self.assertEqual(self.user_info(access)["credits"], 0)
         self.assertHealthy()
 

@@ -5,8 +5,15 @@
 #define IA_HEALTH_H
 
 struct db;
+struct settings;
 
 /* 0 when the database answers a read of the users table. */
 int health_check_db(struct db *db);
+
+/*
+ * 0 when the media storage can take files: MEDIA_ROOT is a directory this
+ * process may create files in. IA_ERR_IO otherwise. No writes.
+ */
+int health_check_storage(const struct settings *s);
 
 #endif

@@ -241,7 +241,7 @@ class ApiTestCase(unittest.TestCase):
         return email, password, t["access"], t["refresh"]
 
     def assertHealthy(self):
-        self.assertJsonResponse(request("GET", "/health/"), 200, {"status": "ok", "db": "ok", "batch": "ok"})
+        self.assertJsonResponse(request("GET", "/health/"), 200, {"status": "ok", "db": "ok", "storage": "ok", "batch": "ok"})
 
     TOKEN_INVALID = {"detail": "Given token not valid for any token type", "code": "token_not_valid"}
     NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}

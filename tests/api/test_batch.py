@@ -324,13 +324,27 @@ class BatchTest(ApiTestCase):
         (cron mode) makes it ok for a while."""
         self.db("delete from batch_workers")
         r = request("GET", "/health/")
-        self.assertJsonResponse(r, 200, {"status": "degraded", "db": "ok", "batch": "stale"})
+        self.assertJsonResponse(r, 200, {"status": "degraded", "db": "ok", "storage": "ok", "batch": "stale"})
         self.batch_once()
         r = request("GET", "/health/")
-        self.assertJsonResponse(r, 200, {"status": "ok", "db": "ok", "batch": "ok"})
+        self.assertJsonResponse(r, 200, {"status": "ok", "db": "ok", "storage": "ok", "batch": "ok"})
         self.db("update batch_workers set seen = seen - 121")
         r = request("GET", "/health/")
-        self.assertJsonResponse(r, 200, {"status": "degraded", "db": "ok", "batch": "stale"})
+        self.assertJsonResponse(r, 200, {"status": "degraded", "db": "ok", "storage": "ok", "batch": "stale"})
+
+    def test_health_reports_unreachable_media_storage(self):
+        """API.md Health: 503 with "storage" not ok when the media storage
+        cannot take files; ok again once it can."""
+        mode = os.stat(self.media).st_mode & 0o7777
+        os.chmod(self.media, 0)
+        try:
+            r = request("GET", "/health/")
+            body = self.assertJsonResponse(r, 503)
+            self.assertEqual((body["status"], body["db"], body["storage"]), ("error", "ok", "error"))
+        finally:
+            os.chmod(self.media, mode)
+        r = request("GET", "/health/")
+        self.assertEqual(self.assertJsonResponse(r, 200)["storage"], "ok")
 
     def test_stale_temp_files_are_swept(self):
         """Issue 9 point 9: what killed workers leave (an upload's temp file,

@@ -188,7 +188,7 @@ class ThrottleTest(ApiTestCase):
 class HealthTest(ApiTestCase):
     def test_health(self):
         self.assertHealthy()
-        self.assertJsonResponse(request("GET", "/health"), 200, {"status": "ok", "db": "ok", "batch": "ok"})
+        self.assertJsonResponse(request("GET", "/health"), 200, {"status": "ok", "db": "ok", "storage": "ok", "batch": "ok"})
 
 
 class PublicConfigTest(ApiTestCase):

@@ -338,6 +338,16 @@ void submit_generate(struct db *db, const struct settings *s, int64_t user_id, c
 
 	memset(out, 0, sizeof(*out));
 	api_errors_init(&e);
+	/* API.md's order: service (404/503), credits (402), jobs in flight (429), then the fields
+	 */
+	if (submit_service(db, "generate", &svc, out) != 0)
+		goto out;
+	if (s->stability_ai_key[0] == '\0' && !s->local_generator) {
+		submit_detail(out, 503, "Service not available.");
+		goto out;
+	}
+	if (submit_precheck(db, s, user_id, &svc, out) != 0)
+		goto out;
 	if (prompt_item == NULL || cJSON_IsNull(prompt_item) ||
 	    (cJSON_IsString(prompt_item) && prompt_item->valuestring[0] == '\0')) {
 		submit_detail(out, 400, "Prompt is required.");
@@ -346,13 +356,6 @@ void submit_generate(struct db *db, const struct settings *s, int64_t user_id, c
 	if (submit_generate_fields(body, params, &prompt, &aspect, &e) != 0) {
 		out->status = 400;
 		out->body = cJSON_Duplicate(e.obj, 1);
-		goto out;
-	}
-	if (submit_service(db, "generate", &svc, out) != 0 ||
-	    submit_precheck(db, s, user_id, &svc, out) != 0)
-		goto out;
-	if (s->stability_ai_key[0] == '\0' && !s->local_generator) {
-		submit_detail(out, 503, "Service not available.");
 		goto out;
 	}
 	params_json = cJSON_PrintUnformatted(params);

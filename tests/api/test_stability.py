@@ -499,8 +499,9 @@ class NoKeyTest(unittest.TestCase):
         token = self.stack.new_user()
         status, body = self.stack.request("POST", GENERATE, {"prompt": "a cat"}, token=token)
         self.assertEqual((status, body), (503, {"detail": "Service not available."}))
+        # API.md's order of checks: an unavailable service is 503 before the fields
         status, body = self.stack.request("POST", GENERATE, {}, token=token)
-        self.assertEqual((status, body), (400, {"detail": "Prompt is required."}))
+        self.assertEqual((status, body), (503, {"detail": "Service not available."}))
         _, info = self.stack.request("GET", "/api/v1/user/info/", token=token)
         self.assertEqual(info["credits"], 100)
 

@@ -213,6 +213,28 @@ def minute_window():
     return int(time.time()) // 60
 
 
+def read_pid(name, run_dir=None):
+    """The pid in <run_dir>/<name>.pid (run_dir: the stack's STATE/run)."""
+    with open(os.path.join(run_dir or os.path.join(STATE, "run"), name + ".pid")) as f:
+        return int(f.read().split()[0])
+
+
+def wait_new_pid(name, old, timeout=5, interval=0.01):
+    """The pid of `name` once it differs from old and runs; None after
+    timeout seconds (timeout None: wait for ever)."""
+    deadline = None if timeout is None else time.time() + timeout
+    while deadline is None or time.time() < deadline:
+        try:
+            pid = read_pid(name)
+            if pid != old:
+                os.kill(pid, 0)
+                return pid
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(interval)
+    return None
+
+
 def noise_image(size=(64, 64), fmt="PNG", **save):
     """An image of random pixels (no encoder shrinks it much), as bytes."""
     from PIL import Image

@@ -26,6 +26,8 @@ static int onetime_uid_decode(const char *uidb64, int64_t *user_id);
 static int onetime_find(struct db *db, const struct onetime_sql *sql, const char *hash,
 			struct onetime_row *row, bool *used);
 static int onetime_mark(struct db *db, const char *stmt, int64_t now, int64_t id, int none_rc);
+static int onetime_claim(struct db *db, const struct onetime_sql *sql,
+			 const struct onetime_row *row, int64_t now);
 
 static void onetime_token_hash(const char *token, char out[ONETIME_HASH_HEX])
 {
@@ -176,16 +178,34 @@ static int onetime_mark(struct db *db, const char *stmt, int64_t now, int64_t id
 	return db_step_one(st, none_rc);
 }
 
-int onetime_claim(struct db *db, const struct onetime_sql *sql, const struct onetime_row *row,
-		  int64_t now)
+/* Inside the transaction: mark row's token used, retire the user's others. */
+static int onetime_claim(struct db *db, const struct onetime_sql *sql,
+			 const struct onetime_row *row, int64_t now)
+{
+	int rc = onetime_mark(db, sql->claim, now, row->id, IA_ERR_AUTH);
+
+	if (rc != 0)
+		return rc;
+	/* Any number of other open tokens (none too) is fine: none_rc 0. */
+	return onetime_mark(db, sql->retire, now, row->user_id, 0);
+}
+
+int onetime_redeem(struct db *db, const struct onetime_sql *sql, const struct onetime_row *row,
+		   int64_t now, onetime_grant_fn grant, void *ud)
 {
 	int rc;
 
 	if (db == NULL || sql == NULL || row == NULL)
 		return IA_ERR_INVAL;
-	rc = onetime_mark(db, sql->claim, now, row->id, IA_ERR_AUTH);
+	rc = db_begin(db);
 	if (rc != 0)
 		return rc;
-	/* Any number of other open tokens (none too) is fine: none_rc 0. */
-	return onetime_mark(db, sql->retire, now, row->user_id, 0);
+	rc = onetime_claim(db, sql, row, now);
+	if (rc == 0 && grant != NULL)
+		rc = grant(db, row->user_id, now, ud);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0)
+		db_rollback(db);
+	return rc;
 }

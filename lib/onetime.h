@@ -80,17 +80,26 @@ int onetime_create(struct db *db, const struct onetime_sql *sql, int64_t user_id
  * Look a link up without writing: it must be well formed, stored, belong
  * to the uidb64's user, be unused and younger than sql->lifetime. Then
  * *row is the token's row. IA_ERR_AUTH for every kind of bad link, or a
- * database error. Re-check with onetime_claim before acting on it.
+ * database error. onetime_redeem re-checks it atomically.
  */
 int onetime_check(struct db *db, const struct onetime_sql *sql, const char *uidb64,
 		  const char *token, int64_t now, struct onetime_row *row);
 
 /*
- * Inside the caller's BEGIN IMMEDIATE: mark row's token used (the
- * used IS NULL guard loses cleanly to a concurrent claim: IA_ERR_AUTH)
- * and retire the user's other open tokens. Database writes only.
+ * What a claimed token grants (set a password, mark an address verified),
+ * run inside the claim's transaction for the token's user. 0 or an
+ * error, which rolls the claim back.
  */
-int onetime_claim(struct db *db, const struct onetime_sql *sql, const struct onetime_row *row,
-		  int64_t now);
+typedef int (*onetime_grant_fn)(struct db *db, int64_t user_id, int64_t now, void *ud);
+
+/*
+ * Redeem row's token (from onetime_check) in one BEGIN IMMEDIATE
+ * transaction: mark it used (the used IS NULL guard loses cleanly to a
+ * concurrent redeem: IA_ERR_AUTH), retire the user's other open tokens,
+ * then grant(db, row->user_id, now, ud) when grant is not NULL. Commits
+ * when all succeed, else rolls back and returns the error.
+ */
+int onetime_redeem(struct db *db, const struct onetime_sql *sql, const struct onetime_row *row,
+		   int64_t now, onetime_grant_fn grant, void *ud);
 
 #endif

@@ -32,8 +32,7 @@ static const struct onetime_sql resets_sql = {
     .lifetime = RESETS_LIFETIME,
 };
 
-static int resets_consume(struct db *db, const struct onetime_row *row, const char *pw_hash,
-			  int64_t now);
+static int resets_grant(struct db *db, int64_t user_id, int64_t now, void *ud);
 
 int resets_create(struct db *db, int64_t user_id, int64_t now, char *uid, char *token)
 {
@@ -83,44 +82,32 @@ int resets_compose(struct db *db, const struct settings *s, const char *email, i
 }
 
 /*
- * Inside BEGIN IMMEDIATE: claim the token (the used IS NULL guard loses
- * cleanly to a concurrent confirm), retire the user's other tokens, store
- * the new hash, bump token_version and mark the email verified.
+ * What a reset link grants, inside the redeeming transaction: the new
+ * password hash (ud) is stored, token_version bumped, and the email
+ * marked verified.
  */
-static int resets_consume(struct db *db, const struct onetime_row *row, const char *pw_hash,
-			  int64_t now)
+static int resets_grant(struct db *db, int64_t user_id, int64_t now, void *ud)
 {
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_begin(db);
-	if (rc != 0)
-		return rc;
-	rc = onetime_claim(db, &resets_sql, row, now);
-	if (rc != 0)
-		goto out;
-	rc = users_set_password_hash(db, row->user_id, pw_hash);
+	(void)now;
+	rc = users_set_password_hash(db, user_id, ud);
 	if (rc == IA_ERR_NOTFOUND)
 		rc = IA_ERR_AUTH;
 	if (rc != 0)
-		goto out;
+		return rc;
 	/* The link came through the mailbox: the address is proven. */
 	rc = db_prepare(db, "UPDATE users SET email_verified = 1 WHERE id = ?", &st);
 	if (rc != 0)
-		goto out;
-	rc = db_bind_int64(st, 1, row->user_id) == 0 ? db_step_one(st, IA_ERR_AUTH) : IA_ERR_DB;
-	if (rc == 0)
-		rc = db_commit(db);
-out:
-	if (rc != 0)
-		db_rollback(db);
-	return rc;
+		return rc;
+	return db_bind_int64(st, 1, user_id) == 0 ? db_step_one(st, IA_ERR_AUTH) : IA_ERR_DB;
 }
 
 /*
  * The token is checked once without the write lock, so the Argon2id hash
  * of the new password (slow) is only computed for a plausible token and
- * never while holding the lock; resets_consume then re-checks atomically.
+ * never while holding the lock; onetime_redeem then re-checks atomically.
  */
 int resets_confirm(struct db *db, const char *uidb64, const char *token, const char *new_password,
 		   int64_t now)
@@ -136,7 +123,7 @@ int resets_confirm(struct db *db, const char *uidb64, const char *token, const c
 		return rc;
 	rc = password_hash(new_password, pw_hash);
 	if (rc == 0)
-		rc = resets_consume(db, &row, pw_hash, now);
+		rc = onetime_redeem(db, &resets_sql, &row, now, resets_grant, pw_hash);
 	sodium_memzero(pw_hash, sizeof(pw_hash));
 	return rc;
 }

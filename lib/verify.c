@@ -30,7 +30,7 @@ static const struct onetime_sql verify_sql = {
     .lifetime = VERIFY_LIFETIME,
 };
 
-static int verify_consume(struct db *db, const struct onetime_row *row, int64_t now);
+static int verify_grant(struct db *db, int64_t user_id, int64_t now, void *ud);
 static int verify_state(struct db *db, int64_t user_id, char **email, bool *verified);
 
 int verify_enqueue(struct db *db, const struct settings *s, int64_t user_id, const char *email,
@@ -112,36 +112,19 @@ int verify_resend(struct db *db, const struct settings *s, int64_t user_id, int6
 	return rc;
 }
 
-/*
- * Inside BEGIN IMMEDIATE: claim the token (the used IS NULL guard loses
- * cleanly to a concurrent confirm), retire the user's other tokens and
- * mark the address verified.
- */
-static int verify_consume(struct db *db, const struct onetime_row *row, int64_t now)
+/* What a verification link grants, inside the redeeming transaction. */
+static int verify_grant(struct db *db, int64_t user_id, int64_t now, void *ud)
 {
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_begin(db);
-	if (rc != 0)
-		return rc;
-	rc = onetime_claim(db, &verify_sql, row, now);
-	if (rc != 0)
-		goto out;
+	(void)ud;
 	rc = db_prepare(db, "UPDATE users SET email_verified = 1, updated = ? WHERE id = ?", &st);
 	if (rc != 0)
-		goto out;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, row->user_id) != 0) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	rc = db_step_one(st, IA_ERR_AUTH);
-	if (rc == 0)
-		rc = db_commit(db);
-out:
-	if (rc != 0)
-		db_rollback(db);
-	return rc;
+		return rc;
+	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, user_id) != 0)
+		return IA_ERR_DB;
+	return db_step_one(st, IA_ERR_AUTH);
 }
 
 int verify_confirm(struct db *db, const char *uidb64, const char *token, int64_t now)
@@ -154,5 +137,5 @@ int verify_confirm(struct db *db, const char *uidb64, const char *token, int64_t
 	rc = onetime_check(db, &verify_sql, uidb64, token, now, &row);
 	if (rc != 0)
 		return rc;
-	return verify_consume(db, &row, now);
+	return onetime_redeem(db, &verify_sql, &row, now, verify_grant, NULL);
 }

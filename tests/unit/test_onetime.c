@@ -2,8 +2,8 @@
  * test_onetime.c - unit tests for lib/onetime.c on a real migrated SQLite
  * file (its password_resets table, through statements of the test's own):
  * the link round-trips, malformed links are refused, a token is found
- * only while unused, unexpired and for its own user, a claim wins once
- * and retires the user's other tokens.
+ * only while unused, unexpired and for its own user, a redeem wins once
+ * and retires the user's other tokens, and a failing grant undoes it.
  */
 #include "config.h"
 
@@ -47,18 +47,18 @@ static void teardown(void)
 	db = NULL;
 }
 
-/* onetime_claim inside its own transaction, as the callers do. */
 static int claim(const struct onetime_row *row, int64_t now)
 {
-	int rc = db_begin(db);
+	return onetime_redeem(db, &sql, row, now, NULL, NULL);
+}
 
-	if (rc != 0)
-		return rc;
-	rc = onetime_claim(db, &sql, row, now);
-	if (rc == 0)
-		return db_commit(db);
-	db_rollback(db);
-	return rc;
+/* A grant that records its user in *ud and then fails. */
+static int failing_grant(struct db *d, int64_t user_id, int64_t now, void *ud)
+{
+	(void)d;
+	(void)now;
+	*(int64_t *)ud = user_id;
+	return IA_ERR_IO;
 }
 
 START_TEST(test_link_round_trip)
@@ -165,6 +165,25 @@ START_TEST(test_claim_retires_siblings)
 }
 END_TEST
 
+START_TEST(test_failing_grant_rolls_back)
+{
+	char u[ONETIME_UID_MAX], t[ONETIME_TOKEN_LEN + 1];
+	struct onetime_row row;
+	int64_t granted = 0;
+
+	ck_assert_int_eq(onetime_create(db, &sql, uid, NOW, u, t), 0);
+	ck_assert_int_eq(onetime_check(db, &sql, u, t, NOW + 1, &row), 0);
+	ck_assert_int_eq(onetime_redeem(db, &sql, &row, NOW + 1, failing_grant, &granted),
+			 IA_ERR_IO);
+	ck_assert_int_eq(granted, uid);
+	/* the claim was rolled back: the token still works */
+	ck_assert_int_eq(
+	    testdb_int(db, "SELECT count(*) FROM password_resets WHERE used IS NULL", 0), 1);
+	ck_assert_int_eq(onetime_check(db, &sql, u, t, NOW + 2, &row), 0);
+	ck_assert_int_eq(claim(&row, NOW + 2), 0);
+}
+END_TEST
+
 static Suite *onetime_suite(void)
 {
 	Suite *s = suite_create("onetime");
@@ -178,6 +197,7 @@ static Suite *onetime_suite(void)
 	tcase_add_test(tc, test_create_unknown_user);
 	tcase_add_test(tc, test_check_expiry_and_user);
 	tcase_add_test(tc, test_claim_retires_siblings);
+	tcase_add_test(tc, test_failing_grant_rolls_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

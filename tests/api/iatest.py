@@ -138,9 +138,10 @@ def jwt_claims(token):
 
 # --- database and mail of the test stack --------------------------------------
 
-def db_query(sql, params=()):
-    """Run one statement on the stack's database; returns the rows."""
-    conn = sqlite3.connect(DB_PATH, timeout=10)
+def db_query(sql, params=(), path=None):
+    """Run one statement on the stack's database (or the one at path);
+    returns the rows."""
+    conn = sqlite3.connect(path or DB_PATH, timeout=10)
     try:
         rows = conn.execute(sql, params).fetchall()
         conn.commit()
@@ -302,13 +303,7 @@ class PrivateStack:
 
     def db(self, sql, params=()):
         """Run sql on the private stack's database; its rows."""
-        conn = sqlite3.connect(os.path.join(self.state, "ia.sqlite3"), timeout=10)
-        try:
-            rows = conn.execute(sql, params).fetchall()
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
+        return db_query(sql, params, os.path.join(self.state, "ia.sqlite3"))
 
 
 class ApiTestCase(unittest.TestCase):

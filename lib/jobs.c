@@ -22,11 +22,37 @@
 	"alternate_url, ai_response, error, content_type, width, height, bytes, cost, "            \
 	"payment_made, created, updated"
 
+static char *jobs_dup(struct db_stmt *st, int col);
+static int jobs_int_by_id(struct db *db, const char *sql, int64_t id, int64_t *out);
+static int jobs_each_row(struct db_stmt *st, int (*fn)(void *ud, const struct job_row *r),
+			 void *ud);
+
 static char *jobs_dup(struct db_stmt *st, int col)
 {
 	const char *t = db_column_text(st, col);
 
 	return t == NULL ? NULL : xstrdup(t);
+}
+
+/*
+ * One integer: the first column of the row that sql (a constant statement
+ * with one parameter, bound to id) returns, into *out. IA_ERR_NOTFOUND
+ * when there is no row, or a database error. No writes.
+ */
+static int jobs_int_by_id(struct db *db, const char *sql, int64_t id, int64_t *out)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, sql, &st);
+
+	if (rc != 0)
+		return rc;
+	rc = db_bind_int64(st, 1, id);
+	if (rc == 0)
+		rc = db_step(st);
+	if (rc == DB_ROW)
+		*out = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
 }
 
 /*
@@ -45,36 +71,21 @@ static int jobs_check_active(struct db *db, int64_t user_id, int64_t max_active,
 
 int jobs_count_active(struct db *db, int64_t user_id, int64_t *count)
 {
-	struct db_stmt *st;
-	int rc = db_prepare(db,
-			    "SELECT count(*) FROM images WHERE user_id = ? "
-			    "AND status IN ('pending', 'processing')",
-			    &st);
+	int rc = jobs_int_by_id(db,
+				"SELECT count(*) FROM images WHERE user_id = ? "
+				"AND status IN ('pending', 'processing')",
+				user_id, count);
 
-	if (rc != 0)
-		return rc;
-	db_bind_int64(st, 1, user_id);
-	rc = db_step(st);
-	if (rc == DB_ROW)
-		*count = db_column_int64(st, 0);
-	db_reset(st);
-	return rc == DB_ROW ? 0 : IA_ERR_DB;
+	return rc == 0 ? 0 : IA_ERR_DB;
 }
 
 int jobs_precheck(struct db *db, int64_t user_id, int64_t cost, int64_t max_active)
 {
-	struct db_stmt *st;
-	int64_t credits;
-	int rc = db_prepare(db, "SELECT credits FROM users WHERE id = ?", &st);
+	int64_t credits = 0;
+	int rc = jobs_int_by_id(db, "SELECT credits FROM users WHERE id = ?", user_id, &credits);
 
 	if (rc != 0)
 		return rc;
-	db_bind_int64(st, 1, user_id);
-	rc = db_step(st);
-	credits = rc == DB_ROW ? db_column_int64(st, 0) : 0;
-	db_reset(st);
-	if (rc != DB_ROW)
-		return rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
 	if (credits < cost)
 		return IA_ERR_FUNDS;
 	return max_active > 0 ? jobs_check_active(db, user_id, max_active, 0) : 0;
@@ -454,6 +465,31 @@ static void jobs_read_row(struct db_stmt *st, struct job_row *r)
 	r->updated = db_column_int64(st, 19);
 }
 
+/*
+ * Step st (a bound SELECT of JOBS_ROW_COLS) to its end, handing each row
+ * to fn; fn's row lives only during the call. fn returning non-zero stops
+ * the walk and that value is returned; else 0 or a database error. Resets
+ * st.
+ */
+static int jobs_each_row(struct db_stmt *st, int (*fn)(void *ud, const struct job_row *r), void *ud)
+{
+	struct job_row r;
+	int rc;
+
+	for (;;) {
+		rc = db_step(st);
+		if (rc != DB_ROW)
+			break;
+		jobs_read_row(st, &r);
+		rc = fn(ud, &r);
+		jobs_row_cleanup(&r);
+		if (rc != 0)
+			break;
+	}
+	db_reset(st);
+	return rc == DB_DONE ? 0 : rc;
+}
+
 void jobs_row_cleanup(struct job_row *r)
 {
 	free(r->service);
@@ -490,26 +526,17 @@ int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out)
 
 int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count)
 {
-	struct db_stmt *st;
-	int rc = db_prepare(
+	int rc = jobs_int_by_id(
 	    db, "SELECT count(*) FROM images WHERE user_id = ? AND status IN ('done', 'failed')",
-	    &st);
+	    user_id, count);
 
-	if (rc != 0)
-		return rc;
-	db_bind_int64(st, 1, user_id);
-	rc = db_step(st);
-	if (rc == DB_ROW)
-		*count = db_column_int64(st, 0);
-	db_reset(st);
-	return rc == DB_ROW ? 0 : IA_ERR_DB;
+	return rc == 0 ? 0 : IA_ERR_DB;
 }
 
 int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
 			int (*fn)(void *ud, const struct job_row *r), void *ud)
 {
 	struct db_stmt *st;
-	struct job_row r;
 	int rc = db_prepare(db,
 			    "SELECT " JOBS_ROW_COLS " FROM images WHERE user_id = ? AND status IN "
 			    "('done', 'failed') ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -517,18 +544,12 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 
 	if (rc != 0)
 		return rc;
-	db_bind_int64(st, 1, user_id);
-	db_bind_int64(st, 2, limit);
-	db_bind_int64(st, 3, offset);
-	while ((rc = db_step(st)) == DB_ROW) {
-		jobs_read_row(st, &r);
-		rc = fn(ud, &r);
-		jobs_row_cleanup(&r);
-		if (rc != 0)
-			break;
+	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, limit) != 0 ||
+	    db_bind_int64(st, 3, offset) != 0) {
+		db_reset(st);
+		return IA_ERR_DB;
 	}
-	db_reset(st);
-	return rc;
+	return jobs_each_row(st, fn, ud);
 }
 
 int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key)
@@ -592,7 +613,6 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 	      int (*fn)(void *ud, const struct job_row *r), void *ud)
 {
 	struct db_stmt *st;
-	struct job_row r;
 	int rc =
 	    db_prepare(db,
 		       "SELECT " JOBS_ROW_COLS " FROM images WHERE (?1 IS NULL OR status = ?1) "
@@ -601,20 +621,11 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 
 	if (rc != 0)
 		return rc;
-	db_bind_text(st, 1, status);
-	db_bind_int64(st, 2, limit > 0 ? limit : -1);
-	for (;;) {
-		rc = db_step(st);
-		if (rc != DB_ROW)
-			break;
-		jobs_read_row(st, &r);
-		rc = fn(ud, &r);
-		jobs_row_cleanup(&r);
-		if (rc != 0)
-			break;
+	if (db_bind_text(st, 1, status) != 0 || db_bind_int64(st, 2, limit > 0 ? limit : -1) != 0) {
+		db_reset(st);
+		return IA_ERR_DB;
 	}
-	db_reset(st);
-	return rc == DB_DONE ? 0 : rc;
+	return jobs_each_row(st, fn, ud);
 }
 
 int jobs_retry(struct db *db, int64_t id)

@@ -8,38 +8,31 @@
  * (not even by its time). ia-batch then calls resets_compose: the token is
  * made and the mail written there, or the request is dropped.
  *
- * The link format (uidb64 + token, stored as a hash) is shared with email
- * verification (lib/verify.c) through resets_link_new/resets_link_parse.
+ * The link format (uidb64 + token, stored as a hash) and the token checks
+ * are shared with email verification (lib/verify.c) through lib/onetime.c.
  */
 #ifndef IA_RESETS_H
 #define IA_RESETS_H
 
 #include <stdint.h>
 
+#include "onetime.h"
+
 struct db;
 
 #define RESETS_LIFETIME  (3 * 24 * 3600)
-#define RESETS_TOKEN_LEN 64 /* hex chars */
-#define RESETS_UID_MAX   32
-#define RESETS_HASH_HEX  65 /* SHA-256 in hex + NUL */
+#define RESETS_TOKEN_LEN ONETIME_TOKEN_LEN /* hex chars */
+#define RESETS_UID_MAX   ONETIME_UID_MAX
+#define RESETS_HASH_HEX  ONETIME_HASH_HEX
 
 struct settings;
 
 /*
- * A fresh link for user_id: uid (base64url of the decimal id, as Django
- * does), token (RESETS_TOKEN_LEN random hex) and the hash to store.
- * Wipe token after use (sodium_memzero).
+ * Queue a reset request for email as typed, in its own BEGIN IMMEDIATE
+ * transaction: one outbox row, the same work whether or not an account
+ * exists (see above). 0, or a database error.
  */
-void resets_link_new(int64_t user_id, char uid[RESETS_UID_MAX], char token[RESETS_TOKEN_LEN + 1],
-		     char hash[RESETS_HASH_HEX]);
-
-/*
- * Check the form of a link (uidb64 of a positive id, token of
- * RESETS_TOKEN_LEN lowercase hex) and give its user id and token hash,
- * to look up. IA_ERR_AUTH when malformed.
- */
-int resets_link_parse(const char *uidb64, const char *token, int64_t *user_id,
-		      char hash[RESETS_HASH_HEX]);
+int resets_request(struct db *db, const char *email, int64_t now);
 
 /*
  * The reset mail for the account of email (case-insensitive) when it is
@@ -50,13 +43,6 @@ int resets_link_parse(const char *uidb64, const char *token, int64_t *user_id,
  * IA_ERR_NOTFOUND when no mail must go (no such account, Google-only,
  * banned). The subject is RESETS_SUBJECT.
  */
-/*
- * Queue a reset request for email as typed, in its own BEGIN IMMEDIATE
- * transaction: one outbox row, the same work whether or not an account
- * exists (see above). 0, or a database error.
- */
-int resets_request(struct db *db, const char *email, int64_t now);
-
 #define RESETS_SUBJECT "Reset your Image Assistant password"
 int resets_compose(struct db *db, const struct settings *s, const char *email, int64_t now,
 		   char **to_out, char **body_out);

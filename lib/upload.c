@@ -46,7 +46,6 @@ static int upload_on_begin(void *ud, const char *name, const char *filename,
 			   const char *content_type);
 static int upload_on_data(void *ud, const char *data, size_t len);
 static int upload_on_end(void *ud);
-static int upload_write_all(int fd, const char *p, size_t n);
 static int upload_pump(struct multipart *mp, upload_read_fn read_fn, void *ctx, size_t max_body);
 
 /* Create the temp file for the file part. */
@@ -95,22 +94,6 @@ static int upload_on_begin(void *ud, const char *name, const char *filename,
 	return 0;
 }
 
-/* write(2) until done, retrying on EINTR and short writes. */
-static int upload_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return IA_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int upload_on_data(void *ud, const char *data, size_t len)
 {
 	struct upload_ctx *u = ud;
@@ -118,7 +101,7 @@ static int upload_on_data(void *ud, const char *data, size_t len)
 
 	switch (u->kind) {
 	case UPLOAD_FILE:
-		rc = upload_write_all(u->fd, data, len);
+		rc = ia_write_all(u->fd, data, len);
 		if (rc == 0)
 			u->form.file_size += len;
 		return rc;

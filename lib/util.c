@@ -1,6 +1,6 @@
 /*
  * util.c - allocation wrappers that abort on out-of-memory, bounded integer
- * parsing, time formatting and random hex strings.
+ * parsing, time formatting, random hex strings and a whole-buffer write.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -158,4 +159,21 @@ void ia_ascii_lower(char *s)
 	for (; *s; s++)
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s - 'A' + 'a');
+}
+
+int ia_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return IA_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * util.h - small helpers shared by every module: allocation that aborts on
- * out-of-memory (STYLE.md rule 7), bounded number parsing, time, randomness.
+ * out-of-memory (STYLE.md rule 7), bounded number parsing, time, randomness,
+ * and writing a whole buffer to a file descriptor.
  */
 #ifndef IA_UTIL_H
 #define IA_UTIL_H
@@ -34,5 +35,11 @@ void ia_random_hex(char *out, size_t nbytes);
 
 /* Case-insensitive ASCII lower-casing in place. */
 void ia_ascii_lower(char *s);
+
+/*
+ * write(2) all n bytes of buf to fd, retrying on EINTR and short writes.
+ * 0, or IA_ERR_IO (errno tells why; a zero-byte write counts as failure).
+ */
+int ia_write_all(int fd, const void *buf, size_t n);
 
 #endif

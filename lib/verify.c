@@ -1,17 +1,16 @@
 /*
  * verify.c - email verification links. This module implements the token
- * table email_verifications (the same shape and checks as
- * password_resets) and the two steps around it: queueing the mail in the
- * caller's transaction, and consuming a link. Looking a token up by its
- * SHA-256 keeps the check timing-safe, as in resets.c.
+ * table email_verifications, run through lib/onetime.c (as password_resets
+ * is), and the two steps around it: queueing the mail in the caller's
+ * transaction, and consuming a link.
  */
 #include "config.h"
 
 #include "verify.h"
 #include "db.h"
 #include "err.h"
+#include "onetime.h"
 #include "outbox.h"
-#include "resets.h"
 #include "settings.h"
 #include "util.h"
 
@@ -20,41 +19,31 @@
 
 #include <sodium.h>
 
-struct verify_row {
-	int64_t id;
-	int64_t user_id;
-	int64_t created;
-	bool used;
+/* The INSERT refers to users through a foreign key: an unknown user fails. */
+static const struct onetime_sql verify_sql = {
+    .insert = "INSERT INTO email_verifications(user_id, token_hash, created) "
+	      "VALUES (?1, ?2, ?3)",
+    .find = "SELECT id, user_id, created, used IS NOT NULL FROM email_verifications "
+	    "WHERE token_hash = ?1",
+    .claim = "UPDATE email_verifications SET used = ?1 WHERE id = ?2 AND used IS NULL",
+    .retire = "UPDATE email_verifications SET used = ?1 WHERE user_id = ?2 AND used IS NULL",
+    .lifetime = VERIFY_LIFETIME,
 };
 
-static int verify_find(struct db *db, const char *hash, struct verify_row *row);
-static int verify_consume(struct db *db, const struct verify_row *row, int64_t now);
+static int verify_grant(struct db *db, int64_t user_id, int64_t now, void *ud);
 static int verify_state(struct db *db, int64_t user_id, char **email, bool *verified);
 
 int verify_enqueue(struct db *db, const struct settings *s, int64_t user_id, const char *email,
 		   int64_t now)
 {
-	char uid[RESETS_UID_MAX], token[RESETS_TOKEN_LEN + 1], hash[RESETS_HASH_HEX];
-	struct db_stmt *st;
+	char uid[ONETIME_UID_MAX], token[ONETIME_TOKEN_LEN + 1];
 	char *body = NULL;
 	int rc;
 
 	if (db == NULL || s == NULL || user_id <= 0 || email == NULL)
 		return IA_ERR_INVAL;
-	resets_link_new(user_id, uid, token, hash);
-	rc = db_prepare(db,
-			"INSERT INTO email_verifications(user_id, token_hash, created) "
-			"VALUES (?, ?, ?)",
-			&st);
+	rc = onetime_create(db, &verify_sql, user_id, now, uid, token);
 	if (rc != 0)
-		goto out;
-	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_text(st, 2, hash) != 0 ||
-	    db_bind_int64(st, 3, now) != 0) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	rc = db_step(st);
-	if (rc < 0)
 		goto out;
 	body = xasprintf("Hello,\n\nPlease confirm that this is your email address by opening "
 			 "this link within 3 days:\n\n%s/users/verify/email/%s/%s/\n\n"
@@ -123,99 +112,30 @@ int verify_resend(struct db *db, const struct settings *s, int64_t user_id, int6
 	return rc;
 }
 
-/* The row holding this token hash; IA_ERR_AUTH when there is none. */
-static int verify_find(struct db *db, const char *hash, struct verify_row *row)
+/* What a verification link grants, inside the redeeming transaction. */
+static int verify_grant(struct db *db, int64_t user_id, int64_t now, void *ud)
 {
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_prepare(db,
-			"SELECT id, user_id, created, used IS NOT NULL FROM email_verifications "
-			"WHERE token_hash = ?",
-			&st);
-	if (rc == 0)
-		rc = db_bind_text(st, 1, hash);
-	if (rc == 0)
-		rc = db_step(st);
-	if (rc == DB_ROW) {
-		row->id = db_column_int64(st, 0);
-		row->user_id = db_column_int64(st, 1);
-		row->created = db_column_int64(st, 2);
-		row->used = db_column_int64(st, 3) != 0;
-		rc = 0;
-	} else if (rc == DB_DONE) {
-		rc = IA_ERR_AUTH;
-	}
-	db_reset(st);
-	return rc;
-}
-
-/*
- * Inside BEGIN IMMEDIATE: claim the token (the used IS NULL guard loses
- * cleanly to a concurrent confirm), retire the user's other tokens and
- * mark the address verified.
- */
-static int verify_consume(struct db *db, const struct verify_row *row, int64_t now)
-{
-	struct db_stmt *st;
-	int rc;
-
-	rc = db_begin(db);
-	if (rc != 0)
-		return rc;
-	rc = db_prepare(db, "UPDATE email_verifications SET used = ? WHERE id = ? AND used IS NULL",
-			&st);
-	if (rc != 0)
-		goto out;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, row->id) != 0) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	rc = db_step_one(st, IA_ERR_AUTH);
-	if (rc != 0)
-		goto out;
-	rc = db_prepare(
-	    db, "UPDATE email_verifications SET used = ? WHERE user_id = ? AND used IS NULL", &st);
-	if (rc != 0)
-		goto out;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, row->user_id) != 0) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	rc = db_step(st);
-	if (rc < 0)
-		goto out;
+	(void)ud;
 	rc = db_prepare(db, "UPDATE users SET email_verified = 1, updated = ? WHERE id = ?", &st);
 	if (rc != 0)
-		goto out;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, row->user_id) != 0) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
-	rc = db_step_one(st, IA_ERR_AUTH);
-	if (rc == 0)
-		rc = db_commit(db);
-out:
-	if (rc != 0)
-		db_rollback(db);
-	return rc;
+		return rc;
+	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, user_id) != 0)
+		return IA_ERR_DB;
+	return db_step_one(st, IA_ERR_AUTH);
 }
 
 int verify_confirm(struct db *db, const char *uidb64, const char *token, int64_t now)
 {
-	char hash[RESETS_HASH_HEX];
-	struct verify_row row;
-	int64_t user_id;
+	struct onetime_row row;
 	int rc;
 
 	if (db == NULL)
 		return IA_ERR_INVAL;
-	if (resets_link_parse(uidb64, token, &user_id, hash) != 0)
-		return IA_ERR_AUTH;
-	rc = verify_find(db, hash, &row);
+	rc = onetime_check(db, &verify_sql, uidb64, token, now, &row);
 	if (rc != 0)
 		return rc;
-	if (row.user_id != user_id || row.used || row.created < now - VERIFY_LIFETIME)
-		return IA_ERR_AUTH;
-	return verify_consume(db, &row, now);
+	return onetime_redeem(db, &verify_sql, &row, now, verify_grant, NULL);
 }

@@ -3,7 +3,7 @@
  * {PUBLIC_URL}/users/verify/email/<uidb64>/<token>/, valid for 3 days,
  * mailed through the outbox at signup and on request; confirming it sets
  * users.email_verified. Tokens are made and checked like password reset
- * tokens (resets_link_new/resets_link_parse): only a hash is stored.
+ * tokens (lib/onetime.c): only a hash is stored.
  */
 #ifndef IA_VERIFY_H
 #define IA_VERIFY_H

@@ -255,23 +255,6 @@ static int worker_normalize(const struct worker_task *t, struct worker_report *r
 	return rc;
 }
 
-static int worker_write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return IA_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * The child: do the work, report it on fd, exit. Never touches the db.
  * normal_key is where the normalised upload goes (when the source is raw).
@@ -297,8 +280,7 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 		r.rc = worker_execute(t, &r.res, r.err, sizeof(r.err));
 	r.final = t->final;
 	r.ai_len = t->ai_response != NULL ? strlen(t->ai_response) : 0;
-	if (worker_write_all(fd, &r, sizeof(r)) != 0 ||
-	    worker_write_all(fd, t->ai_response, r.ai_len) != 0)
+	if (ia_write_all(fd, &r, sizeof(r)) != 0 || ia_write_all(fd, t->ai_response, r.ai_len) != 0)
 		_exit(1);
 	_exit(0);
 }

@@ -13,12 +13,16 @@ import glob
 import hashlib
 import hmac
 import http.client
+import io
 import itertools
 import json
 import os
 import re
+import shutil
+import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -134,9 +138,10 @@ def jwt_claims(token):
 
 # --- database and mail of the test stack --------------------------------------
 
-def db_query(sql, params=()):
-    """Run one statement on the stack's database; returns the rows."""
-    conn = sqlite3.connect(DB_PATH, timeout=10)
+def db_query(sql, params=(), path=None):
+    """Run one statement on the stack's database (or the one at path);
+    returns the rows."""
+    conn = sqlite3.connect(path or DB_PATH, timeout=10)
     try:
         rows = conn.execute(sql, params).fetchall()
         conn.commit()
@@ -207,6 +212,98 @@ def verify_link(to):
 
 def minute_window():
     return int(time.time()) // 60
+
+
+def read_pid(name, run_dir=None):
+    """The pid in <run_dir>/<name>.pid (run_dir: the stack's STATE/run)."""
+    with open(os.path.join(run_dir or os.path.join(STATE, "run"), name + ".pid")) as f:
+        return int(f.read().split()[0])
+
+
+def wait_new_pid(name, old, timeout=5, interval=0.01):
+    """The pid of `name` once it differs from old and runs; None after
+    timeout seconds (timeout None: wait for ever)."""
+    deadline = None if timeout is None else time.time() + timeout
+    while deadline is None or time.time() < deadline:
+        try:
+            pid = read_pid(name)
+            if pid != old:
+                os.kill(pid, 0)
+                return pid
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(interval)
+    return None
+
+
+def noise_image(size=(64, 64), fmt="PNG", **save):
+    """An image of random pixels (no encoder shrinks it much), as bytes."""
+    from PIL import Image
+    im = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    buf = io.BytesIO()
+    im.save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+class PrivateStack:
+    """Mixin (put it before ApiTestCase) for tests that decide when jobs run:
+    the class gets a second stack of its own (its own state dir and port,
+    started with IA_NO_BATCH=1: no watcher) and its requests go there; the
+    tests run ia-batch themselves against its database (cls.env).
+
+    A subclass may set state_prefix and stack_settings (more environment for
+    the stack), and override prepare_state (called before the start, with
+    cls.state, cls.media and cls.env set) and cleanup_state (called after the
+    stop, before the state dir is removed)."""
+    state_prefix = "ia-private-test."
+    stack_settings = {}
+
+    @classmethod
+    def prepare_state(cls):
+        pass
+
+    @classmethod
+    def cleanup_state(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cls.state = tempfile.mkdtemp(prefix=cls.state_prefix)
+        cls.media = os.path.join(cls.state, "media")
+        env = {k: v for k, v in os.environ.items() if k not in ("DB_PATH", "MEDIA_ROOT")}
+        env.update(IA_STATE_DIR=cls.state, IA_PORT=str(port), IA_NO_BATCH="1", IA_SKIP_BUILD="1",
+                   IA_BUILD_DIR=BUILD, PUBLIC_URL="http://127.0.0.1:%d" % port,
+                   MAIL_DIR=os.path.join(cls.state, "mail"))
+        env.update(cls.stack_settings)
+        cls.env = env
+        cls.prepare_state()  # may still add to cls.env
+        p = subprocess.run([os.path.join(SRC, "stack"), "start"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        if p.returncode != 0:
+            cls.tearDownClass()
+            raise AssertionError("private stack did not start: %s" % p.stderr)
+        global _url
+        cls.saved_url = _url
+        _url = urllib.parse.urlsplit("http://127.0.0.1:%d" % port)
+
+    @classmethod
+    def tearDownClass(cls):
+        global _url
+        if "saved_url" in cls.__dict__:
+            _url = cls.saved_url
+        subprocess.run([os.path.join(SRC, "stack"), "stop"], env=cls.env, capture_output=True,
+                       timeout=60)
+        cls.cleanup_state()
+        shutil.rmtree(cls.state, ignore_errors=True)
+        super().tearDownClass()
+
+    def db(self, sql, params=()):
+        """Run sql on the private stack's database; its rows."""
+        return db_query(sql, params, os.path.join(self.state, "ia.sqlite3"))
 
 
 class ApiTestCase(unittest.TestCase):

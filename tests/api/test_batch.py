@@ -4,71 +4,22 @@ These tests need to decide when jobs run, so they start a second private
 stack (its own state dir and port, started with IA_NO_BATCH=1: no watcher)
 and run `ia-batch` themselves against its database. Jobs are still queued
 over HTTP through the real upload path."""
-import io
 import json
 import os
 import re
-import shutil
 import signal
-import socket
-import sqlite3
 import subprocess
-import tempfile
 import time
 import unittest
-import urllib.parse
 
 import iatest
-from iatest import BUILD, SRC, ApiTestCase, request, upload, wait_image
+from iatest import BUILD, ApiTestCase, noise_image, request, upload, wait_image
 
 
-def noise(size, fmt="PNG", **save):
-    from PIL import Image
-    im = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
-    buf = io.BytesIO()
-    im.save(buf, fmt, **save)
-    return buf.getvalue()
-
-
-class BatchTest(ApiTestCase):
-    @classmethod
-    def setUpClass(cls):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        cls.state = tempfile.mkdtemp(prefix="ia-batch-test.")
-        env = {k: v for k, v in os.environ.items() if k not in ("DB_PATH", "MEDIA_ROOT")}
-        env.update(IA_STATE_DIR=cls.state, IA_PORT=str(port), IA_NO_BATCH="1", IA_SKIP_BUILD="1",
-                   IA_BUILD_DIR=BUILD, PUBLIC_URL="http://127.0.0.1:%d" % port,
-                   MAIL_DIR=os.path.join(cls.state, "mail"))
-        cls.env = env
-        p = subprocess.run([os.path.join(SRC, "stack"), "start"], env=env, capture_output=True,
-                           text=True, timeout=60)
-        if p.returncode != 0:
-            subprocess.run([os.path.join(SRC, "stack"), "stop"], env=env, capture_output=True)
-            raise AssertionError("private stack did not start: %s" % p.stderr)
-        cls.saved_url = iatest._url
-        iatest._url = urllib.parse.urlsplit("http://127.0.0.1:%d" % port)
-        cls.media = os.path.join(cls.state, "media")
-
-    @classmethod
-    def tearDownClass(cls):
-        iatest._url = cls.saved_url
-        subprocess.run([os.path.join(SRC, "stack"), "stop"], env=cls.env, capture_output=True,
-                       timeout=60)
-        shutil.rmtree(cls.state, ignore_errors=True)
+class BatchTest(iatest.PrivateStack, ApiTestCase):
+    state_prefix = "ia-batch-test."
 
     # --- helpers on the private stack ---
-
-    def db(self, sql, params=()):
-        conn = sqlite3.connect(os.path.join(self.state, "ia.sqlite3"), timeout=10)
-        try:
-            rows = conn.execute(sql, params).fetchall()
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
 
     def iactl(self, *args, check=True):
         p = subprocess.run([os.path.join(BUILD, "bin", "iactl"), *args], env=self.env,
@@ -127,7 +78,7 @@ class BatchTest(ApiTestCase):
         """Issue 9 point 7: the job of a killed worker does not wait out a
         lease: the next worker of this host sees its pid is gone."""
         _, _, access, _ = self.new_user()
-        image_id = self.submit(access, "enhancement", noise((1200, 1200), "JPEG", quality=80),
+        image_id = self.submit(access, "enhancement", noise_image((1200, 1200), "JPEG", quality=80),
                                "big.jpg", {"scale": 4})
         self.assertEqual(self.job(image_id)["status"], "pending")
         p = self.batch("--watch")
@@ -162,7 +113,7 @@ class BatchTest(ApiTestCase):
         """The liveness shortcut only judges pids of this host; another
         host's job is taken over when its (short) lease runs out."""
         _, _, access, _ = self.new_user()
-        image_id = self.submit(access, "cropping", noise((64, 64)), fields={
+        image_id = self.submit(access, "cropping", noise_image((64, 64)), fields={
             "x": 0, "y": 0, "width": 8, "height": 8})
         self.db("update images set status = 'processing', worker = 'elsewhere:1', "
                 "lease_until = ?, attempts = 1 where id = ?", (int(time.time()) + 2, image_id))
@@ -174,7 +125,7 @@ class BatchTest(ApiTestCase):
 
     def test_corrupt_source_fails_once_with_one_refund(self):
         _, _, access, _ = self.new_user()
-        image_id = self.submit(access, "greyscale", noise((40, 30)))
+        image_id = self.submit(access, "greyscale", noise_image((40, 30)))
         with open(os.path.join(self.media, self.job(image_id)["source_key"]), "wb") as f:
             f.write(b"\x89PNG\r\n\x1a\n" + b"\x00not really a png" * 10)
         self.batch_once()
@@ -201,7 +152,7 @@ class BatchTest(ApiTestCase):
         no_key = dict(self.env, STABILITY_AI_KEY="")
         self.iactl("service", "set-engine", "greyscale", "stability")
         try:
-            image_id = self.submit(access, "greyscale", noise((40, 30)))
+            image_id = self.submit(access, "greyscale", noise_image((40, 30)))
             self.batch_once(env=no_key)
         finally:
             self.iactl("service", "set-engine", "greyscale", "local")
@@ -229,7 +180,7 @@ class BatchTest(ApiTestCase):
         not write into, and later uploads failed with 503."""
         owner = os.stat(os.path.join(self.state, "ia.sqlite3")).st_uid
         _, _, access, _ = self.new_user()
-        ids = [self.submit(access, "greyscale", noise((30, 20))) for _ in range(4)]
+        ids = [self.submit(access, "greyscale", noise_image((30, 20))) for _ in range(4)]
         self.batch_once()
         for i in ids:
             self.assertEqual(self.job(i)["status"], "done", self.job(i))
@@ -241,7 +192,7 @@ class BatchTest(ApiTestCase):
     def test_three_workers_process_each_job_once(self):
         _, _, access, _ = self.new_user()
         before = {f for f in iatest_files(self.media) if f.startswith("images/")}
-        ids = [self.submit(access, "outline", noise((400, 300))) for _ in range(10)]
+        ids = [self.submit(access, "outline", noise_image((400, 300))) for _ in range(10)]
         err = self.batch_once("-j", "3")
         for i in ids:
             j = self.job(i)
@@ -260,7 +211,7 @@ class BatchTest(ApiTestCase):
         services included; then 429, and 402 before 429."""
         email, _, access, _ = self.new_user()
         crop = {"x": 0, "y": 0, "width": 4, "height": 4}
-        small = noise((16, 16))
+        small = noise_image((16, 16))
         ids = [self.submit(access, "cropping", small, fields=crop) for _ in range(20)]
         too_many = {"detail": "Too many images in progress."}
         r = upload("cropping", small, "in.png", crop, token=access)
@@ -284,8 +235,8 @@ class BatchTest(ApiTestCase):
         claims (N workers), however many jobs user A queued before it."""
         _, _, a, _ = self.new_user()
         _, _, b, _ = self.new_user()
-        a_ids = [self.submit(a, "outline", noise((300, 200))) for _ in range(12)]
-        b_id = self.submit(b, "outline", noise((300, 200)))
+        a_ids = [self.submit(a, "outline", noise_image((300, 200))) for _ in range(12)]
+        b_id = self.submit(b, "outline", noise_image((300, 200)))
         self.batch_once("-j", "2")
         order = [r[0] for r in self.db("select id from images where id in (%s) order by claim_seq"
                                        % ",".join(str(i) for i in a_ids + [b_id]))]
@@ -297,7 +248,7 @@ class BatchTest(ApiTestCase):
         worker finds it gone, stops, and leaves no file behind."""
         _, _, access, _ = self.new_user()
         before = iatest_files(self.media)
-        image_id = self.submit(access, "enhancement", noise((1200, 1200), "JPEG", quality=80),
+        image_id = self.submit(access, "enhancement", noise_image((1200, 1200), "JPEG", quality=80),
                                "big.jpg", {"scale": 4})
         p = self.batch("--watch")
         try:
@@ -384,7 +335,7 @@ class BatchTest(ApiTestCase):
         os.unlink(fresh)
         # a row whose file is missing is reported
         _, _, access, _ = self.new_user()
-        image_id = self.submit(access, "greyscale", noise((20, 20)))
+        image_id = self.submit(access, "greyscale", noise_image((20, 20)))
         os.unlink(os.path.join(self.media, self.job(image_id)["source_key"]))
         report = json.loads(self.iactl("media", "orphans", "--json").stdout)
         self.assertIn(("missing", self.job(image_id)["source_key"]),

@@ -8,84 +8,42 @@ can be filled; the full-disk tests are skipped otherwise. The stalled
 Stability AI server is covered by test_stability.py (test_timeout), the
 kill -9 of ia-batch mid-job by test_batch.py."""
 import errno
-import io
 import os
-import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
-import urllib.parse
 
 import iatest
-from iatest import BUILD, SRC, ApiTestCase, multipart, request, upload, wait_image
+from iatest import BUILD, ApiTestCase, multipart, noise_image, request, upload, wait_image
 
 
-def noise_png(size=(64, 64)):
-    from PIL import Image
-    im = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
+class FaultTest(iatest.PrivateStack, ApiTestCase):
+    state_prefix = "ia-fault-test."
+    stack_settings = {"JOB_RETRY_BASE_SECONDS": "1"}
+    tmpfs = False
 
-
-class FaultTest(ApiTestCase):
     @classmethod
-    def setUpClass(cls):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        cls.state = tempfile.mkdtemp(prefix="ia-fault-test.")
-        cls.media = os.path.join(cls.state, "media")
+    def prepare_state(cls):
         os.makedirs(cls.media)
-        cls.tmpfs = False
+        cls.env["MEDIA_ROOT"] = cls.media
         if os.geteuid() == 0:  # 0777: the stack may run its programs as another user
             p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0777", "tmpfs",
                                 cls.media], capture_output=True)
             cls.tmpfs = p.returncode == 0
-        env = {k: v for k, v in os.environ.items() if k not in ("DB_PATH",)}
-        env.update(IA_STATE_DIR=cls.state, IA_PORT=str(port), IA_NO_BATCH="1", IA_SKIP_BUILD="1",
-                   IA_BUILD_DIR=BUILD, PUBLIC_URL="http://127.0.0.1:%d" % port,
-                   MEDIA_ROOT=cls.media, MAIL_DIR=os.path.join(cls.state, "mail"),
-                   JOB_RETRY_BASE_SECONDS="1")
-        cls.env = env
-        p = subprocess.run([os.path.join(SRC, "stack"), "start"], env=env, capture_output=True,
-                           text=True, timeout=60)
-        if p.returncode != 0:
-            cls.tearDownClass()
-            raise AssertionError("private stack did not start: %s" % p.stderr)
-        cls.saved_url = iatest._url
-        iatest._url = urllib.parse.urlsplit("http://127.0.0.1:%d" % port)
 
     @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "saved_url"):
-            iatest._url = cls.saved_url
-        subprocess.run([os.path.join(SRC, "stack"), "stop"], env=cls.env, capture_output=True,
-                       timeout=60)
+    def cleanup_state(cls):
         if cls.tmpfs:
             subprocess.run(["umount", cls.media], capture_output=True)
-        shutil.rmtree(cls.state, ignore_errors=True)
 
     def tearDown(self):
         self.unfill()
         self.assertNothingLost()
 
     # --- helpers ---
-
-    def db(self, sql, params=()):
-        conn = sqlite3.connect(os.path.join(self.state, "ia.sqlite3"), timeout=10)
-        try:
-            rows = conn.execute(sql, params).fetchall()
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
 
     def batch(self, *args):
         return subprocess.run([os.path.join(BUILD, "bin", "ia-batch"), *args], env=self.env,
@@ -140,7 +98,7 @@ class FaultTest(ApiTestCase):
             self.skipTest("needs root to mount a tmpfs")
         _, _, access, _ = self.new_user()
         self.fill()
-        r = upload("greyscale", noise_png(), "in.png", token=access)
+        r = upload("greyscale", noise_image(), "in.png", token=access)
         self.assertJsonResponse(r, 503, {"detail": "Could not store the image, try again."})
         self.assertIn("cannot write the upload", self.log("images"))
         me = self.user_info(access)
@@ -152,7 +110,7 @@ class FaultTest(ApiTestCase):
         if not self.tmpfs:
             self.skipTest("needs root to mount a tmpfs")
         _, _, access, _ = self.new_user()
-        r = upload("greyscale", noise_png(), "in.png", token=access)
+        r = upload("greyscale", noise_image(), "in.png", token=access)
         self.assertJsonResponse(r, 202)
         image_id = r.json["image_id"]
         self.fill()
@@ -170,7 +128,7 @@ class FaultTest(ApiTestCase):
         self.assertEqual(self.user_info(access)["credits"], 100)
         # after the disk has room again the service works
         self.unfill()
-        r = upload("greyscale", noise_png(), "in.png", token=access)
+        r = upload("greyscale", noise_image(), "in.png", token=access)
         self.assertJsonResponse(r, 202)
         self.batch("--once")
         self.assertEqual(self.assertJsonResponse(wait_image(r.json["image_id"], access),
@@ -186,7 +144,7 @@ class FaultTest(ApiTestCase):
 
     def test_kill_9_of_an_images_worker_mid_upload(self):
         _, _, access, _ = self.new_user()
-        big = noise_png((1600, 1500))  # ~7 MB: the worker spends a while on it
+        big = noise_image((1600, 1500))  # ~7 MB: the worker spends a while on it
         ctype, body = multipart({}, {"image": ("big.png", big)})
         host, port = iatest._url.hostname, iatest._url.port
         # 1. a slow client: half a body, then every worker is killed, then it gives up
@@ -224,7 +182,7 @@ class FaultTest(ApiTestCase):
         self.assertEqual(self.tmp_uploads(), [])
         deadline = time.time() + 10
         while time.time() < deadline:
-            r = upload("greyscale", noise_png(), "in.png", token=access)
+            r = upload("greyscale", noise_image(), "in.png", token=access)
             if r.status == 202:
                 break
             time.sleep(0.2)

@@ -21,8 +21,8 @@ import unittest
 import urllib.parse
 
 from iatest import (BASE_URL, BUILD, CORS_ORIGIN, DB_PATH, MAIL_DIR, SRC, STATE, ApiTestCase,
-                    iactl, image_bytes, mails, media_path, media_sign, request, reset_link, upload,
-                    wait_image)
+                    iactl, image_bytes, mails, media_path, media_sign, read_pid, request, reset_link,
+                    upload, wait_image, wait_new_pid)
 
 RUN = os.path.join(STATE, "run")
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", os.path.join(STATE, "media"))
@@ -30,11 +30,6 @@ ACCESS_LOG = os.path.join(STATE, "log", "root", "nginx-access.log")
 PNG = image_bytes("PNG", (24, 16), (10, 120, 200))
 RESET = "/api/v1/users/change/password/"
 AS_ROOT = os.geteuid() == 0
-
-
-def read_pid(name):
-    with open(os.path.join(RUN, name + ".pid")) as f:
-        return int(f.read().split()[0])
 
 
 def proc_stat(pid):
@@ -72,21 +67,6 @@ def wait_mail(to, timeout=10):
     while not mails(to) and time.time() < deadline:
         time.sleep(0.1)
     return mails(to)
-
-
-def wait_new_pid(name, old, timeout=5):
-    """The pid of `name` once it differs from old and runs; None after timeout."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            pid = read_pid(name)
-            if pid != old:
-                os.kill(pid, 0)
-                return pid
-        except (OSError, ValueError, IndexError):
-            pass
-        time.sleep(0.01)
-    return None
 
 
 class PublicUrlTest(ApiTestCase):
@@ -410,7 +390,7 @@ class SupervisorProgramTest(unittest.TestCase):
         p = self.supervise(("stubborn", "sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'"),
                            ("plain", "sleep 1000"))
         time.sleep(0.5)
-        pids = [read_pid_in(self.dir, "stubborn"), read_pid_in(self.dir, "plain")]
+        pids = [read_pid("stubborn", self.dir), read_pid("plain", self.dir)]
         took = self.stop(p)
         self.assertLess(took, 7.0)
         self.assertGreater(took, 3.0)  # SIGKILL only after the grace period
@@ -426,11 +406,6 @@ class SupervisorProgramTest(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn("no user no-such-user-here", r.stderr)
-
-
-def read_pid_in(directory, name):
-    with open(os.path.join(directory, name + ".pid")) as f:
-        return int(f.read().split()[0])
 
 
 if __name__ == "__main__":

@@ -21,27 +21,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
 import iatest  # noqa: E402
-from iatest import (STATE, ApiTestCase, image_bytes, media_path, request, upload,  # noqa: E402
-                    wait_image)
+from iatest import (ApiTestCase, image_bytes, media_path, read_pid, request, upload,  # noqa: E402
+                    wait_image, wait_new_pid)
 
 PNG = image_bytes("PNG", (24, 16), (10, 120, 200))
-
-
-def read_pid(name):
-    with open(os.path.join(STATE, "run", name + ".pid")) as f:
-        return int(f.read().split()[0])
-
-
-def new_pid(name, old):
-    while True:
-        try:
-            pid = read_pid(name)
-            if pid != old:
-                os.kill(pid, 0)
-                return pid
-        except (OSError, ValueError, IndexError):
-            pass
-        time.sleep(0.002)
 
 
 def until(ok, timeout=30):
@@ -85,7 +68,7 @@ def main():
             old = read_pid(name)
             t0 = time.time()
             os.kill(old, signal.SIGKILL)
-            new_pid(name, old)
+            wait_new_pid(name, old, timeout=None, interval=0.002)
             pids.append(time.time() - t0)
             until(ok)
             serves.append(time.time() - t0)

@@ -256,19 +256,58 @@ static int worker_normalize(const struct worker_task *t, struct worker_report *r
 }
 
 /*
+ * The temp files this child may be writing, for the SIGTERM handler: when
+ * the parent is killed (kill -9), nobody else knows their names, and they
+ * would stay until the hourly sweep.
+ */
+static char worker_child_tmp[2][4096];
+
+static void worker_child_on_term(int sig)
+{
+	(void)sig;
+	unlink(worker_child_tmp[0]); /* both async-signal-safe */
+	if (worker_child_tmp[1][0] != '\0')
+		unlink(worker_child_tmp[1]);
+	_exit(1);
+}
+
+/* Note the child's temp file names and remove them if the parent dies. */
+static void worker_child_guard(const struct worker_task *t, const char *normal_key)
+{
+	struct sigaction sa;
+	char *path = NULL;
+
+	snprintf(worker_child_tmp[0], sizeof(worker_child_tmp[0]), "%s.%ld.tmp", t->out_path,
+		 (long)getpid());
+	worker_child_tmp[1][0] = '\0';
+	if (normal_key[0] != '\0') {
+		path = store_path(t->s, normal_key);
+		snprintf(worker_child_tmp[1], sizeof(worker_child_tmp[1]), "%s.%ld.tmp", path,
+			 (long)getpid());
+		free(path);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_child_on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/*
  * The child: do the work, report it on fd, exit. Never touches the db.
  * normal_key is where the normalised upload goes (when the source is raw).
+ * When the parent dies, the kernel sends SIGTERM (PR_SET_PDEATHSIG): the
+ * child removes its temp files and exits, so no work outlives a kill -9.
  */
 static void worker_child(struct worker_task *t, const char *normal_key, pid_t parent, int fd)
 {
 	struct worker_report r;
 	struct job_claimed j = *t->j; /* shallow: only source_key may change */
 
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan work after a kill -9 */
-	if (getppid() != parent)                /* it died before prctl */
-		_exit(1);
-	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	worker_child_guard(t, normal_key);
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent) /* it died before prctl */
+		_exit(1);
 	memset(&r, 0, sizeof(r));
 	if (j.source_raw && j.source_key != NULL) {
 		snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);

@@ -109,6 +109,34 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         self.no_jobs_waiting()
         self.consistent_ledger()
 
+    def test_kill_9_mid_write_leaves_no_temp_file(self):
+        """Issue 9 point 9 (found by the soak run): an ia-batch killed while
+        its job's child was writing the output left <key>.<pid>.tmp behind
+        for the hourly sweep. The child now learns of its parent's death
+        (SIGTERM by PR_SET_PDEATHSIG) and removes its temp files."""
+        def temps():
+            return [f for f in iatest_files(self.media) if f.endswith(".tmp")]
+        _, _, access, _ = self.new_user()
+        image_id = self.submit(access, "enhancement", noise_image((1500, 1500), "PNG"), "big.png",
+                               {"scale": 4})
+        p = self.batch("--watch")
+        try:
+            deadline = time.time() + 60
+            while not temps() and time.time() < deadline and p.poll() is None:
+                time.sleep(0.005)
+            self.assertTrue(temps(), "the job never wrote a temp file")
+        finally:
+            p.send_signal(signal.SIGKILL)
+            p.communicate(timeout=30)
+        deadline = time.time() + 10
+        while temps() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(temps(), [])
+        self.batch_once()
+        self.assertEqual(self.job(image_id)["status"], "done")
+        self.assertEqual(self.ledger(image_id), ["charge"])
+        self.consistent_ledger()
+
     def test_another_hosts_lease_holds_until_it_expires(self):
         """The liveness shortcut only judges pids of this host; another
         host's job is taken over when its (short) lease runs out."""

@@ -70,10 +70,7 @@ static void outbox_claimed_cleanup(struct outbox_claimed *m)
 	free(m->kind);
 	free(m->rcpt);
 	free(m->subject);
-	if (m->body != NULL) {
-		sodium_memzero(m->body, strlen(m->body));
-		free(m->body);
-	}
+	ia_free_secret(m->body);
 	free(m->token);
 	memset(m, 0, sizeof(*m));
 }
@@ -184,22 +181,33 @@ static int outbox_fill(struct db *db, const struct outbox_claimed *m, const char
 	return db_step_one(st, IA_ERR_BUSY); /* BUSY: our lease ran out meanwhile */
 }
 
-/* Inside the expansion's transaction: no mail goes; forget the address. */
-static int outbox_drop(struct db *db, const struct outbox_claimed *m, int64_t now)
+/*
+ * Run sql, an UPDATE of the claimed message m taking (?1 now, ?2 id,
+ * ?3 attempts), only while this claim still holds it: IA_ERR_BUSY when
+ * the lease ran out and someone else claimed it meanwhile.
+ */
+static int outbox_update_held(struct db *db, const char *sql, const struct outbox_claimed *m,
+			      int64_t now)
 {
 	struct db_stmt *st;
-	int rc;
+	int rc = db_prepare(db, sql, &st);
 
-	rc = db_prepare(db,
-			"UPDATE outbox SET state = 'dropped', rcpt = '', lease_until = NULL, "
-			"updated = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
-			&st);
 	if (rc != 0)
 		return rc;
 	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, m->id) != 0 ||
 	    db_bind_int64(st, 3, m->attempts) != 0)
 		return IA_ERR_DB;
 	return db_step_one(st, IA_ERR_BUSY);
+}
+
+/* Inside the expansion's transaction: no mail goes; forget the address. */
+static int outbox_drop(struct db *db, const struct outbox_claimed *m, int64_t now)
+{
+	return outbox_update_held(
+	    db,
+	    "UPDATE outbox SET state = 'dropped', rcpt = '', lease_until = NULL, "
+	    "updated = ?1 WHERE id = ?2 AND state = 'sending' AND attempts = ?3",
+	    m, now);
 }
 
 /*
@@ -236,17 +244,13 @@ static int outbox_expand_reset(struct db *db, const struct settings *s, struct o
 	}
 	free(m->rcpt);
 	free(m->subject);
-	sodium_memzero(m->body, strlen(m->body));
-	free(m->body);
+	ia_free_secret(m->body);
 	m->rcpt = to;
 	m->subject = xstrdup(RESETS_SUBJECT);
 	m->body = body;
 	to = body = NULL;
 out:
-	if (body != NULL) {
-		sodium_memzero(body, strlen(body));
-		free(body);
-	}
+	ia_free_secret(body);
 	free(to);
 	return rc;
 }
@@ -254,20 +258,12 @@ out:
 /* The body goes: it may hold a token that is still valid. */
 static int outbox_mark_sent(struct db *db, const struct outbox_claimed *m, int64_t now)
 {
-	struct db_stmt *st;
-	int rc;
-
-	rc = db_prepare(db,
-			"UPDATE outbox SET state = 'sent', body = '', lease_until = NULL, "
-			"last_error = NULL, updated = ? WHERE id = ? AND state = 'sending' AND "
-			"attempts = ?",
-			&st);
-	if (rc != 0)
-		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, m->id) != 0 ||
-	    db_bind_int64(st, 3, m->attempts) != 0)
-		return IA_ERR_DB;
-	return db_step_one(st, IA_ERR_BUSY);
+	return outbox_update_held(
+	    db,
+	    "UPDATE outbox SET state = 'sent', body = '', lease_until = NULL, "
+	    "last_error = NULL, updated = ?1 WHERE id = ?2 AND state = 'sending' "
+	    "AND attempts = ?3",
+	    m, now);
 }
 
 /* MAIL_RETRY_BASE seconds doubled per attempt made, capped. */

@@ -177,3 +177,11 @@ int ia_write_all(int fd, const void *buf, size_t n)
 	}
 	return 0;
 }
+
+void ia_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
+}

@@ -42,4 +42,10 @@ void ia_ascii_lower(char *s);
  */
 int ia_write_all(int fd, const void *buf, size_t n);
 
+/*
+ * Wipe a heap string that may hold a secret (a token, a mailed link) with
+ * sodium_memzero, then free it. NULL is a no-op.
+ */
+void ia_free_secret(char *s);
+
 #endif

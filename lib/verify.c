@@ -53,10 +53,7 @@ int verify_enqueue(struct db *db, const struct settings *s, int64_t user_id, con
 	rc = outbox_enqueue(db, OUTBOX_VERIFY, email, VERIFY_SUBJECT, body, now, NULL);
 out:
 	sodium_memzero(token, sizeof(token));
-	if (body != NULL) {
-		sodium_memzero(body, strlen(body));
-		free(body);
-	}
+	ia_free_secret(body);
 	return rc;
 }
 

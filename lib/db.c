@@ -204,6 +204,22 @@ int db_step_one(struct db_stmt *st, int none_rc)
 	return sqlite3_changes(sqlite3_db_handle(st->stmt)) == 1 ? 0 : none_rc;
 }
 
+int db_each_text(struct db_stmt *st, int (*fn)(void *ud, const char *text), void *ud)
+{
+	int rc;
+
+	for (;;) {
+		rc = db_step(st);
+		if (rc != DB_ROW)
+			break;
+		rc = fn(ud, db_column_text(st, 0));
+		if (rc != 0)
+			break;
+	}
+	db_reset(st);
+	return rc;
+}
+
 void db_reset(struct db_stmt *st)
 {
 	sqlite3_reset(st->stmt);

@@ -47,6 +47,13 @@ int db_step(struct db_stmt *st);
  * WHERE did not hold), another error when the step failed.
  */
 int db_step_one(struct db_stmt *st, int none_rc);
+/*
+ * Step a bound query to its end, calling fn with the text of column 0 of
+ * each row (borrowed: valid during the call). Resets st. Returns 0 after
+ * the last row, fn's value when it returns non-zero (the walk stops), or
+ * the step's error.
+ */
+int db_each_text(struct db_stmt *st, int (*fn)(void *ud, const char *text), void *ud);
 /* Reset and clear bindings (db_prepare does this too). */
 void db_reset(struct db_stmt *st);
 int64_t db_column_int64(struct db_stmt *st, int col);

@@ -194,14 +194,5 @@ int flags_for_user(struct db *db, int64_t user_id, int (*fn)(void *ud, const cha
 		return rc;
 	if (db_bind_int64(st, 1, user_id) != 0)
 		return IA_ERR_DB;
-	for (;;) {
-		rc = db_step(st);
-		if (rc != DB_ROW)
-			break;
-		rc = fn(ud, db_column_text(st, 0));
-		if (rc != 0)
-			break;
-	}
-	db_reset(st);
-	return rc;
+	return db_each_text(st, fn, ud);
 }

@@ -672,14 +672,5 @@ int jobs_each_media_key(struct db *db, int (*fn)(void *ud, const char *key), voi
 
 	if (rc != 0)
 		return rc;
-	for (;;) {
-		rc = db_step(st);
-		if (rc != DB_ROW)
-			break;
-		rc = fn(ud, db_column_text(st, 0));
-		if (rc != 0)
-			break;
-	}
-	db_reset(st);
-	return rc == DB_DONE ? 0 : rc;
+	return db_each_text(st, fn, ud);
 }

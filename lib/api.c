@@ -280,13 +280,11 @@ int api_throttle(struct http_request *req, struct db *db, const char *group)
 {
 	const struct settings *s = settings_get();
 	char bucket[96], detail[96], secs[24], client[CLIENTIP_ADDR_MAX];
-	const char *xff = NULL;
 	int64_t retry = 0;
 
-	/* X-Forwarded-For is read only when the peer is a trusted proxy. */
-	if (clientip_nets_match(s->trusted_nets, req->remote_addr))
-		xff = http_param(req, "HTTP_X_FORWARDED_FOR");
-	if (clientip_resolve(s->trusted_nets, req->remote_addr, xff, client, sizeof(client)) != 0)
+	/* clientip_resolve reads X-Forwarded-For only from a trusted proxy */
+	if (clientip_resolve(s->trusted_nets, req->remote_addr,
+			     http_param(req, "HTTP_X_FORWARDED_FOR"), client, sizeof(client)) != 0)
 		snprintf(client, sizeof(client), "%.45s", req->remote_addr);
 	snprintf(bucket, sizeof(bucket), "%s:%s", group, client);
 	if (ratelimit_hit(db, bucket, s->rate_limit_per_minute, ia_now(), &retry) != IA_ERR_BUSY)

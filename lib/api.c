@@ -67,32 +67,7 @@ void api_errors_cleanup(struct api_errors *e)
 
 long api_utf8_len(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	long n = 0;
-
-	while (*p) {
-		int extra;
-
-		if (*p < 0x80)
-			extra = 0;
-		else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-			extra = 1;
-		/* p[1] is readable: *p is not the terminator. Refuse overlong forms
-		 * (E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and > U+10FFFF (F4 90-BF). */
-		else if ((*p & 0xF0) == 0xE0 && !(*p == 0xE0 && p[1] < 0xA0) &&
-			 !(*p == 0xED && p[1] >= 0xA0))
-			extra = 2;
-		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4 && !(*p == 0xF0 && p[1] < 0x90) &&
-			 !(*p == 0xF4 && p[1] >= 0x90))
-			extra = 3;
-		else
-			return -1;
-		for (p++; extra > 0; extra--, p++)
-			if ((*p & 0xC0) != 0x80)
-				return -1;
-		n++;
-	}
-	return n;
+	return text_length(s); /* one UTF-8 decoder for every text rule (text.c) */
 }
 
 const char *api_field_string(const cJSON *body, const char *name, bool required, size_t min_chars,

@@ -62,6 +62,21 @@ static bool text_is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
 }
 
+long text_length(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
+	long count = 0;
+
+	for (; *p != '\0'; p += n, count++) {
+		n = text_decode(p, &cp);
+		if (n == 0)
+			return -1;
+	}
+	return count;
+}
+
 int text_check(const char *s, bool multiline, const char **why)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -10,6 +10,9 @@
 
 #include <stdbool.h>
 
+/* Number of code points of s, or -1 when s is not valid UTF-8. */
+long text_length(const char *s);
+
 /*
  * Check s against the text rules. Control characters are C0 (U+0000 to
  * U+001F), DEL (U+007F) and C1 (U+0080 to U+009F). With multiline, LF and

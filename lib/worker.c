@@ -256,18 +256,43 @@ static int worker_normalize(const struct worker_task *t, struct worker_report *r
 }
 
 /*
- * The temp files this child may be writing, for the SIGTERM handler: when
- * the parent is killed (kill -9), nobody else knows their names, and they
- * would stay until the hourly sweep.
+ * The temp files a job's child with this pid writes (imgops' and imgio's
+ * "<path>.<pid>.tmp"): the output, and the normalised upload when
+ * normal_key is not empty (else names[1] is empty).
+ */
+static void worker_tmp_names(const struct worker_task *t, const char *normal_key, pid_t pid,
+			     char names[2][4096])
+{
+	char *path;
+
+	snprintf(names[0], sizeof(names[0]), "%s.%ld.tmp", t->out_path, (long)pid);
+	names[1][0] = '\0';
+	if (normal_key[0] != '\0') {
+		path = store_path(t->s, normal_key);
+		snprintf(names[1], sizeof(names[1]), "%s.%ld.tmp", path, (long)pid);
+		free(path);
+	}
+}
+
+/* Remove the files worker_tmp_names named; async-signal-safe. */
+static void worker_unlink_names(char names[2][4096])
+{
+	unlink(names[0]);
+	if (names[1][0] != '\0')
+		unlink(names[1]);
+}
+
+/*
+ * The child's own temp file names, for its SIGTERM handler: when the
+ * parent is killed (kill -9), nobody else knows them, and they would stay
+ * until the hourly sweep.
  */
 static char worker_child_tmp[2][4096];
 
 static void worker_child_on_term(int sig)
 {
 	(void)sig;
-	unlink(worker_child_tmp[0]); /* both async-signal-safe */
-	if (worker_child_tmp[1][0] != '\0')
-		unlink(worker_child_tmp[1]);
+	worker_unlink_names(worker_child_tmp);
 	_exit(1);
 }
 
@@ -275,17 +300,8 @@ static void worker_child_on_term(int sig)
 static void worker_child_guard(const struct worker_task *t, const char *normal_key)
 {
 	struct sigaction sa;
-	char *path = NULL;
 
-	snprintf(worker_child_tmp[0], sizeof(worker_child_tmp[0]), "%s.%ld.tmp", t->out_path,
-		 (long)getpid());
-	worker_child_tmp[1][0] = '\0';
-	if (normal_key[0] != '\0') {
-		path = store_path(t->s, normal_key);
-		snprintf(worker_child_tmp[1], sizeof(worker_child_tmp[1]), "%s.%ld.tmp", path,
-			 (long)getpid());
-		free(path);
-	}
+	worker_tmp_names(t, normal_key, getpid(), worker_child_tmp);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = worker_child_on_term;
 	sigemptyset(&sa.sa_mask);
@@ -390,21 +406,13 @@ static enum worker_end worker_wait(struct db *db, const struct worker_self *w,
 	return end;
 }
 
-/* Remove the temp files a stopped child was writing (imgops' "<path>.<pid>.tmp"). */
+/* Remove the temp files a stopped child was writing. */
 static void worker_unlink_tmp(const struct worker_task *t, const char *normal_key, pid_t pid)
 {
-	char *tmp = xasprintf("%s.%ld.tmp", t->out_path, (long)pid);
+	char names[2][4096];
 
-	unlink(tmp);
-	free(tmp);
-	if (normal_key[0] != '\0') {
-		char *path = store_path(t->s, normal_key);
-
-		tmp = xasprintf("%s.%ld.tmp", path, (long)pid);
-		unlink(tmp);
-		free(tmp);
-		free(path);
-	}
+	worker_tmp_names(t, normal_key, pid, names);
+	worker_unlink_names(names);
 }
 
 /*

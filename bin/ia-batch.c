@@ -138,7 +138,7 @@ static int batch_loop(const struct batch_opts *o)
 	w.host = host;
 	w.mode = o->watch ? "watch" : "once";
 	w.max_seconds = o->lease;
-	if (db_open(s->db_path, &db) != 0)
+	if (db_open(settings_db_target(s), &db) != 0)
 		return 1;
 	worker_beat(db, &w, true);
 	while (!batch_stop) {
@@ -169,6 +169,7 @@ static int batch_loop(const struct batch_opts *o)
 
 int main(int argc, char **argv)
 {
+	const struct settings *s;
 	struct batch_opts o;
 	struct sigaction sa;
 	pid_t pids[64];
@@ -182,7 +183,9 @@ int main(int argc, char **argv)
 		return batch_usage();
 	log_init("ia-batch");
 	settings_init();
-	if (privdrop_to_owner(settings_get()->db_path) != 0)
+	/* Run as whoever owns the state: the SQLite file, or the media. */
+	s = settings_get();
+	if (privdrop_to_owner(s->database_url[0] != '\0' ? s->media_root : s->db_path) != 0)
 		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = batch_on_signal;

@@ -46,7 +46,7 @@ static int jobs_int_by_id(struct db *db, const char *sql, int64_t id, int64_t *o
 
 	if (rc != 0)
 		return rc;
-	rc = db_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	if (rc == 0)
 		rc = db_step(st);
 	if (rc == DB_ROW)
@@ -109,7 +109,7 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	rc = db_prepare(db,
 			"INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
 			"source_key, cost, payment_made, created, updated, source_ready) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 			&st);
 	if (rc != 0)
 		goto out;
@@ -124,10 +124,9 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	db_bind_int64(st, 9, now);
 	db_bind_int64(st, 10, now);
 	db_bind_int64(st, 11, j->source_raw ? 0 : 1);
-	rc = db_step(st);
-	if (rc != DB_DONE)
+	rc = db_step_insert(st, &id);
+	if (rc != 0)
 		goto out;
-	id = db_last_insert_id(db);
 	rc = svc.tokens > 0
 		 ? credits_apply_in_tx(db, j->user_id, -svc.tokens, CREDITS_CHARGE, id, NULL, NULL)
 		 : 0;
@@ -352,11 +351,9 @@ int jobs_fail_later(struct db *db, int64_t id, const char *worker, const char *e
 		db_bind_int64(st, 4, id);
 		db_bind_text(st, 5, worker);
 		db_bind_int64(st, 6, JOBS_MAX_ATTEMPTS);
-		rc = db_step(st);
-		if (rc != DB_DONE)
-			return rc < 0 ? rc : IA_ERR_DB;
-		if (db_changes(db) == 1)
-			return 0;
+		rc = db_step_one(st, IA_ERR_NOTFOUND);
+		if (rc != IA_ERR_NOTFOUND)
+			return rc;
 		/* out of attempts (or lease lost): fail for good below */
 	}
 	rc = db_begin(db);
@@ -544,11 +541,9 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, limit) != 0 ||
-	    db_bind_int64(st, 3, offset) != 0) {
-		db_reset(st);
-		return IA_ERR_DB;
-	}
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, limit);
+	db_bind_int64(st, 3, offset);
 	return jobs_each_row(st, fn, ud);
 }
 
@@ -621,10 +616,8 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, status) != 0 || db_bind_int64(st, 2, limit > 0 ? limit : -1) != 0) {
-		db_reset(st);
-		return IA_ERR_DB;
-	}
+	db_bind_text(st, 1, status);
+	db_bind_int64(st, 2, limit > 0 ? limit : -1);
 	return jobs_each_row(st, fn, ud);
 }
 
@@ -652,7 +645,7 @@ int jobs_retry(struct db *db, int64_t id)
 		goto out;
 	db_bind_int64(st, 1, ia_now());
 	db_bind_int64(st, 2, id);
-	rc = db_step(st) == DB_DONE && db_changes(db) == 1 ? 0 : IA_ERR_DB;
+	rc = db_step_one(st, IA_ERR_DB);
 out:
 	if (rc == 0)
 		rc = db_commit(db);

@@ -135,7 +135,7 @@ bool db_unchanged(struct db *db, const struct db_mark *m, int64_t user_id);
  * short identifiers (DB_CHANNEL_*). A notification wakes at least one
  * waiting listener; a wake-up with nothing to do is harmless.
  */
-#define DB_CHANNEL_JOBS "ia_jobs" /* a job became claimable */
+#define DB_CHANNEL_JOBS "ia_jobs" /* work for ia-batch: a job or a mail */
 int db_notify(struct db *db, const char *channel);
 int db_listen(struct db *db, const char *channel);
 int db_wait(struct db *db, int timeout_ms);

@@ -102,6 +102,8 @@ int outbox_enqueue(struct db *db, const char *kind, const char *to, const char *
 	db_bind_int64(st, 6, now);
 	db_bind_int64(st, 7, OUTBOX_MAX_AGE);
 	rc = db_step_insert(st, &id);
+	if (rc == 0) /* ia-batch delivers it: wake one when this commits */
+		rc = db_notify(db, DB_CHANNEL_JOBS);
 	if (rc == 0 && id_out != NULL)
 		*id_out = id;
 	return rc;
@@ -131,9 +133,9 @@ static int outbox_claim(struct db *db, int64_t lease, int64_t now, struct outbox
 	    "updated = ?1 WHERE id = (SELECT id FROM outbox WHERE "
 	    "(state = 'pending' AND next_attempt <= ?1) OR (state = 'sending' AND lease_until <= "
 	    "?1) "
-	    "ORDER BY next_attempt, id LIMIT 1) "
+	    "ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
 	    "RETURNING id, kind, rcpt, subject, body, token, attempts, created, give_up, "
-	    "last_error IS 'lease expired'",
+	    "CASE WHEN last_error = 'lease expired' THEN 1 ELSE 0 END",
 	    &st);
 	if (rc != 0)
 		return rc;

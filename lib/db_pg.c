@@ -59,20 +59,20 @@
 #define PG_ERRMSG_SIZE    256
 
 struct db_conn {
-	PGconn *pg;            /* NULL only if libpq could not allocate */
-	char *target;          /* the URI: may hold a password, never logged */
-	uint64_t generation;   /* bumped by every successful (re)connect */
-	unsigned next_name;    /* statement names s1, s2, ... */
-	bool in_write;         /* between begin(write) and commit/rollback */
-	bool in_read;          /* between begin(read) and commit/rollback */
-	bool read_marked;      /* in_read: the group's first statement set the mark */
-	bool down_logged;      /* "server unavailable" logged since the last connect */
-	uint64_t gen;          /* ia_cache notifications drained so far */
-	uint64_t all_gen;      /* generation of the last "everything changed" */
+	PGconn *pg;              /* NULL only if libpq could not allocate */
+	char *target;            /* the URI: may hold a password, never logged */
+	uint64_t generation;     /* bumped by every successful (re)connect */
+	unsigned next_name;      /* statement names s1, s2, ... */
+	bool in_write;           /* between begin(write) and commit/rollback */
+	bool in_read;            /* between begin(read) and commit/rollback */
+	bool read_marked;        /* in_read: the group's first statement set the mark */
+	bool down_logged;        /* "server unavailable" logged since the last connect */
+	uint64_t gen;            /* ia_cache notifications drained so far */
+	uint64_t all_gen;        /* generation of the last "everything changed" */
 	uint64_t slot[PG_SLOTS]; /* generation of the last change per user id % 256 */
-	uint64_t read_mark;    /* gen when the current or last read started */
-	bool read_known;       /* read_mark is valid (no write transaction since) */
-	unsigned wakes;        /* notifications on listened channels not yet waited */
+	uint64_t read_mark;      /* gen when the current or last read started */
+	bool read_known;         /* read_mark is valid (no write transaction since) */
+	unsigned wakes;          /* notifications on listened channels not yet waited */
 	char *channels[PG_MAX_CHANNELS];
 	size_t nchannels;
 	char errmsg[PG_ERRMSG_SIZE];
@@ -80,17 +80,17 @@ struct db_conn {
 
 struct db_bstmt {
 	struct db_conn *c;
-	char *sql;           /* translated to $N */
-	int nparams;         /* highest $N */
-	bool *used;          /* per parameter: referenced in sql */
-	char **values;       /* per parameter: text, NULL = SQL NULL */
-	Oid *types;          /* per parameter: of the current bindings */
-	Oid *prep_types;     /* per parameter: as prepared */
+	char *sql;       /* translated to $N */
+	int nparams;     /* highest $N */
+	bool *used;      /* per parameter: referenced in sql */
+	char **values;   /* per parameter: text, NULL = SQL NULL */
+	Oid *types;      /* per parameter: of the current bindings */
+	Oid *prep_types; /* per parameter: as prepared */
 	char name[16];
-	uint64_t prep_gen;   /* c->generation when prepared; 0: not prepared */
-	PGresult *res;       /* of the current execution */
-	int row;             /* current row in res */
-	bool done;           /* executed to its end (or failed) */
+	uint64_t prep_gen; /* c->generation when prepared; 0: not prepared */
+	PGresult *res;     /* of the current execution */
+	int row;           /* current row in res */
+	bool done;         /* executed to its end (or failed) */
 	int64_t changes;
 };
 
@@ -740,7 +740,8 @@ static bool pg_channel_ok(const char *channel)
 	size_t i;
 
 	for (i = 0; channel[i] != '\0'; i++) {
-		if (i >= PG_CHANNEL_MAX || !((channel[i] >= 'a' && channel[i] <= 'z') || channel[i] == '_'))
+		if (i >= PG_CHANNEL_MAX ||
+		    !((channel[i] >= 'a' && channel[i] <= 'z') || channel[i] == '_'))
 			return false;
 	}
 	return i > 0;
@@ -855,31 +856,31 @@ static const char *db_pg_errmsg(struct db_conn *c)
 }
 
 const struct db_backend db_backend_pg = {
-	.name = "postgres",
-	.accepts = db_pg_accepts,
-	.open = db_pg_open,
-	.close = db_pg_close,
-	.prepare = db_pg_prepare,
-	.finalize = db_pg_finalize,
-	.bind_int64 = db_pg_bind_int64,
-	.bind_text = db_pg_bind_text,
-	.bind_null = db_pg_bind_null,
-	.step = db_pg_step,
-	.changes = db_pg_changes,
-	.reset = db_pg_reset,
-	.column_int64 = db_pg_column_int64,
-	.column_text = db_pg_column_text,
-	.column_is_null = db_pg_column_is_null,
-	.begin = db_pg_begin,
-	.commit = db_pg_commit,
-	.rollback = db_pg_rollback,
-	.mark_read = db_pg_mark_read,
-	.unchanged = db_pg_unchanged,
-	.notify = db_pg_notify,
-	.listen = db_pg_listen,
-	.wait = db_pg_wait,
-	.exec = db_pg_exec,
-	.backup = NULL,
-	.errmsg = db_pg_errmsg,
-	.lock_migrations = db_pg_lock_migrations,
+    .name = "postgres",
+    .accepts = db_pg_accepts,
+    .open = db_pg_open,
+    .close = db_pg_close,
+    .prepare = db_pg_prepare,
+    .finalize = db_pg_finalize,
+    .bind_int64 = db_pg_bind_int64,
+    .bind_text = db_pg_bind_text,
+    .bind_null = db_pg_bind_null,
+    .step = db_pg_step,
+    .changes = db_pg_changes,
+    .reset = db_pg_reset,
+    .column_int64 = db_pg_column_int64,
+    .column_text = db_pg_column_text,
+    .column_is_null = db_pg_column_is_null,
+    .begin = db_pg_begin,
+    .commit = db_pg_commit,
+    .rollback = db_pg_rollback,
+    .mark_read = db_pg_mark_read,
+    .unchanged = db_pg_unchanged,
+    .notify = db_pg_notify,
+    .listen = db_pg_listen,
+    .wait = db_pg_wait,
+    .exec = db_pg_exec,
+    .backup = NULL,
+    .errmsg = db_pg_errmsg,
+    .lock_migrations = db_pg_lock_migrations,
 };

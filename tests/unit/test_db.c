@@ -175,6 +175,62 @@ START_TEST(test_int64_text_and_null_round_trip)
 }
 END_TEST
 
+START_TEST(test_parameter_may_change_type_between_executions)
+{
+	struct db_stmt *st;
+
+	/* PostgreSQL prepares with the first execution's types (int8 here):
+	 * text later must still work. */
+	ck_assert_int_eq(db_prepare(db, "SELECT ?", &st), 0);
+	db_bind_int64(st, 1, 5);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	ck_assert_int_eq(db_column_int64(st, 0), 5);
+	ck_assert_int_eq(db_prepare(db, "SELECT ?", &st), 0);
+	db_bind_text(st, 1, "abc");
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	ck_assert_str_eq(db_column_text(st, 0), "abc");
+	ck_assert_int_eq(db_prepare(db, "SELECT ?", &st), 0);
+	db_bind_int64(st, 1, 7);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	ck_assert_int_eq(db_column_int64(st, 0), 7);
+	db_reset(st);
+}
+END_TEST
+
+START_TEST(test_error_message_holds_no_bound_values)
+{
+	struct db_stmt *st;
+	int64_t id;
+
+	add_user(db, "secret-address@example.com");
+	ck_assert_int_eq(db_prepare(db,
+				    "INSERT INTO users(email, password_hash, created, updated) "
+				    "VALUES (?, 'x', 1, 1) RETURNING id",
+				    &st),
+			 0);
+	db_bind_text(st, 1, "secret-address@example.com");
+	ck_assert_int_eq(db_step_insert(st, &id), IA_ERR_EXISTS);
+	db_reset(st);
+	ck_assert_ptr_nonnull(db_errmsg(db));
+	ck_assert_ptr_null(strstr(db_errmsg(db), "secret-address"));
+}
+END_TEST
+
+START_TEST(test_postgres_data_exception_is_db_error_without_the_value)
+{
+	struct db_stmt *st;
+
+	if (!on_postgres())
+		return; /* SQLite stores text in an INTEGER column */
+	ck_assert_int_eq(
+	    db_prepare(db, "SELECT count(*) FROM users WHERE id = CAST(? AS BIGINT)", &st), 0);
+	db_bind_text(st, 1, "not-a-number-1234");
+	ck_assert_int_eq(db_step(st), IA_ERR_DB);
+	db_reset(st);
+	ck_assert_ptr_null(strstr(db_errmsg(db), "not-a-number"));
+}
+END_TEST
+
 START_TEST(test_bind_error_is_reported_at_step)
 {
 	struct db_stmt *st;
@@ -473,7 +529,10 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, test_plain_placeholder_after_numbered_takes_next_index);
 	tcase_add_test(tc, test_question_mark_in_literal_or_comment_is_not_a_parameter);
 	tcase_add_test(tc, test_int64_text_and_null_round_trip);
+	tcase_add_test(tc, test_parameter_may_change_type_between_executions);
 	tcase_add_test(tc, test_bind_error_is_reported_at_step);
+	tcase_add_test(tc, test_error_message_holds_no_bound_values);
+	tcase_add_test(tc, test_postgres_data_exception_is_db_error_without_the_value);
 	tcase_add_test(tc, test_step_insert_returns_new_ids);
 	tcase_add_test(tc, test_step_count_counts_changed_rows);
 	tcase_add_test(tc, test_unique_conflict_is_exists_and_email_ignores_case);

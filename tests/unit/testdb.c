@@ -172,6 +172,13 @@ struct db *testdb_open(void)
 	return db;
 }
 
+bool testdb_is_sqlite(void)
+{
+	const char *url = getenv("IA_TEST_DATABASE_URL");
+
+	return url == NULL || url[0] == '\0';
+}
+
 long long testdb_int(struct db *db, const char *sql, long long arg)
 {
 	struct db_stmt *st;

@@ -8,6 +8,8 @@
 #ifndef IA_TESTDB_H
 #define IA_TESTDB_H
 
+#include <stdbool.h>
+
 struct db;
 
 /*
@@ -25,6 +27,10 @@ struct db *testdb_open(void);
  * there is no row.
  */
 long long testdb_int(struct db *db, const char *sql, long long arg);
+
+/* True when the tests run on SQLite (no IA_TEST_DATABASE_URL): tests of
+ * SQLite's own machinery (its VFS, its file locks) run only then. */
+bool testdb_is_sqlite(void);
 
 /* What db_open needs for a second connection to the database testdb_open
  * made: its file path or its URI (borrowed until testdb_close). */

@@ -265,8 +265,12 @@ static int copy_table_rows(struct db *src, struct db *dst, const struct copy_tab
 				db_bind_text(ins, col + 1, db_column_text(sel, col));
 		}
 		rc = db_step_count(ins, NULL);
-		if (rc != 0)
+		if (rc != 0) {
+			/* The key (an id, or a Stripe event id) finds the row. */
+			fprintf(stderr, "iactl: %s: the target refused the row with key %s\n",
+				t->name, db_column_text(sel, 0));
 			goto out;
+		}
 		n++;
 	}
 	if (rc == DB_DONE) {
@@ -449,7 +453,8 @@ int iactl_db_copy_to(struct db *src, const struct iactl_args *a)
 
 		rc = copy_table_rows(src, dst, &copy_tables[i], &n);
 		if (rc != 0) {
-			fprintf(stderr, "iactl: copying %s failed: %s (source: %s; target: %s)\n",
+			fprintf(stderr,
+				"iactl: copying %s failed: %s (source says: %s; target says: %s)\n",
 				copy_tables[i].name, ia_strerror(rc), db_errmsg(src),
 				db_errmsg(dst));
 			goto out;

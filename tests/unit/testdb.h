@@ -17,7 +17,8 @@ struct db;
  * SQLite: a file under $TMPDIR (or /tmp). PostgreSQL: a new database
  * copied from a migrated template, which the first caller builds (once
  * per set of migrations, under an advisory lock: Check runs tests in
- * parallel processes). Aborts the test (ck_abort) on failure.
+ * parallel processes). Test databases left by a failed test (whose process
+ * is gone) are dropped here. Aborts the test (ck_abort) on failure.
  */
 struct db *testdb_open(void);
 

@@ -2,7 +2,10 @@
  * ia-batch.c - the batch processor.
  *
  *   ia-batch [--once]            process every waiting job, then exit (cron)
- *   ia-batch --watch             keep polling (development; < 1 s pick-up)
+ *   ia-batch --watch             keep running: idle workers wait for a
+ *                                wake-up (db_listen: a new job or mail
+ *                                wakes one at once), looking again at
+ *                                least every BATCH_IDLE_MS
  *   ia-batch -j N ...            run N worker processes
  *   ia-batch --lease SECONDS     longest run of one job (default 300); the
  *                                lease itself is short (WORKER_LEASE) and
@@ -39,7 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_POLL_NS       (200 * 1000 * 1000L)
+/* Longest idle wait: what no one announces (a retry's backoff ending, an
+ * expired lease, a mail retry falling due) is picked up within this. */
+#define BATCH_IDLE_MS       1000
 #define BATCH_MAIL_MAX      20  /* messages per outbox round */
 #define BATCH_MAIL_MS       250 /* between outbox rounds */
 #define BATCH_SWEEP_SECONDS 600 /* temp-file sweep period */
@@ -125,7 +130,6 @@ static void batch_mail(struct db *db, const struct settings *s, bool drain)
 static int batch_loop(const struct batch_opts *o)
 {
 	const struct settings *s = settings_get();
-	struct timespec nap = {0, BATCH_POLL_NS};
 	struct worker_self w;
 	struct db *db = NULL;
 	char worker_id[96], host[64] = "localhost";
@@ -138,8 +142,10 @@ static int batch_loop(const struct batch_opts *o)
 	w.host = host;
 	w.mode = o->watch ? "watch" : "once";
 	w.max_seconds = o->lease;
-	if (db_open(s->db_path, &db) != 0)
+	if (db_open(settings_db_target(s), &db) != 0)
 		return 1;
+	if (o->watch && db_listen(db, DB_CHANNEL_JOBS) != 0)
+		log_warn("cannot listen for new jobs: looking every %d ms", BATCH_IDLE_MS);
 	worker_beat(db, &w, true);
 	while (!batch_stop) {
 		batch_mail(db, s, false);
@@ -155,7 +161,7 @@ static int batch_loop(const struct batch_opts *o)
 			log_error("cannot read the job queue: %s", ia_strerror(rc));
 		if (!o->watch)
 			break;
-		nanosleep(&nap, NULL);
+		(void)db_wait(db, BATCH_IDLE_MS);
 	}
 	if (!o->watch && !batch_stop)
 		batch_mail(db, s, true);
@@ -169,6 +175,7 @@ static int batch_loop(const struct batch_opts *o)
 
 int main(int argc, char **argv)
 {
+	const struct settings *s;
 	struct batch_opts o;
 	struct sigaction sa;
 	pid_t pids[64];
@@ -182,7 +189,9 @@ int main(int argc, char **argv)
 		return batch_usage();
 	log_init("ia-batch");
 	settings_init();
-	if (privdrop_to_owner(settings_get()->db_path) != 0)
+	/* Run as whoever owns the state: the SQLite file, or the media. */
+	s = settings_get();
+	if (privdrop_to_owner(s->database_url[0] != '\0' ? s->media_root : s->db_path) != 0)
 		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = batch_on_signal;

@@ -121,6 +121,12 @@ static const struct iactl_cmd *iactl_find(const char *group, const char *verb, b
 static int iactl_parse(const struct iactl_cmd *c, int argc, char **argv, struct iactl_args *a);
 static int iactl_db_path(char **out);
 static int iactl_open_db(const struct iactl_cmd *c, const char *path, struct db **out);
+/* True for a database server URI (never printed: it may hold a password). */
+static bool iactl_is_url(const char *target)
+{
+	return strstr(target, "://") != NULL;
+}
+
 static int iactl_check_schema(struct db *db);
 
 static void iactl_usage(FILE *f)
@@ -223,19 +229,22 @@ int iactl_settings(struct settings *s)
 	return IACTL_OK;
 }
 
-/* The database path from the settings (heap, caller frees); see the file comment. */
+/* The database (a path or URI) from the settings (heap, caller frees); see
+ * the file comment. */
 static int iactl_db_path(char **out)
 {
 	struct settings s;
+	const char *target;
 
 	if (iactl_settings(&s) != IACTL_OK)
 		return IACTL_FAIL;
-	if (s.db_path == NULL || s.db_path[0] == '\0') {
-		fputs("iactl: DB_PATH is empty\n", stderr);
+	target = settings_db_target(&s);
+	if (target == NULL || target[0] == '\0') {
+		fputs("iactl: DATABASE_URL and DB_PATH are empty\n", stderr);
 		settings_cleanup(&s);
 		return IACTL_FAIL;
 	}
-	*out = xstrdup(s.db_path);
+	*out = xstrdup(target);
 	settings_cleanup(&s);
 	return IACTL_OK;
 }
@@ -245,8 +254,8 @@ static int iactl_check_schema(struct db *db)
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'",
-			&st);
+	/* A database without the first migration has no such row or table. */
+	rc = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE name LIKE '001%'", &st);
 	if (rc == 0) {
 		rc = db_step(st);
 		/* Ends the read: a command that then writes must not upgrade this
@@ -256,7 +265,7 @@ static int iactl_check_schema(struct db *db)
 	}
 	if (rc == DB_ROW)
 		return IACTL_OK;
-	if (rc == DB_DONE)
+	if (rc == DB_DONE || rc == IA_ERR_DB)
 		fputs("iactl: database not initialised: run `iactl db migrate`\n", stderr);
 	else
 		fprintf(stderr, "iactl: cannot read the database: %s\n", ia_strerror(rc));
@@ -269,7 +278,7 @@ static int iactl_open_db(const struct iactl_cmd *c, const char *path, struct db 
 	struct stat st;
 	int rc;
 
-	if (c->open != IACTL_DB_CREATE && stat(path, &st) != 0) {
+	if (c->open != IACTL_DB_CREATE && !iactl_is_url(path) && stat(path, &st) != 0) {
 		if (c->open == IACTL_DB_MIGRATED)
 			fprintf(stderr,
 				"iactl: database not initialised: run `iactl db migrate` "
@@ -280,7 +289,8 @@ static int iactl_open_db(const struct iactl_cmd *c, const char *path, struct db 
 		return IACTL_FAIL;
 	}
 	if (db_open(path, &db) != 0) {
-		fprintf(stderr, "iactl: cannot open database %s\n", path);
+		fprintf(stderr, "iactl: cannot open database %s\n",
+			iactl_is_url(path) ? "(DATABASE_URL)" : path);
 		return IACTL_FAIL;
 	}
 	rc = c->open == IACTL_DB_MIGRATED ? iactl_check_schema(db) : IACTL_OK;
@@ -298,7 +308,8 @@ static int iactl_db_migrate(struct db *db, const struct iactl_args *a)
 
 	if (rc != 0)
 		return iactl_fail("migration failed", rc);
-	printf("database %s is up to date\n", a->db_path);
+	printf("database %s is up to date\n",
+	       iactl_is_url(a->db_path) ? "(DATABASE_URL)" : a->db_path);
 	return IACTL_OK;
 }
 

@@ -54,8 +54,9 @@ static int app_serve(const struct route *routes, size_t n)
 	struct http_request req = {0};
 	const struct settings *s = settings_get();
 
-	if (password_init() != 0 || db_open(s->db_path, &app_conn) != 0 || http_init() != 0) {
-		log_error("cannot start (database %s)", s->db_path);
+	if (password_init() != 0 || db_open(settings_db_target(s), &app_conn) != 0 ||
+	    http_init() != 0) {
+		log_error("cannot start (database or HTTP client)");
 		return 1;
 	}
 	/* libfcgi's own SIGTERM handler only flags a shutdown for after the

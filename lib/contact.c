@@ -27,20 +27,18 @@ int contact_submit(struct db *db, const struct settings *s, const struct contact
 		return rc;
 	rc = db_prepare(db,
 			"INSERT INTO contact_messages(name, email, subject, message, created) "
-			"VALUES (?, ?, ?, ?, ?)",
+			"VALUES (?, ?, ?, ?, ?) RETURNING id",
 			&st);
 	if (rc != 0)
 		goto out;
-	if (db_bind_text(st, 1, m->name) != 0 || db_bind_text(st, 2, m->email) != 0 ||
-	    db_bind_text(st, 3, m->subject) != 0 || db_bind_text(st, 4, m->message) != 0 ||
-	    db_bind_int64(st, 5, now) != 0) {
-		rc = IA_ERR_DB;
+	db_bind_text(st, 1, m->name);
+	db_bind_text(st, 2, m->email);
+	db_bind_text(st, 3, m->subject);
+	db_bind_text(st, 4, m->message);
+	db_bind_int64(st, 5, now);
+	rc = db_step_insert(st, &id);
+	if (rc != 0)
 		goto out;
-	}
-	rc = db_step(st);
-	if (rc < 0)
-		goto out;
-	id = db_last_insert_id(db);
 	/* A subject line must stay one line: line breaks become spaces. */
 	subject = xasprintf("[Contact #%lld] %s", (long long)id, m->subject);
 	for (p = subject; *p != '\0'; p++)

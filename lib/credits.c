@@ -26,7 +26,7 @@ static void credits_copy(char *dst, size_t size, const char *src);
 static int credits_update(struct db *db, int64_t user_id, int64_t delta, int64_t *balance)
 {
 	struct db_stmt *st;
-	int changed;
+	int64_t changed = 0;
 	int rc;
 
 	rc = db_prepare(db,
@@ -35,16 +35,15 @@ static int credits_update(struct db *db, int64_t user_id, int64_t delta, int64_t
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, delta) != 0 || db_bind_int64(st, 2, user_id) != 0 ||
-	    db_bind_int64(st, 3, ia_now()) != 0)
-		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
+	db_bind_int64(st, 1, delta);
+	db_bind_int64(st, 2, user_id);
+	db_bind_int64(st, 3, ia_now());
+	rc = db_step_count(st, &changed);
+	if (rc != 0)
 		return rc;
-	changed = db_changes(db);
 	rc = db_prepare(db, "SELECT credits FROM users WHERE id = ?", &st);
 	if (rc == 0)
-		rc = db_bind_int64(st, 1, user_id);
+		db_bind_int64(st, 1, user_id);
 	if (rc == 0)
 		rc = db_step(st);
 	if (rc == DB_DONE)
@@ -72,13 +71,17 @@ static int credits_ledger_insert(struct db *db, int64_t user_id, int64_t delta, 
 		       &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, delta) != 0 ||
-	    db_bind_int64(st, 3, balance) != 0 || db_bind_text(st, 4, reason) != 0 ||
-	    (image_id > 0 ? db_bind_int64(st, 5, image_id) : db_bind_null(st, 5)) != 0 ||
-	    db_bind_text(st, 6, ref) != 0 || db_bind_int64(st, 7, ia_now()) != 0)
-		return IA_ERR_DB;
-	rc = db_step(st);
-	return rc < 0 ? rc : 0;
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, delta);
+	db_bind_int64(st, 3, balance);
+	db_bind_text(st, 4, reason);
+	if (image_id > 0)
+		db_bind_int64(st, 5, image_id);
+	else
+		db_bind_null(st, 5);
+	db_bind_text(st, 6, ref);
+	db_bind_int64(st, 7, ia_now());
+	return db_step_count(st, NULL);
 }
 
 /*
@@ -139,7 +142,7 @@ int credits_count(struct db *db, int64_t user_id, int64_t *count)
 
 	rc = db_prepare(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", &st);
 	if (rc == 0)
-		rc = db_bind_int64(st, 1, user_id);
+		db_bind_int64(st, 1, user_id);
 	if (rc == 0)
 		rc = db_step(st);
 	if (rc == DB_ROW) {
@@ -177,9 +180,9 @@ int credits_history(struct db *db, int64_t user_id, int64_t offset, int64_t limi
 	    &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, limit) != 0 ||
-	    db_bind_int64(st, 3, offset) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, limit);
+	db_bind_int64(st, 3, offset);
 	for (;;) {
 		struct credits_entry *e;
 

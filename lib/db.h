@@ -1,14 +1,27 @@
 /*
- * db.h - the only door to SQLite (STYLE.md rule 2).
+ * db.h - the only door to the database, whichever engine holds it.
  *
- * A struct db is one connection in WAL mode with a busy timeout; every
- * statement goes through db_prepare(), which compiles it once per process
- * and hands back the cached statement, reset and with bindings cleared.
- * Parameters are always bound, never spliced into SQL text.
+ * Two backends sit behind this header (STYLE.md rule 15): SQLite, the
+ * embedded default (lib/db_sqlite.c, a file path), and PostgreSQL
+ * (lib/db_pg.c, a libpq URI from DATABASE_URL). Callers never learn which
+ * one runs; they write SQL in the subset both speak:
  *
- * Caching rule: a cached statement is shared by every caller that passes
- * the same SQL text, so never prepare the same SQL again while still
- * stepping through its rows.
+ *   - parameters are `?` or `?N` (1-based), always bound, never spliced;
+ *   - time comes from the caller as a bound integer (no strftime/now());
+ *   - a new row's id comes back through `INSERT ... RETURNING id`;
+ *   - a claim that must skip rows other hosts hold ends its subquery with
+ *     `FOR UPDATE SKIP LOCKED`, and a read that must lock its row with
+ *     `FOR UPDATE`: SQLite, which has one writer and takes the write lock
+ *     at db_begin, drops those words (lib/db_sqlite.c says why);
+ *   - `ON CONFLICT ... DO NOTHING|DO UPDATE` instead of INSERT OR ...;
+ *     a failed statement inside a transaction ends that transaction on
+ *     PostgreSQL, so expected conflicts must not be statement errors.
+ *
+ * A struct db is one connection, opened once per process. db_prepare
+ * compiles a statement once per connection and hands back the cached
+ * statement, reset and with bindings cleared. Caching rule: a cached
+ * statement is shared by every caller that passes the same SQL text, so
+ * never prepare the same SQL again while still stepping through its rows.
  */
 #ifndef IA_DB_H
 #define IA_DB_H
@@ -22,24 +35,38 @@ struct db_stmt;
 #define DB_DONE 0 /* db_step: no (more) rows */
 #define DB_ROW  1 /* db_step: a row is ready */
 
-/* Open (creating if needed) the database at path with WAL, a 5 s busy
- * timeout and foreign keys on. *out is the caller's; close with db_close. */
-int db_open(const char *path, struct db **out);
+/*
+ * Open a connection. target is a PostgreSQL URI (postgresql://... or
+ * postgres://...) or else the path of an SQLite file, created if needed
+ * (WAL, a 5 s busy timeout, foreign keys on). *out is the caller's; close
+ * it with db_close. A PostgreSQL server that is down is not an error here
+ * when the backend can reconnect later: statements then fail with
+ * IA_ERR_UNAVAILABLE until it is back.
+ */
+int db_open(const char *target, struct db **out);
 /* Finalize every cached statement and close. NULL is a no-op. */
 void db_close(struct db *db);
+/* "sqlite" or "postgres": also the folder of its migrations under sql/. */
+const char *db_backend_name(const struct db *db);
 
-/* Apply every sql_dir/NNN_*.sql not yet in schema_migrations, in order,
- * each in its own transaction. Safe to run from several processes. */
+/* Apply every sql_dir/<backend>/NNN_*.sql not yet in schema_migrations, in
+ * order, each in its own transaction. Safe to run from several processes. */
 int db_migrate(struct db *db, const char *sql_dir);
 
 /* Cached prepare; *out is borrowed and lives until db_close. */
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
-/* Bind parameter idx (1-based). db_bind_text copies s; NULL binds NULL. */
-int db_bind_int64(struct db_stmt *st, int idx, int64_t v);
-int db_bind_text(struct db_stmt *st, int idx, const char *s);
-int db_bind_null(struct db_stmt *st, int idx);
+/*
+ * Bind parameter idx (1-based). db_bind_text copies s; NULL binds NULL.
+ * A failed bind (an index out of range) is remembered and reported by the
+ * next db_step as IA_ERR_DB, so callers may bind without checking each one.
+ */
+void db_bind_int64(struct db_stmt *st, int idx, int64_t v);
+void db_bind_text(struct db_stmt *st, int idx, const char *s);
+void db_bind_null(struct db_stmt *st, int idx);
 /* DB_ROW, DB_DONE, IA_ERR_EXISTS on a UNIQUE/PRIMARY KEY conflict,
- * IA_ERR_INVAL on a CHECK failure, IA_ERR_BUSY, or IA_ERR_DB. */
+ * IA_ERR_INVAL on a CHECK failure, IA_ERR_BUSY (lock timeout, deadlock,
+ * serialization failure), IA_ERR_UNAVAILABLE (the server cannot be
+ * reached), or IA_ERR_DB. */
 int db_step(struct db_stmt *st);
 /*
  * Step a write statement that must change exactly one row: 0 when it did,
@@ -47,6 +74,11 @@ int db_step(struct db_stmt *st);
  * WHERE did not hold), another error when the step failed.
  */
 int db_step_one(struct db_stmt *st, int none_rc);
+/* Step a write statement to its end; *changed (may be NULL) gets the
+ * number of rows it inserted, updated or deleted. */
+int db_step_count(struct db_stmt *st, int64_t *changed);
+/* Step an `INSERT ... RETURNING id` and read the new row's id. */
+int db_step_insert(struct db_stmt *st, int64_t *id_out);
 /*
  * Step a bound query to its end, calling fn with the text of column 0 of
  * each row (borrowed: valid during the call). Resets st. Returns 0 after
@@ -56,47 +88,65 @@ int db_step_one(struct db_stmt *st, int none_rc);
 int db_each_text(struct db_stmt *st, int (*fn)(void *ud, const char *text), void *ud);
 /* Reset and clear bindings (db_prepare does this too). */
 void db_reset(struct db_stmt *st);
+/* Column values of the current row; 0 / NULL for SQL NULL. Text is
+ * borrowed until the next db_step/db_reset of st. */
 int64_t db_column_int64(struct db_stmt *st, int col);
-/* Borrowed until the next db_step/db_reset of st; NULL for SQL NULL. */
 const char *db_column_text(struct db_stmt *st, int col);
 bool db_column_is_null(struct db_stmt *st, int col);
 
-/* BEGIN IMMEDIATE (take the write lock now, so a read->write upgrade can
- * never fail with SQLITE_BUSY), COMMIT, ROLLBACK. */
+/*
+ * db_begin starts a transaction that will write: on SQLite it takes the
+ * write lock now (BEGIN IMMEDIATE), so a read->write upgrade can never
+ * fail; on PostgreSQL rows are locked as they are written or read
+ * FOR UPDATE. db_begin_read groups the reads that follow (one snapshot on
+ * SQLite, where it saves locks; nothing on PostgreSQL, where it would cost
+ * round trips); it begins lazily at the next statement, so a request that
+ * reads nothing costs nothing. Never follow db_begin_read with db_begin.
+ */
 int db_begin(struct db *db);
-/* BEGIN (deferred): the reads that follow share one snapshot and one
- * shared lock, instead of one each; end it with db_rollback or db_commit.
- * The BEGIN itself waits for the next db_prepare, so a request that reads
- * nothing (a cache hit) costs nothing. Never follow it with db_begin. */
 int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /*
- * Change detection for per-process caches. A db_version names the state
- * of the database that the current or last read transaction started
- * from: the WAL-index header in shared memory, which every commit by any
- * process changes (sqlite.org/walformat.html). Reads inside a write
- * transaction have no version: they may see uncommitted rows.
+ * Change detection for per-process caches ("has the data changed").
+ * db_mark_read fills *out with the state the current or last read started
+ * from; db_unchanged is true when no commit since then, by any process on
+ * any host, can have changed what that read returned about user_id
+ * (0: about anything), and we are not inside a write transaction (whose
+ * reads may see uncommitted rows). It never costs a round trip: SQLite
+ * compares the WAL-index header in shared memory, PostgreSQL drains the
+ * change notifications already on its socket. A mark that is not known
+ * (out->known false) is never unchanged.
  */
-#define DB_VERSION_SIZE 48
-struct db_version {
-	unsigned char hdr[DB_VERSION_SIZE];
+struct db_mark {
+	uint64_t state[6]; /* the backend's */
 	bool known;
 };
-void db_read_version(struct db *db, struct db_version *out);
-/* True when nothing has been committed since v (so what was read at v is
- * still what a read would return now), and we are not in a write
- * transaction. Reads shared memory only: no lock, no system call. */
-bool db_version_current(struct db *db, const struct db_version *v);
+void db_mark_read(struct db *db, struct db_mark *out);
+bool db_unchanged(struct db *db, const struct db_mark *m, int64_t user_id);
 
-int64_t db_last_insert_id(struct db *db);
-int db_changes(struct db *db);
+/*
+ * Wake-ups between processes (and hosts). db_notify inside a transaction
+ * is delivered when it commits and dropped when it rolls back; outside
+ * one, at once. db_listen subscribes this connection to channel; db_wait
+ * blocks until a notification for one of its channels arrives (1), the
+ * timeout passes (0) or a signal interrupts it (0). Channel names are
+ * short identifiers (DB_CHANNEL_*). A notification wakes at least one
+ * waiting listener; a wake-up with nothing to do is harmless.
+ */
+#define DB_CHANNEL_JOBS "ia_jobs" /* work for ia-batch: a job or a mail */
+int db_notify(struct db *db, const char *channel);
+int db_listen(struct db *db, const char *channel);
+int db_wait(struct db *db, int timeout_ms);
+
 /* Run parameterless SQL text (pragmas, migration scripts). */
 int db_exec(struct db *db, const char *sql);
-/* Online backup of the whole database into a new file dest_path. */
+/* Online backup of the whole database into a new file dest_path;
+ * IA_ERR_UNSUPPORTED on a server backend (use its own tools). */
 int db_backup(struct db *db, const char *dest_path);
-/* The last SQLite error message of this connection (borrowed). */
+/* The last error message of this connection (borrowed; never holds
+ * bound values or passwords). */
 const char *db_errmsg(struct db *db);
 
 #endif

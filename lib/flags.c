@@ -40,7 +40,7 @@ static int flags_id(struct db *db, const char *name, int64_t *id)
 		return IA_ERR_INVAL;
 	rc = db_prepare(db, "SELECT id FROM flags WHERE name = ?", &st);
 	if (rc == 0)
-		rc = db_bind_text(st, 1, name);
+		db_bind_text(st, 1, name);
 	if (rc == 0)
 		rc = db_step(st);
 	if (rc == DB_ROW) {
@@ -60,7 +60,7 @@ static int flags_user_exists(struct db *db, int64_t user_id)
 
 	rc = db_prepare(db, "SELECT 1 FROM users WHERE id = ?", &st);
 	if (rc == 0)
-		rc = db_bind_int64(st, 1, user_id);
+		db_bind_int64(st, 1, user_id);
 	if (rc == 0)
 		rc = db_step(st);
 	db_reset(st);
@@ -73,17 +73,18 @@ static int flags_user_exists(struct db *db, int64_t user_id)
 static int flags_write(struct db *db, const char *sql, int64_t a, int64_t b)
 {
 	struct db_stmt *st;
+	int64_t changed = 0;
 	int rc;
 
 	rc = db_prepare(db, sql, &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, a) != 0 || db_bind_int64(st, 2, b) != 0)
-		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
+	db_bind_int64(st, 1, a);
+	db_bind_int64(st, 2, b);
+	rc = db_step_count(st, &changed);
+	if (rc != 0)
 		return rc;
-	return db_changes(db) > 0 ? 0 : IA_ERR_NOTFOUND;
+	return changed > 0 ? 0 : IA_ERR_NOTFOUND;
 }
 
 int flags_create(struct db *db, const char *name)
@@ -96,8 +97,8 @@ int flags_create(struct db *db, const char *name)
 	rc = db_prepare(db, "INSERT INTO flags(name, enabled, created) VALUES (?, 0, ?)", &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, name) != 0 || db_bind_int64(st, 2, ia_now()) != 0)
-		return IA_ERR_DB;
+	db_bind_text(st, 1, name);
+	db_bind_int64(st, 2, ia_now());
 	rc = db_step(st);
 	return rc < 0 ? rc : 0;
 }
@@ -192,7 +193,6 @@ int flags_for_user(struct db *db, int64_t user_id, int (*fn)(void *ud, const cha
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, user_id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, user_id);
 	return db_each_text(st, fn, ud);
 }

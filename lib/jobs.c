@@ -46,9 +46,8 @@ static int jobs_int_by_id(struct db *db, const char *sql, int64_t id, int64_t *o
 
 	if (rc != 0)
 		return rc;
-	rc = db_bind_int64(st, 1, id);
-	if (rc == 0)
-		rc = db_step(st);
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
 	if (rc == DB_ROW)
 		*out = db_column_int64(st, 0);
 	db_reset(st);
@@ -101,7 +100,11 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	rc = db_begin(db);
 	if (rc != 0)
 		return rc;
-	rc = services_get(db, j->service, &svc);
+	/* One submission of a user at a time, on every host: the count of
+	 * active jobs below must include a concurrent submission's row. */
+	rc = jobs_int_by_id(db, "SELECT id FROM users WHERE id = ? FOR UPDATE", j->user_id, &id);
+	if (rc == 0)
+		rc = services_get(db, j->service, &svc);
 	if (rc == IA_ERR_NOTFOUND || (rc == 0 && !svc.enabled))
 		rc = IA_ERR_UNAVAILABLE;
 	if (rc != 0)
@@ -109,7 +112,7 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	rc = db_prepare(db,
 			"INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
 			"source_key, cost, payment_made, created, updated, source_ready) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 			&st);
 	if (rc != 0)
 		goto out;
@@ -124,15 +127,16 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	db_bind_int64(st, 9, now);
 	db_bind_int64(st, 10, now);
 	db_bind_int64(st, 11, j->source_raw ? 0 : 1);
-	rc = db_step(st);
-	if (rc != DB_DONE)
+	rc = db_step_insert(st, &id);
+	if (rc != 0)
 		goto out;
-	id = db_last_insert_id(db);
 	rc = svc.tokens > 0
 		 ? credits_apply_in_tx(db, j->user_id, -svc.tokens, CREDITS_CHARGE, id, NULL, NULL)
 		 : 0;
 	if (rc == 0 && j->max_active > 0) /* after the charge: 402 wins over 429 */
 		rc = jobs_check_active(db, j->user_id, j->max_active, 1);
+	if (rc == 0) /* wakes an idle ia-batch when (and only if) this commits */
+		rc = db_notify(db, DB_CHANNEL_JOBS);
 out:
 	if (rc == 0)
 		rc = db_commit(db);
@@ -188,9 +192,10 @@ static bool jobs_any_work(struct db *db, int64_t now)
 	bool any = true; /* on error, let the claim itself report it */
 
 	if (db_prepare(db,
-		       "SELECT EXISTS (SELECT 1 FROM images WHERE status = 'pending' AND "
+		       "SELECT CASE WHEN EXISTS (SELECT 1 FROM images WHERE status = 'pending' AND "
 		       "run_after <= ?1) OR EXISTS "
-		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?1)",
+		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?1) "
+		       "THEN 1 ELSE 0 END",
 		       &st) != 0)
 		return true;
 	db_bind_int64(st, 1, now);
@@ -214,7 +219,8 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 	 * fewest jobs running goes first, then the user served longest ago
 	 * (claim_seq, a global counter; never served sorts first), then the
 	 * oldest job. One user's queue thus delays another user's job by at
-	 * most one job per worker.
+	 * most one job per worker. SKIP LOCKED: claims by other hosts at the
+	 * same moment take other rows instead of waiting for this one.
 	 */
 	rc = db_prepare(
 	    db,
@@ -225,7 +231,8 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 	    "i.run_after <= ?1) OR (i.status = 'processing' AND i.lease_until < ?1 AND "
 	    "i.attempts < ?4) ORDER BY (SELECT count(*) FROM images p WHERE p.user_id = "
 	    "i.user_id AND p.status = 'processing' AND p.lease_until >= ?1), "
-	    "(SELECT max(q.claim_seq) FROM images q WHERE q.user_id = i.user_id), i.id LIMIT 1) "
+	    "(SELECT max(q.claim_seq) FROM images q WHERE q.user_id = i.user_id), i.id LIMIT 1 "
+	    "FOR UPDATE SKIP LOCKED) "
 	    "RETURNING id, user_id, service, params, prompt, aspect_ratio, source_key, attempts, "
 	    "(SELECT engine FROM services WHERE slug = images.service), source_ready",
 	    &st);
@@ -352,11 +359,9 @@ int jobs_fail_later(struct db *db, int64_t id, const char *worker, const char *e
 		db_bind_int64(st, 4, id);
 		db_bind_text(st, 5, worker);
 		db_bind_int64(st, 6, JOBS_MAX_ATTEMPTS);
-		rc = db_step(st);
-		if (rc != DB_DONE)
-			return rc < 0 ? rc : IA_ERR_DB;
-		if (db_changes(db) == 1)
-			return 0;
+		rc = db_step_one(st, IA_ERR_NOTFOUND);
+		if (rc != IA_ERR_NOTFOUND)
+			return rc;
 		/* out of attempts (or lease lost): fail for good below */
 	}
 	rc = db_begin(db);
@@ -544,11 +549,9 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_int64(st, 2, limit) != 0 ||
-	    db_bind_int64(st, 3, offset) != 0) {
-		db_reset(st);
-		return IA_ERR_DB;
-	}
+	db_bind_int64(st, 1, user_id);
+	db_bind_int64(st, 2, limit);
+	db_bind_int64(st, 3, offset);
 	return jobs_each_row(st, fn, ud);
 }
 
@@ -621,10 +624,8 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, status) != 0 || db_bind_int64(st, 2, limit > 0 ? limit : -1) != 0) {
-		db_reset(st);
-		return IA_ERR_DB;
-	}
+	db_bind_text(st, 1, status);
+	db_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX);
 	return jobs_each_row(st, fn, ud);
 }
 
@@ -652,7 +653,9 @@ int jobs_retry(struct db *db, int64_t id)
 		goto out;
 	db_bind_int64(st, 1, ia_now());
 	db_bind_int64(st, 2, id);
-	rc = db_step(st) == DB_DONE && db_changes(db) == 1 ? 0 : IA_ERR_DB;
+	rc = db_step_one(st, IA_ERR_DB);
+	if (rc == 0)
+		rc = db_notify(db, DB_CHANNEL_JOBS);
 out:
 	if (rc == 0)
 		rc = db_commit(db);

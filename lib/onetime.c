@@ -101,11 +101,9 @@ int onetime_create(struct db *db, const struct onetime_sql *sql, int64_t user_id
 	rc = db_prepare(db, sql->insert, &st);
 	if (rc != 0)
 		goto out;
-	if (db_bind_int64(st, 1, user_id) != 0 || db_bind_text(st, 2, hash) != 0 ||
-	    db_bind_int64(st, 3, now) != 0) {
-		rc = IA_ERR_DB;
-		goto out;
-	}
+	db_bind_int64(st, 1, user_id);
+	db_bind_text(st, 2, hash);
+	db_bind_int64(st, 3, now);
 	rc = db_step_one(st, IA_ERR_NOTFOUND);
 	if (rc != 0)
 		goto out;
@@ -126,7 +124,7 @@ static int onetime_find(struct db *db, const struct onetime_sql *sql, const char
 	rc = db_prepare(db, sql->find, &st);
 	if (rc != 0)
 		return rc;
-	rc = db_bind_text(st, 1, hash);
+	db_bind_text(st, 1, hash);
 	if (rc == 0)
 		rc = db_step(st);
 	if (rc == DB_ROW) {
@@ -173,8 +171,8 @@ static int onetime_mark(struct db *db, const char *stmt, int64_t now, int64_t id
 	rc = db_prepare(db, stmt, &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, id);
 	return db_step_one(st, none_rc);
 }
 

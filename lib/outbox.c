@@ -80,6 +80,7 @@ int outbox_enqueue(struct db *db, const char *kind, const char *to, const char *
 {
 	char token[33];
 	struct db_stmt *st;
+	int64_t id = 0;
 	int rc;
 
 	if (db == NULL || kind == NULL || to == NULL || subject == NULL || body == NULL ||
@@ -89,21 +90,23 @@ int outbox_enqueue(struct db *db, const char *kind, const char *to, const char *
 	rc = db_prepare(
 	    db,
 	    "INSERT INTO outbox(kind, rcpt, subject, body, token, next_attempt, give_up, "
-	    "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6 + ?7, ?6, ?6)",
+	    "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6 + ?7, ?6, ?6) RETURNING id",
 	    &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, kind) != 0 || db_bind_text(st, 2, to) != 0 ||
-	    db_bind_text(st, 3, subject) != 0 || db_bind_text(st, 4, body) != 0 ||
-	    db_bind_text(st, 5, token) != 0 || db_bind_int64(st, 6, now) != 0 ||
-	    db_bind_int64(st, 7, OUTBOX_MAX_AGE) != 0)
-		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
-		return rc;
-	if (id_out != NULL)
-		*id_out = db_last_insert_id(db);
-	return 0;
+	db_bind_text(st, 1, kind);
+	db_bind_text(st, 2, to);
+	db_bind_text(st, 3, subject);
+	db_bind_text(st, 4, body);
+	db_bind_text(st, 5, token);
+	db_bind_int64(st, 6, now);
+	db_bind_int64(st, 7, OUTBOX_MAX_AGE);
+	rc = db_step_insert(st, &id);
+	if (rc == 0) /* ia-batch delivers it: wake one when this commits */
+		rc = db_notify(db, DB_CHANNEL_JOBS);
+	if (rc == 0 && id_out != NULL)
+		*id_out = id;
+	return rc;
 }
 
 /* Longer than any attempt can last, so a live sender never loses its claim. */
@@ -130,14 +133,14 @@ static int outbox_claim(struct db *db, int64_t lease, int64_t now, struct outbox
 	    "updated = ?1 WHERE id = (SELECT id FROM outbox WHERE "
 	    "(state = 'pending' AND next_attempt <= ?1) OR (state = 'sending' AND lease_until <= "
 	    "?1) "
-	    "ORDER BY next_attempt, id LIMIT 1) "
+	    "ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
 	    "RETURNING id, kind, rcpt, subject, body, token, attempts, created, give_up, "
-	    "last_error IS 'lease expired'",
+	    "CASE WHEN last_error = 'lease expired' THEN 1 ELSE 0 END",
 	    &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, lease) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, lease);
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		memset(out, 0, sizeof(*out));
@@ -174,10 +177,12 @@ static int outbox_fill(struct db *db, const struct outbox_claimed *m, const char
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, to) != 0 || db_bind_text(st, 2, RESETS_SUBJECT) != 0 ||
-	    db_bind_text(st, 3, body) != 0 || db_bind_int64(st, 4, now) != 0 ||
-	    db_bind_int64(st, 5, m->id) != 0 || db_bind_int64(st, 6, m->attempts) != 0)
-		return IA_ERR_DB;
+	db_bind_text(st, 1, to);
+	db_bind_text(st, 2, RESETS_SUBJECT);
+	db_bind_text(st, 3, body);
+	db_bind_int64(st, 4, now);
+	db_bind_int64(st, 5, m->id);
+	db_bind_int64(st, 6, m->attempts);
 	return db_step_one(st, IA_ERR_BUSY); /* BUSY: our lease ran out meanwhile */
 }
 
@@ -194,9 +199,9 @@ static int outbox_update_held(struct db *db, const char *sql, const struct outbo
 
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, m->id) != 0 ||
-	    db_bind_int64(st, 3, m->attempts) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, m->id);
+	db_bind_int64(st, 3, m->attempts);
 	return db_step_one(st, IA_ERR_BUSY);
 }
 
@@ -299,11 +304,12 @@ static int outbox_mark_failed(struct db *db, const struct settings *s,
 			 &st);
 	if (wrc != 0)
 		return wrc;
-	if (db_bind_text(st, 1, final ? "failed" : "pending") != 0 ||
-	    db_bind_int64(st, 2, next) != 0 || db_bind_text(st, 3, ia_strerror(rc)) != 0 ||
-	    db_bind_int64(st, 4, now) != 0 || db_bind_int64(st, 5, m->id) != 0 ||
-	    db_bind_int64(st, 6, m->attempts) != 0)
-		return IA_ERR_DB;
+	db_bind_text(st, 1, final ? "failed" : "pending");
+	db_bind_int64(st, 2, next);
+	db_bind_text(st, 3, ia_strerror(rc));
+	db_bind_int64(st, 4, now);
+	db_bind_int64(st, 5, m->id);
+	db_bind_int64(st, 6, m->attempts);
 	wrc = db_step_one(st, IA_ERR_BUSY);
 	if (wrc != 0)
 		return wrc;
@@ -375,9 +381,10 @@ static void outbox_prune(struct db *db, int64_t now)
 		return;
 	last = now;
 	if (db_prepare(db, "DELETE FROM outbox WHERE state IN ('sent', 'dropped') AND updated < ?",
-		       &st) == 0 &&
-	    db_bind_int64(st, 1, now - OUTBOX_KEEP) == 0)
-		(void)db_step(st);
+		       &st) != 0)
+		return;
+	db_bind_int64(st, 1, now - OUTBOX_KEEP);
+	(void)db_step_count(st, NULL);
 }
 
 int outbox_deliver_due(struct db *db, const struct settings *s, int64_t now, int max, int *sent)
@@ -414,8 +421,7 @@ int outbox_each(struct db *db, const char *state, int (*fn)(void *ud, const stru
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, state) != 0)
-		return IA_ERR_DB;
+	db_bind_text(st, 1, state);
 	for (;;) {
 		rc = db_step(st);
 		if (rc != DB_ROW)
@@ -448,8 +454,8 @@ int outbox_retry(struct db *db, int64_t id, int64_t now)
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, OUTBOX_MAX_AGE) != 0 ||
-	    db_bind_int64(st, 3, id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, OUTBOX_MAX_AGE);
+	db_bind_int64(st, 3, id);
 	return db_step_one(st, IA_ERR_NOTFOUND);
 }

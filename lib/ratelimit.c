@@ -1,5 +1,5 @@
 /*
- * ratelimit.c - fixed one-minute windows counted in SQLite, so every
+ * ratelimit.c - fixed one-minute windows counted in the database, so every
  * FastCGI process and host sharing the database sees the same counts. The
  * count is bumped and read back by a single UPSERT ... RETURNING, which
  * SQLite runs atomically without an explicit transaction.
@@ -26,14 +26,14 @@ static int ratelimit_count(struct db *db, const char *bucket, int64_t window, in
 	int rc;
 
 	rc = db_prepare(db,
-			"INSERT INTO rate_limits(bucket, window, count) VALUES (?, ?, 1) "
-			"ON CONFLICT(bucket, window) DO UPDATE SET count = count + 1 "
+			"INSERT INTO rate_limits(bucket, window_start, count) VALUES (?, ?, 1) "
+			"ON CONFLICT(bucket, window_start) DO UPDATE SET count = count + 1 "
 			"RETURNING count",
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, bucket) != 0 || db_bind_int64(st, 2, window) != 0)
-		return IA_ERR_DB;
+	db_bind_text(st, 1, bucket);
+	db_bind_int64(st, 2, window);
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		*count = db_column_int64(st, 0);
@@ -50,8 +50,10 @@ static void ratelimit_prune(struct db *db, int64_t now)
 {
 	struct db_stmt *st;
 
-	if (db_prepare(db, "DELETE FROM rate_limits WHERE window < ?", &st) != 0 ||
-	    db_bind_int64(st, 1, now - RATELIMIT_KEEP) != 0 || db_step(st) < 0)
+	if (db_prepare(db, "DELETE FROM rate_limits WHERE window_start < ?", &st) != 0)
+		return;
+	db_bind_int64(st, 1, now - RATELIMIT_KEEP);
+	if (db_step_count(st, NULL) != 0)
 		log_warn("ratelimit: pruning old windows failed");
 }
 

@@ -101,7 +101,8 @@ static int resets_grant(struct db *db, int64_t user_id, int64_t now, void *ud)
 	rc = db_prepare(db, "UPDATE users SET email_verified = 1 WHERE id = ?", &st);
 	if (rc != 0)
 		return rc;
-	return db_bind_int64(st, 1, user_id) == 0 ? db_step_one(st, IA_ERR_AUTH) : IA_ERR_DB;
+	db_bind_int64(st, 1, user_id);
+	return db_step_one(st, IA_ERR_AUTH);
 }
 
 /*

@@ -31,6 +31,7 @@ struct setting_def {
 	}
 static const struct setting_def setting_defs[] = {
     S("DB_PATH", SET_STR, db_path, "@state/ia.sqlite3"),
+    S("DATABASE_URL", SET_STR, database_url, ""),
     S("MEDIA_ROOT", SET_STR, media_root, "@state/media"),
     S("PUBLIC_URL", SET_STR, public_url, "http://127.0.0.1:8080"),
     S("SIGNUP_CREDITS", SET_INT, signup_credits, "100"),
@@ -79,6 +80,7 @@ static char *settings_lookup(const char *file, const char *name);
 static int settings_apply(struct settings *s, const struct setting_def *d, const char *file,
 			  char *err, size_t errlen);
 static int settings_load_key(struct settings *s, const char *file, char *err, size_t errlen);
+static void settings_load_database_url(struct settings *s);
 
 /* The value of NAME in a KEY=VALUE file (heap), or NULL. '#' starts a comment line. */
 static char *settings_file_value(const char *file, const char *name)
@@ -147,6 +149,40 @@ static int settings_apply(struct settings *s, const struct setting_def *d, const
 	return rc;
 }
 
+/*
+ * Without DATABASE_URL, the URI the stack recorded when it started a
+ * private PostgreSQL cluster (STATE/database.url, one line), so iactl and
+ * hand-run programs find the same database as the stack's programs.
+ */
+static void settings_load_database_url(struct settings *s)
+{
+	char *path, line[2048];
+	FILE *f;
+
+	if (s->database_url != NULL && s->database_url[0] != '\0')
+		return;
+	path = xasprintf("%s/database.url", s->state_dir);
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] != '\0') {
+			free(s->database_url);
+			s->database_url = xstrdup(line);
+		}
+	}
+	fclose(f);
+}
+
+const char *settings_db_target(const struct settings *s)
+{
+	if (s->database_url != NULL && s->database_url[0] != '\0')
+		return s->database_url;
+	return s->db_path;
+}
+
 /* SECRET_KEY from the environment/file, else (dev only) STATE/secret_key. */
 static int settings_load_key(struct settings *s, const char *file, char *err, size_t errlen)
 {
@@ -196,6 +232,8 @@ int settings_load(struct settings *s, char *err, size_t errlen)
 	}
 	for (i = 0; i < sizeof(setting_defs) / sizeof(setting_defs[0]) && rc == 0; i++)
 		rc = settings_apply(&tmp, &setting_defs[i], file, err, errlen);
+	if (rc == 0)
+		settings_load_database_url(&tmp);
 	if (rc == 0)
 		rc = clientip_nets_parse(tmp.trusted_proxies, &tmp.trusted_nets, err, errlen);
 	if (rc == 0)

@@ -20,6 +20,8 @@ struct settings {
 	size_t secret_key_len;
 	char *state_dir;  /* IA_STATE_DIR, default ./var */
 	char *db_path;    /* DB_PATH, default STATE/ia.sqlite3 */
+	/* DATABASE_URL (a libpq URI; wins over db_path), else STATE/database.url */
+	char *database_url;
 	char *media_root; /* MEDIA_ROOT, default STATE/media */
 	char *public_url;
 	int64_t signup_credits;
@@ -76,5 +78,9 @@ const struct settings *settings_get(void);
 
 /* True when origin is one of CORS_ALLOWED_ORIGINS (exact match). */
 bool settings_origin_allowed(const struct settings *s, const char *origin);
+
+/* The database every program opens: DATABASE_URL when set, else DB_PATH
+ * (borrowed from s). Never log it: a URI may hold a password. */
+const char *settings_db_target(const struct settings *s);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * usercache.c - direct-mapped per-worker cache of users by id, each with
- * the database version it was read at and, once built, its profile JSON.
+ * the database mark it was read at and, once built, its profile JSON.
  * See usercache.h for why a hit is never stale.
  */
 #include "config.h"
@@ -17,7 +17,7 @@
 #define USERCACHE_SLOTS 64
 
 struct usercache_entry {
-	struct db_version version;
+	struct db_mark mark;
 	struct user user; /* user.id == 0: empty */
 	char *profile;
 	size_t profile_len;
@@ -35,7 +35,7 @@ static struct usercache_entry *usercache_find(struct db *db, int64_t id)
 {
 	struct usercache_entry *e = usercache_slot(id);
 
-	if (id <= 0 || e->user.id != id || !db_version_current(db, &e->version))
+	if (id <= 0 || e->user.id != id || !db_unchanged(db, &e->mark, id))
 		return NULL;
 	return e;
 }
@@ -53,14 +53,14 @@ int usercache_get(struct db *db, int64_t id, struct user *out)
 void usercache_put(struct db *db, const struct user *u)
 {
 	struct usercache_entry *e = usercache_slot(u->id);
-	struct db_version v;
+	struct db_mark v;
 
-	db_read_version(db, &v);
+	db_mark_read(db, &v);
 	free(e->profile);
 	memset(e, 0, sizeof(*e));
 	if (!v.known || u->id <= 0)
 		return;
-	e->version = v;
+	e->mark = v;
 	e->user = *u;
 }
 

@@ -2,11 +2,12 @@
  * usercache.h - a per-worker cache of user rows, and of the profile JSON
  * that GET /user/info/ returns, for the requests every page makes.
  *
- * An entry is used only while db_version_current() says nothing has been
- * committed since it was read, by any process. So a ban, a password
- * change, a credit charge or a flag change reaches the very next request,
- * exactly as without the cache; what the cache saves is the SQLite read
- * transaction (its locks are system calls) and the JSON building.
+ * An entry is used only while db_unchanged() says nothing that concerns
+ * its user has been committed since it was read, by any process on any
+ * host. So a ban, a password change, a credit charge or a flag change
+ * reaches the very next request, exactly as without the cache; what the
+ * cache saves is the read (SQLite's locks are system calls, a PostgreSQL
+ * query a round trip) and the JSON building.
  */
 #ifndef IA_USERCACHE_H
 #define IA_USERCACHE_H

@@ -85,9 +85,11 @@ static int users_get_row(struct db *db, const char *sql, int64_t id, const char 
 	rc = db_prepare(db, sql, &st);
 	if (rc != 0)
 		return rc;
-	rc = email != NULL ? db_bind_text(st, 1, email) : db_bind_int64(st, 1, id);
-	if (rc == 0)
-		rc = db_step(st);
+	if (email != NULL)
+		db_bind_text(st, 1, email);
+	else
+		db_bind_int64(st, 1, id);
+	rc = db_step(st);
 	if (rc == DB_ROW) {
 		users_read_row(st, out, hash, hash_size);
 		rc = 0;
@@ -156,22 +158,20 @@ static int users_insert(struct db *db, const struct user_new *nu, const char *em
 	rc = db_prepare(db,
 			"INSERT INTO users(email, password_hash, first_name, last_name, is_staff, "
 			"is_superuser, created, updated, email_verified) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, email) != 0 || db_bind_text(st, 2, hash) != 0 ||
-	    db_bind_text(st, 3, nu->first_name != NULL ? nu->first_name : "") != 0 ||
-	    db_bind_text(st, 4, nu->last_name != NULL ? nu->last_name : "") != 0 ||
-	    db_bind_int64(st, 5, nu->is_staff) != 0 ||
-	    db_bind_int64(st, 6, nu->is_superuser) != 0 || db_bind_int64(st, 7, now) != 0 ||
-	    db_bind_int64(st, 8, now) != 0 || db_bind_int64(st, 9, nu->email_verified) != 0)
-		return IA_ERR_DB;
-	rc = db_step(st);
-	if (rc < 0)
-		return rc;
-	*id_out = db_last_insert_id(db);
-	return 0;
+	db_bind_text(st, 1, email);
+	db_bind_text(st, 2, hash);
+	db_bind_text(st, 3, nu->first_name != NULL ? nu->first_name : "");
+	db_bind_text(st, 4, nu->last_name != NULL ? nu->last_name : "");
+	db_bind_int64(st, 5, nu->is_staff);
+	db_bind_int64(st, 6, nu->is_superuser);
+	db_bind_int64(st, 7, now);
+	db_bind_int64(st, 8, now);
+	db_bind_int64(st, 9, nu->email_verified);
+	return db_step_insert(st, id_out);
 }
 
 int users_create(struct db *db, const struct user_new *nu, int64_t *id_out)
@@ -244,12 +244,17 @@ static void users_rehash(struct db *db, int64_t id, const char *password)
 {
 	char hash[PASSWORD_HASH_MAX];
 	struct db_stmt *st;
+	int rc;
 
 	if (password_hash(password, hash) != 0)
 		return;
-	if (db_prepare(db, "UPDATE users SET password_hash = ? WHERE id = ?", &st) == 0 &&
-	    db_bind_text(st, 1, hash) == 0 && db_bind_int64(st, 2, id) == 0 &&
-	    db_step(st) == DB_DONE)
+	rc = db_prepare(db, "UPDATE users SET password_hash = ? WHERE id = ?", &st);
+	if (rc == 0) {
+		db_bind_text(st, 1, hash);
+		db_bind_int64(st, 2, id);
+		rc = db_step_count(st, NULL);
+	}
+	if (rc == 0)
 		log_info("users: rehashed password of user %lld", (long long)id);
 	else
 		log_warn("users: could not rehash password of user %lld", (long long)id);
@@ -298,9 +303,9 @@ int users_set_password_hash(struct db *db, int64_t id, const char *hash)
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_text(st, 1, hash) != 0 || db_bind_int64(st, 2, ia_now()) != 0 ||
-	    db_bind_int64(st, 3, id) != 0)
-		return IA_ERR_DB;
+	db_bind_text(st, 1, hash);
+	db_bind_int64(st, 2, ia_now());
+	db_bind_int64(st, 3, id);
 	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
@@ -333,8 +338,8 @@ int users_link_google(struct db *db, int64_t id)
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, ia_now()) != 0 || db_bind_int64(st, 2, id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, ia_now());
+	db_bind_int64(st, 2, id);
 	return db_step_one(st, 0); /* 0 rows: verified already, nothing to do */
 }
 
@@ -347,9 +352,10 @@ int users_set_ban(struct db *db, int64_t id, bool banned, const char *reason)
 			&st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, banned) != 0 || db_bind_text(st, 2, banned ? reason : NULL) != 0 ||
-	    db_bind_int64(st, 3, ia_now()) != 0 || db_bind_int64(st, 4, id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, banned);
+	db_bind_text(st, 2, banned ? reason : NULL);
+	db_bind_int64(st, 3, ia_now());
+	db_bind_int64(st, 4, id);
 	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 
@@ -362,9 +368,10 @@ int users_set_staff(struct db *db, int64_t id, bool is_staff, bool is_superuser)
 	    db, "UPDATE users SET is_staff = ?, is_superuser = ?, updated = ? WHERE id = ?", &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, is_staff) != 0 || db_bind_int64(st, 2, is_superuser) != 0 ||
-	    db_bind_int64(st, 3, ia_now()) != 0 || db_bind_int64(st, 4, id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, is_staff);
+	db_bind_int64(st, 2, is_superuser);
+	db_bind_int64(st, 3, ia_now());
+	db_bind_int64(st, 4, id);
 	return db_step_one(st, IA_ERR_NOTFOUND);
 }
 

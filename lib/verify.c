@@ -71,8 +71,7 @@ static int verify_state(struct db *db, int64_t user_id, char **email, bool *veri
 	rc = db_prepare(db, "SELECT email, email_verified FROM users WHERE id = ?", &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, user_id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, user_id);
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		*email = xstrdup(db_column_text(st, 0));
@@ -119,8 +118,8 @@ static int verify_grant(struct db *db, int64_t user_id, int64_t now, void *ud)
 	rc = db_prepare(db, "UPDATE users SET email_verified = 1, updated = ? WHERE id = ?", &st);
 	if (rc != 0)
 		return rc;
-	if (db_bind_int64(st, 1, now) != 0 || db_bind_int64(st, 2, user_id) != 0)
-		return IA_ERR_DB;
+	db_bind_int64(st, 1, now);
+	db_bind_int64(st, 2, user_id);
 	return db_step_one(st, IA_ERR_AUTH);
 }
 

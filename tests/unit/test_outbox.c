@@ -82,7 +82,7 @@ static long long state_count(const char *state)
 	long long n;
 
 	ck_assert_int_eq(db_prepare(db, "SELECT count(*) FROM outbox WHERE state = ?", &st), 0);
-	ck_assert_int_eq(db_bind_text(st, 1, state), 0);
+	db_bind_text(st, 1, state);
 	ck_assert_int_eq(db_step(st), DB_ROW);
 	n = db_column_int64(st, 0);
 	db_reset(st);

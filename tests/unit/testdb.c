@@ -1,7 +1,14 @@
 /*
  * testdb.c - temporary migrated databases for unit tests. One database at
- * a time per process (Check forks a process per test), so the path lives
+ * a time per process (Check forks a process per test), so its name lives
  * in a static.
+ *
+ * PostgreSQL (IA_TEST_DATABASE_URL set): migrating a database takes far
+ * longer than copying one, so the migrations run once into a template
+ * database named after a hash of sql/postgres/, and each test gets
+ * CREATE DATABASE ... TEMPLATE it. Test programs run in parallel: the
+ * template is built under a session advisory lock, into a scratch name,
+ * and renamed when complete, so a half-built template is never copied.
  */
 #include "config.h"
 
@@ -10,18 +17,152 @@
 #include "util.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-static char *testdb_path;
+/* Advisory lock key of the template build. */
+#define TESTDB_LOCK "7312543922"
+
+static char *testdb_path; /* SQLite file path, or the PostgreSQL URI */
+static char *testdb_name; /* PostgreSQL: the test database's name */
+
+/* The maintenance URI with its database name replaced by name (fresh
+ * string, caller frees). */
+static char *testdb_uri_with(const char *url, const char *name)
+{
+	const char *auth = strstr(url, "://");
+	const char *slash, *query;
+
+	ck_assert_ptr_nonnull(auth);
+	auth += 3;
+	query = strchr(auth, '?');
+	slash = strchr(auth, '/');
+	if (slash != NULL && (query == NULL || slash < query))
+		return xasprintf("%.*s%s%s", (int)(slash + 1 - url), url, name,
+				 query != NULL ? query : "");
+	if (query == NULL)
+		return xasprintf("%s/%s", url, name);
+	return xasprintf("%.*s/%s%s", (int)(query - url), url, name, query);
+}
+
+/* FNV-1a over the names and contents of the files in sql/postgres/, so a
+ * changed migration gets a new template. */
+static uint64_t testdb_migrations_hash(void)
+{
+	char *path = xasprintf("%s/postgres", IA_SQL_DIR), *file;
+	uint64_t h = 14695981039346656037ULL, fh;
+	struct dirent *de;
+	DIR *dir = opendir(path);
+	FILE *f;
+	int ch;
+	const char *p;
+
+	ck_assert_msg(dir != NULL, "opendir %s", path);
+	while ((de = readdir(dir)) != NULL) {
+		if (strstr(de->d_name, ".sql") == NULL)
+			continue;
+		/* Order-independent: hash each file alone, then combine. */
+		fh = 14695981039346656037ULL;
+		for (p = de->d_name; *p != '\0'; p++)
+			fh = (fh ^ (unsigned char)*p) * 1099511628211ULL;
+		file = xasprintf("%s/%s", path, de->d_name);
+		f = fopen(file, "rb");
+		ck_assert_msg(f != NULL, "fopen %s", file);
+		while ((ch = fgetc(f)) != EOF)
+			fh = (fh ^ (unsigned char)ch) * 1099511628211ULL;
+		fclose(f);
+		free(file);
+		h ^= fh;
+	}
+	closedir(dir);
+	free(path);
+	return h;
+}
+
+/* Run one statement with an optional text parameter; 1 if it gave a row. */
+static int testdb_pg_query(struct db *db, const char *sql, const char *arg)
+{
+	struct db_stmt *st;
+	int rc;
+
+	ck_assert_int_eq(db_prepare(db, sql, &st), 0);
+	if (arg != NULL)
+		db_bind_text(st, 1, arg);
+	rc = db_step(st);
+	ck_assert_msg(rc >= 0, "%s: %s", sql, db_errmsg(db));
+	db_reset(st);
+	return rc == DB_ROW;
+}
+
+/* Build the template database name unless it exists. Database names
+ * cannot be bound: every name spliced below is our own hex. */
+static void testdb_pg_template(struct db *maint, const char *url, const char *tmpl)
+{
+	struct db *build = NULL;
+	char *scratch = xasprintf("%s_build", tmpl), *uri = NULL, *sql;
+	const char *exists = "SELECT 1 FROM pg_database WHERE datname = ?";
+
+	if (testdb_pg_query(maint, exists, tmpl))
+		goto out;
+	ck_assert_int_eq(db_exec(maint, "SET lock_timeout = 0"), 0);
+	testdb_pg_query(maint, "SELECT pg_advisory_lock(" TESTDB_LOCK ")", NULL);
+	if (!testdb_pg_query(maint, exists, tmpl)) {
+		sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", scratch);
+		ck_assert_int_eq(db_exec(maint, sql), 0);
+		free(sql);
+		sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", scratch);
+		ck_assert_int_eq(db_exec(maint, sql), 0);
+		free(sql);
+		uri = testdb_uri_with(url, scratch);
+		ck_assert_int_eq(db_open(uri, &build), 0);
+		ck_assert_msg(db_migrate(build, IA_SQL_DIR) == 0, "migrate: %s", db_errmsg(build));
+		db_close(build);
+		sql = xasprintf("ALTER DATABASE %s RENAME TO %s", scratch, tmpl);
+		ck_assert_msg(db_exec(maint, sql) == 0, "%s", db_errmsg(maint));
+		free(sql);
+	}
+	testdb_pg_query(maint, "SELECT pg_advisory_unlock(" TESTDB_LOCK ")", NULL);
+out:
+	free(uri);
+	free(scratch);
+}
+
+/* A fresh database copied from the template; testdb_path gets its URI. */
+static struct db *testdb_pg_open(const char *url)
+{
+	struct db *maint = NULL, *db = NULL;
+	char hex[17], *tmpl, *sql;
+
+	ck_assert_int_eq(db_open(url, &maint), 0);
+	tmpl = xasprintf("ia_test_tmpl_%016llx", (unsigned long long)testdb_migrations_hash());
+	testdb_pg_template(maint, url, tmpl);
+	ia_random_hex(hex, 8);
+	testdb_name = xasprintf("ia_test_%s", hex);
+	sql = xasprintf("CREATE DATABASE %s TEMPLATE %s", testdb_name, tmpl);
+	ck_assert_msg(db_exec(maint, sql) == 0, "%s", db_errmsg(maint));
+	free(sql);
+	free(tmpl);
+	db_close(maint);
+	testdb_path = testdb_uri_with(url, testdb_name);
+	ck_assert_int_eq(db_open(testdb_path, &db), 0);
+	/* Nothing to apply: this checks the copy is complete. */
+	ck_assert_int_eq(db_migrate(db, IA_SQL_DIR), 0);
+	return db;
+}
 
 struct db *testdb_open(void)
 {
+	const char *url = getenv("IA_TEST_DATABASE_URL");
 	const char *dir = getenv("TMPDIR");
 	struct db *db = NULL;
 	int fd;
 
+	if (url != NULL && *url != '\0')
+		return testdb_pg_open(url);
 	testdb_path = xasprintf("%s/ia-testdb-XXXXXX", dir != NULL && *dir ? dir : "/tmp");
 	fd = mkstemp(testdb_path);
 	ck_assert_msg(fd >= 0, "mkstemp %s", testdb_path);
@@ -37,7 +178,8 @@ long long testdb_int(struct db *db, const char *sql, long long arg)
 	long long v;
 
 	ck_assert_int_eq(db_prepare(db, sql, &st), 0);
-	(void)db_bind_int64(st, 1, arg);
+	if (strchr(sql, '?') != NULL)
+		db_bind_int64(st, 1, arg);
 	ck_assert_int_eq(db_step(st), DB_ROW);
 	v = db_column_int64(st, 0);
 	db_reset(st);
@@ -49,13 +191,36 @@ const char *testdb_file(void)
 	return testdb_path;
 }
 
+/* Drop the test's PostgreSQL database, closing whatever still uses it. */
+static void testdb_pg_drop(const char *url)
+{
+	struct db *maint = NULL;
+	char *sql;
+
+	if (db_open(url, &maint) != 0)
+		return;
+	sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", testdb_name);
+	(void)db_exec(maint, sql);
+	free(sql);
+	db_close(maint);
+}
+
 void testdb_close(struct db *db)
 {
+	const char *url = getenv("IA_TEST_DATABASE_URL");
 	char *side;
 
 	db_close(db);
 	if (testdb_path == NULL)
 		return;
+	if (testdb_name != NULL) {
+		testdb_pg_drop(url);
+		free(testdb_name);
+		testdb_name = NULL;
+		free(testdb_path);
+		testdb_path = NULL;
+		return;
+	}
 	unlink(testdb_path);
 	side = xasprintf("%s-wal", testdb_path);
 	unlink(side);

@@ -1,8 +1,9 @@
 /*
  * iactl.c - the admin shell tool: what the API cannot change (users,
  * credits, flags, the database itself). This file holds the command
- * table, argument parsing, opening the database and the db commands; the
- * command groups live in iactl-<group>.c. Exit 0 ok, 1 failure, 2 usage.
+ * table, argument parsing, opening the database and the db commands but
+ * copy-to (iactl-db.c); the command groups live in iactl-<group>.c.
+ * Exit 0 ok, 1 failure, 2 usage.
  *
  * The database is found like every other program does, through
  * settings_load (DB_PATH, else IA_STATE_DIR/ia.sqlite3, IA_CONFIG file
@@ -111,6 +112,9 @@ static const struct iactl_cmd iactl_cmds[] = {
      "create the database if needed and apply pending migrations"},
     {"db", "backup", iactl_db_backup, 1, 0, IACTL_DB_EXISTING, "FILE",
      "online backup into a new FILE"},
+    {"db", "copy-to", iactl_db_copy_to, 1, 0, IACTL_DB_MIGRATED, "URL",
+     "copy this SQLite database into an empty PostgreSQL database (libpq URI), in one "
+     "transaction, and check counts and ledger sums"},
 };
 #undef J
 #define IACTL_NCMDS (sizeof(iactl_cmds) / sizeof(iactl_cmds[0]))
@@ -139,6 +143,8 @@ static void iactl_usage(FILE *f)
 			iactl_cmds[i].args[0] ? " " : "", iactl_cmds[i].args, iactl_cmds[i].help);
 	fputs("  help\n      this text\n\n"
 	      "The database is DB_PATH, else IA_STATE_DIR/ia.sqlite3 (default ./var).\n"
+	      "db copy-to never prints its URL (it may hold a password); README\n"
+	      "\"Moving to PostgreSQL\" gives the steps around it.\n"
 	      "Exit status: 0 ok, 1 failure, 2 usage error.\n",
 	      f);
 }

@@ -97,4 +97,7 @@ int iactl_mail_retry(struct db *db, const struct iactl_args *a);
 /* Commands (iactl-media.c). */
 int iactl_media_orphans(struct db *db, const struct iactl_args *a);
 
+/* Commands (iactl-db.c; db migrate and db backup live in iactl.c). */
+int iactl_db_copy_to(struct db *db, const struct iactl_args *a);
+
 #endif

@@ -7,6 +7,9 @@
  * one runs; they write SQL in the subset both speak:
  *
  *   - parameters are `?` or `?N` (1-based), always bound, never spliced;
+ *     PostgreSQL types a parameter where it is first used, so compare an
+ *     optional one before testing it (`col = ?1 OR ?1 IS NULL`);
+ *   - results are integers and text: no booleans (CASE ... THEN 1 ELSE 0);
  *   - time comes from the caller as a bound integer (no strftime/now());
  *   - a new row's id comes back through `INSERT ... RETURNING id`;
  *   - a claim that must skip rows other hosts hold ends its subquery with
@@ -115,9 +118,11 @@ void db_rollback(struct db *db);
  * any host, can have changed what that read returned about user_id
  * (0: about anything), and we are not inside a write transaction (whose
  * reads may see uncommitted rows). It never costs a round trip: SQLite
- * compares the WAL-index header in shared memory, PostgreSQL drains the
- * change notifications already on its socket. A mark that is not known
- * (out->known false) is never unchanged.
+ * compares the WAL-index header in shared memory (exact: a commit is seen
+ * by the next look); PostgreSQL drains the change notifications already on
+ * its socket, which the server sends as the other commit ends (a few
+ * milliseconds on a LAN, before another request of the same client can
+ * arrive). A mark that is not known (out->known false) is never unchanged.
  */
 struct db_mark {
 	uint64_t state[6]; /* the backend's */

@@ -306,7 +306,7 @@ static int jobs_fail_in_tx(struct db *db, int64_t id, const char *worker, const 
 	    db_prepare(db,
 		       "UPDATE images SET status = 'failed', error = ?, "
 		       "ai_response = coalesce(?, ai_response), lease_until = NULL, updated = ? "
-		       "WHERE id = ? AND status = 'processing' AND (?5 IS NULL OR worker = ?5) "
+		       "WHERE id = ? AND status = 'processing' AND (worker = ?5 OR ?5 IS NULL) "
 		       "RETURNING user_id, cost",
 		       &st);
 
@@ -618,7 +618,7 @@ int jobs_each(struct db *db, const char *status, int64_t limit,
 	struct db_stmt *st;
 	int rc =
 	    db_prepare(db,
-		       "SELECT " JOBS_ROW_COLS " FROM images WHERE (?1 IS NULL OR status = ?1) "
+		       "SELECT " JOBS_ROW_COLS " FROM images WHERE (status = ?1 OR ?1 IS NULL) "
 		       "ORDER BY id DESC LIMIT ?2",
 		       &st);
 

@@ -417,7 +417,7 @@ int outbox_each(struct db *db, const char *state, int (*fn)(void *ud, const stru
 
 	rc = db_prepare(db,
 			"SELECT id, kind, rcpt, subject, state, attempts, next_attempt, created, "
-			"last_error FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC",
+			"last_error FROM outbox WHERE state = ?1 OR ?1 IS NULL ORDER BY id DESC",
 			&st);
 	if (rc != 0)
 		return rc;

@@ -27,7 +27,7 @@ static int ratelimit_count(struct db *db, const char *bucket, int64_t window, in
 
 	rc = db_prepare(db,
 			"INSERT INTO rate_limits(bucket, window_start, count) VALUES (?, ?, 1) "
-			"ON CONFLICT(bucket, window_start) DO UPDATE SET count = count + 1 "
+			"ON CONFLICT(bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 "
 			"RETURNING count",
 			&st);
 	if (rc != 0)

@@ -332,7 +332,7 @@ int users_link_google(struct db *db, int64_t id)
 	 * unusable hash starts with '!' (ours and Django's). */
 	rc = db_prepare(db,
 			"UPDATE users SET token_version = token_version + "
-			"(substr(password_hash, 1, 1) NOT IN ('', '!')), "
+			"CASE WHEN substr(password_hash, 1, 1) IN ('', '!') THEN 0 ELSE 1 END, "
 			"password_hash = '" PASSWORD_UNUSABLE "', email_verified = 1, updated = ? "
 			"WHERE id = ? AND email_verified = 0",
 			&st);

@@ -63,8 +63,8 @@ import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
 pause = 1.0 / float(sys.argv[2])
 while True:
-    conn.execute("INSERT INTO rate_limits(bucket, window, count) VALUES ('bench', 0, 1) "
-                 "ON CONFLICT(bucket, window) DO UPDATE SET count = count + 1")
+    conn.execute("INSERT INTO rate_limits(bucket, window_start, count) VALUES ('bench', 0, 1) "
+                 "ON CONFLICT(bucket, window_start) DO UPDATE SET count = count + 1")
     time.sleep(pause)
 PY
 

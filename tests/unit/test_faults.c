@@ -589,7 +589,10 @@ static Suite *faults_suite(void)
 	tcase_add_test(tc, test_write_ioerr_loses_nothing);
 	tcase_add_test(tc, test_disk_full_loses_nothing);
 	tcase_add_test(tc, test_busy_loses_nothing);
-	suite_add_tcase(s, tc);
+	/* Faults injected into SQLite's VFS: on PostgreSQL, the server's
+	 * failures are tested by tests/api/test_postgres.py. */
+	if (testdb_is_sqlite())
+		suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -758,7 +758,8 @@ static Suite *jobs_suite(void)
 	/* waits out the 5 s busy timeout of db_open */
 	tcase_add_checked_fixture(slow, setup, teardown);
 	tcase_set_timeout(slow, 30);
-	tcase_add_test(slow, test_claim_error_leaves_out_alone);
+	if (testdb_is_sqlite()) /* an SQLite write lock held past the busy timeout */
+		tcase_add_test(slow, test_claim_error_leaves_out_alone);
 	suite_add_tcase(s, slow);
 	return s;
 }

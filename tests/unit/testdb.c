@@ -18,6 +18,8 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +133,51 @@ out:
 	free(scratch);
 }
 
+/* Collect into ud (a NULL-terminated array of at most 64 names) the test
+ * databases whose process is gone. */
+static int testdb_pg_stale(void *ud, const char *name)
+{
+	char **names = ud;
+	const char *p = name + strlen("ia_test_");
+	long long pid = 0;
+	size_t n;
+
+	if (strncmp(name, "ia_test_", 8) != 0 || *p < '1' || *p > '9')
+		return 0; /* the template, or not ours */
+	while (*p >= '0' && *p <= '9' && pid < INT32_MAX)
+		pid = pid * 10 + (*p++ - '0');
+	if (*p != '_' || pid >= INT32_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	for (n = 0; names[n] != NULL; n++)
+		;
+	if (n < 64)
+		names[n] = xstrdup(name);
+	return 0;
+}
+
+/*
+ * A failed assertion ends a test's process with _exit() (Check's fork
+ * mode), so its teardown never drops its database: drop, on the way in,
+ * those whose process (the pid in the name) is gone.
+ */
+static void testdb_pg_sweep(struct db *maint)
+{
+	char *names[65] = {NULL}, *sql;
+	struct db_stmt *st;
+	size_t i;
+
+	ck_assert_int_eq(
+	    db_prepare(maint, "SELECT datname FROM pg_database WHERE datname LIKE ?", &st), 0);
+	db_bind_text(st, 1, "ia\\_test\\_%");
+	(void)db_each_text(st, testdb_pg_stale, names);
+	for (i = 0; names[i] != NULL; i++) {
+		sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", names[i]);
+		(void)db_exec(maint, sql);
+		free(sql);
+		free(names[i]);
+	}
+}
+
 /* A fresh database copied from the template; testdb_path gets its URI. */
 static struct db *testdb_pg_open(const char *url)
 {
@@ -141,7 +188,8 @@ static struct db *testdb_pg_open(const char *url)
 	tmpl = xasprintf("ia_test_tmpl_%016llx", (unsigned long long)testdb_migrations_hash());
 	testdb_pg_template(maint, url, tmpl);
 	ia_random_hex(hex, 8);
-	testdb_name = xasprintf("ia_test_%s", hex);
+	testdb_pg_sweep(maint);
+	testdb_name = xasprintf("ia_test_%ld_%s", (long)getpid(), hex);
 	sql = xasprintf("CREATE DATABASE %s TEMPLATE %s", testdb_name, tmpl);
 	ck_assert_msg(db_exec(maint, sql) == 0, "%s", db_errmsg(maint));
 	free(sql);
@@ -170,6 +218,13 @@ struct db *testdb_open(void)
 	ck_assert_int_eq(db_open(testdb_path, &db), 0);
 	ck_assert_int_eq(db_migrate(db, IA_SQL_DIR), 0);
 	return db;
+}
+
+bool testdb_is_sqlite(void)
+{
+	const char *url = getenv("IA_TEST_DATABASE_URL");
+
+	return url == NULL || url[0] == '\0';
 }
 
 long long testdb_int(struct db *db, const char *sql, long long arg)

@@ -8,6 +8,8 @@
 #ifndef IA_TESTDB_H
 #define IA_TESTDB_H
 
+#include <stdbool.h>
+
 struct db;
 
 /*
@@ -15,7 +17,8 @@ struct db;
  * SQLite: a file under $TMPDIR (or /tmp). PostgreSQL: a new database
  * copied from a migrated template, which the first caller builds (once
  * per set of migrations, under an advisory lock: Check runs tests in
- * parallel processes). Aborts the test (ck_abort) on failure.
+ * parallel processes). Test databases left by a failed test (whose process
+ * is gone) are dropped here. Aborts the test (ck_abort) on failure.
  */
 struct db *testdb_open(void);
 
@@ -25,6 +28,10 @@ struct db *testdb_open(void);
  * there is no row.
  */
 long long testdb_int(struct db *db, const char *sql, long long arg);
+
+/* True when the tests run on SQLite (no IA_TEST_DATABASE_URL): tests of
+ * SQLite's own machinery (its VFS, its file locks) run only then. */
+bool testdb_is_sqlite(void);
 
 /* What db_open needs for a second connection to the database testdb_open
  * made: its file path or its URI (borrowed until testdb_close). */

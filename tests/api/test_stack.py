@@ -338,6 +338,11 @@ class SupervisorTest(ApiTestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         for name in ("supervise", "accounts", "health", "images", "media", "payments", "nginx"):
             self.assertIn("%s: running" % name, p.stdout)
+        # and which database (IA_DB=postgres: the stack's own cluster, running)
+        self.assertIn("database: postgresql, private cluster" if POSTGRES else "database: sqlite",
+                      p.stdout)
+        if POSTGRES:
+            self.assertIn("(running)", p.stdout)
 
 
 class SupervisorProgramTest(unittest.TestCase):

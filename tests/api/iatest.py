@@ -1,7 +1,10 @@
 """iatest.py - the shared harness of the HTTP API tests.
 
-The tests talk to a real running stack (nginx -> FastCGI -> SQLite) at
-BASE_URL, started by tests/api/run-api.sh. Each request goes out from its
+The tests talk to a real running stack (nginx -> FastCGI -> SQLite, or
+PostgreSQL with IA_DB=postgres) at BASE_URL, started by tests/api/run-api.sh.
+db_query reaches either database; it takes SQLite's dialect ("?"
+parameters, strftime('%s','now'), COLLATE NOCASE) and translates it for
+PostgreSQL. Each request goes out from its
 own loopback source address (127.x.y.z), so the per-IP throttles of the
 login/signup/reset endpoints do not interfere between tests; a test that
 wants to be throttled passes a fixed `source`.
@@ -34,6 +37,7 @@ BUILD = os.environ.get("IA_BUILD_DIR", os.path.join(SRC, "build"))
 STATE = os.environ.get("IA_STATE_DIR", os.path.join(SRC, "var"))
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DB_PATH = os.environ.get("DB_PATH", os.path.join(STATE, "ia.sqlite3"))
+IA_DB = os.environ.get("IA_DB", "")
 MAIL_DIR = os.environ.get("MAIL_DIR", os.path.join(STATE, "mail"))
 CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "support@image-assistant.local")
 CORS_ORIGIN = (os.environ.get("CORS_ALLOWED_ORIGINS", "").replace(",", " ").split() or [None])[0]
@@ -138,12 +142,71 @@ def jwt_claims(token):
 
 # --- database and mail of the test stack --------------------------------------
 
-def db_query(sql, params=(), path=None):
-    """Run one statement on the stack's database (or the one at path);
-    returns the rows."""
-    conn = sqlite3.connect(path or DB_PATH, timeout=10)
+def database_url(state=None):
+    """The PostgreSQL URI of a stack: DATABASE_URL (for the stack of this
+    run), else what ./stack recorded in its state dir; None: SQLite."""
+    if state is None and os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
     try:
-        rows = conn.execute(sql, params).fetchall()
+        with open(os.path.join(state or STATE, "database.url")) as f:
+            return f.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+POSTGRES = IA_DB in ("postgres", "postgresql") or database_url() is not None
+
+try:
+    import psycopg2
+    DB_ERRORS = (sqlite3.OperationalError, psycopg2.OperationalError)
+except ImportError:  # SQLite only
+    psycopg2 = None
+    DB_ERRORS = (sqlite3.OperationalError,)
+
+_NOW = re.compile(r"strftime\(\s*'%s'\s*,\s*'now'\s*\)", re.I)
+
+
+def pg_sql(sql, params):
+    """A statement in SQLite's dialect, for psycopg2: "?" -> "%s" (outside
+    quotes), strftime('%s','now') -> the epoch, COLLATE NOCASE dropped
+    (emails are citext there)."""
+    sql = _NOW.sub("CAST(extract(epoch FROM now()) AS bigint)", sql)
+    sql = re.sub(r"\s+COLLATE\s+NOCASE", "", sql, flags=re.I)
+    out, quote = [], None
+    for c in sql:
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c == "?":
+            out.append("%s")
+            continue
+        if c == "%" and params:
+            c = "%%"
+        out.append(c)
+    return "".join(out)
+
+
+def db_query(sql, params=(), path=None, state=None):
+    """Run one statement on the stack's database (or the SQLite file at
+    path, or the database of the stack whose state dir is state); returns
+    the rows."""
+    url = None if path else database_url(state)
+    if url is None:
+        conn = sqlite3.connect(path or (os.path.join(state, "ia.sqlite3") if state else DB_PATH),
+                               timeout=10)
+        try:
+            rows = conn.execute(sql, params).fetchall()
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute(pg_sql(sql, params), tuple(params) if params else None)
+        rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
         conn.commit()
         return rows
     finally:
@@ -155,7 +218,7 @@ def outbox_pending():
     try:
         return db_query("SELECT count(*) FROM outbox WHERE state = 'sending' OR "
                         "(state = 'pending' AND next_attempt <= strftime('%s', 'now'))")[0][0]
-    except sqlite3.OperationalError:  # locked for a moment
+    except DB_ERRORS:  # locked for a moment
         return 1
 
 
@@ -303,7 +366,7 @@ class PrivateStack:
 
     def db(self, sql, params=()):
         """Run sql on the private stack's database; its rows."""
-        return db_query(sql, params, os.path.join(self.state, "ia.sqlite3"))
+        return db_query(sql, params, state=self.state)
 
 
 class ApiTestCase(unittest.TestCase):
@@ -476,17 +539,29 @@ class paused_batch:
             self.pid = int(f.read().split()[0])
         for _ in range(50):
             os.kill(self.pid, signal.SIGSTOP)
-            conn = sqlite3.connect(DB_PATH, timeout=0.2, isolation_level=None)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
+            if self._unlocked():
                 return self
-            except sqlite3.OperationalError:
-                os.kill(self.pid, signal.SIGCONT)
-                time.sleep(0.05)
-            finally:
-                conn.close()
+            os.kill(self.pid, signal.SIGCONT)
+            time.sleep(0.05)
         raise AssertionError("the batch watcher keeps holding the database")
+
+    @staticmethod
+    def _unlocked():
+        """SQLite: a write transaction can begin. PostgreSQL: no session of
+        this database sits inside a transaction (ia-batch's jobs and outbox
+        claims are short transactions; a stopped one would show here)."""
+        if POSTGRES:
+            return db_query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")[0][0] == 0
+        conn = sqlite3.connect(DB_PATH, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            conn.close()
 
     def __exit__(self, *exc):
         import signal

@@ -13,7 +13,7 @@ import time
 import unittest
 
 import iatest
-from iatest import BUILD, ApiTestCase, noise_image, request, upload, wait_image
+from iatest import BUILD, POSTGRES, ApiTestCase, noise_image, request, upload, wait_image
 
 
 class BatchTest(iatest.PrivateStack, ApiTestCase):
@@ -206,7 +206,8 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         """Regression (issue 9 point 12 after the merge): ia-batch started by
         hand as root made media directories the unprivileged stack could
         not write into, and later uploads failed with 503."""
-        owner = os.stat(os.path.join(self.state, "ia.sqlite3")).st_uid
+        # the database file's owner; on PostgreSQL the state dir's (the service user)
+        owner = os.stat(self.state if POSTGRES else os.path.join(self.state, "ia.sqlite3")).st_uid
         _, _, access, _ = self.new_user()
         ids = [self.submit(access, "greyscale", noise_image((30, 20))) for _ in range(4)]
         self.batch_once()

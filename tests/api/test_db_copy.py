@@ -46,6 +46,7 @@ def free_port():
 @unittest.skipUnless(HAVE_PG, "PostgreSQL 15 binaries (%s) or psql are missing" % PG_BIN)
 class DbCopyToTest(iatest.PrivateStack, ApiTestCase):
     state_prefix = "ia-copy-test."
+    stack_settings = {"IA_DB": "sqlite"}  # the source, also in a suite run with IA_DB=postgres
     password = "copy me over 42"
 
     # --- fixture: a populated SQLite stack, a private cluster, one copy ---
@@ -161,7 +162,8 @@ class DbCopyToTest(iatest.PrivateStack, ApiTestCase):
         (DATABASE_URL, the SQLite stack's media), stopped afterwards."""
         state = tempfile.mkdtemp(prefix="ia-copy-pgstack.")
         port = free_port()
-        env = dict(self.env, IA_STATE_DIR=state, IA_PORT=str(port), DATABASE_URL=self.uri,
+        env = dict(self.env, IA_DB="postgres", IA_STATE_DIR=state, IA_PORT=str(port),
+                   DATABASE_URL=self.uri,
                    MEDIA_ROOT=self.media, PUBLIC_URL="http://127.0.0.1:%d" % port,
                    MAIL_DIR=os.path.join(state, "mail"))
         saved = iatest._url

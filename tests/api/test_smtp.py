@@ -29,7 +29,7 @@ import time
 import unittest
 import urllib.request
 
-from iatest import BUILD, SRC, RESET_LINK, fresh_source, unique_email
+from iatest import BUILD, SRC, RESET_LINK, db_query, fresh_source, unique_email
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-pass-" + os.urandom(6).hex()
@@ -133,12 +133,8 @@ class SmtpTransportTest(unittest.TestCase):
 
     def outbox(self, rcpt):
         """[(kind, state, attempts, last_error)] of the second stack's outbox rows to rcpt."""
-        conn = sqlite3.connect(os.path.join(self.state, "ia.sqlite3"), timeout=10)
-        try:
-            return conn.execute("SELECT kind, state, attempts, last_error FROM outbox "
-                                "WHERE rcpt = ? ORDER BY id", (rcpt,)).fetchall()
-        finally:
-            conn.close()
+        return db_query("SELECT kind, state, attempts, last_error FROM outbox "
+                        "WHERE rcpt = ? ORDER BY id", (rcpt,), state=self.state)
 
     def wait_outbox(self, rcpt, pred, wait=20):
         end = time.monotonic() + wait

@@ -506,11 +506,8 @@ class NoKeyTest(unittest.TestCase):
         self.assertEqual(info["credits"], 100)
 
     def test_stability_engine_without_key_fails_and_refunds(self):
-        import sqlite3
-        conn = sqlite3.connect(os.path.join(self.stack.state, "ia.sqlite3"), timeout=10)
-        conn.execute("UPDATE services SET engine = 'stability' WHERE slug = 'remove-background'")
-        conn.commit()
-        conn.close()
+        db_query("UPDATE services SET engine = 'stability' WHERE slug = 'remove-background'",
+                 state=self.stack.state)
         token = self.stack.new_user()
         from iatest import multipart
         ctype, body = multipart(None, {"image": ("p.png", image_bytes(size=(40, 30)), "image/png")})

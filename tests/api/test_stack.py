@@ -20,7 +20,7 @@ import time
 import unittest
 import urllib.parse
 
-from iatest import (BASE_URL, BUILD, CORS_ORIGIN, DB_PATH, MAIL_DIR, SRC, STATE, ApiTestCase,
+from iatest import (BASE_URL, BUILD, CORS_ORIGIN, DB_PATH, MAIL_DIR, POSTGRES, SRC, STATE, ApiTestCase,
                     iactl, image_bytes, mails, media_path, media_sign, read_pid, request, reset_link,
                     upload, wait_image, wait_new_pid)
 
@@ -213,7 +213,12 @@ class NotRootTest(ApiTestCase):
     def test_state_dir_database_and_files_are_private(self):
         uid = self.service_uid()
         self.assertPrivate(STATE, 0o700)
-        self.assertPrivate(DB_PATH, 0o600)
+        if POSTGRES:  # the URI the stack recorded, and its private cluster
+            self.assertPrivate(os.path.join(STATE, "database.url"), 0o600)
+            if os.path.isdir(os.path.join(STATE, "pg")):
+                self.assertPrivate(os.path.join(STATE, "pg"), 0o700)
+        else:
+            self.assertPrivate(DB_PATH, 0o600)
         _, _, access, _ = self.new_user()
         r = upload("greyscale", PNG, "in.png", token=access)
         self.assertJsonResponse(r, 202)
@@ -333,6 +338,11 @@ class SupervisorTest(ApiTestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         for name in ("supervise", "accounts", "health", "images", "media", "payments", "nginx"):
             self.assertIn("%s: running" % name, p.stdout)
+        # and which database (IA_DB=postgres: the stack's own cluster, running)
+        self.assertIn("database: postgresql, private cluster" if POSTGRES else "database: sqlite",
+                      p.stdout)
+        if POSTGRES:
+            self.assertIn("(running)", p.stdout)
 
 
 class SupervisorProgramTest(unittest.TestCase):

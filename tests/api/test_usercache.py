@@ -6,7 +6,7 @@ worker's cache first (the stack runs several), then changes one thing."""
 import sqlite3
 import unittest
 
-from iatest import DB_PATH, ApiTestCase, db_query, iactl, request
+from iatest import DB_PATH, POSTGRES, ApiTestCase, db_query, iactl, request
 
 WARM = 12  # requests: more than the accounts workers, so each has the user cached
 
@@ -72,12 +72,15 @@ class UserCacheTest(ApiTestCase):
 
     def test_deleted_user_token_fails_on_the_next_request(self):
         self.warm()
-        conn = sqlite3.connect(DB_PATH, timeout=10, isolation_level=None)
-        try:  # with its cascades, as the service deletes
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("DELETE FROM users WHERE id = ?", (self.uid,))
-        finally:
-            conn.close()
+        if POSTGRES:  # foreign keys always cascade there
+            db_query("DELETE FROM users WHERE id = ?", (self.uid,))
+        else:
+            conn = sqlite3.connect(DB_PATH, timeout=10, isolation_level=None)
+            try:  # with its cascades, as the service deletes
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("DELETE FROM users WHERE id = ?", (self.uid,))
+            finally:
+                conn.close()
         for _ in range(WARM):
             self.assertTokenRejected(self.access)
 

@@ -122,7 +122,7 @@ class IactlEscapesTest(ApiTestCase):
         self.assertEqual(raw_controls(out), [], out)
         shown = json.loads(out)
         self.assertEqual(shown["first_name"], "Eve\x1b[2J\x1b]0;owned\x07")
-        self.assertEqual(shown["last_name"], "S\x9bmith\x7f\ufffd")
+        self.assertEqual(shown["last_name"], "S\x9bmith\x7f" if POSTGRES else "S\x9bmith\x7f\ufffd")
 
     def test_create_refuses_controls_in_email(self):
         for bad in ("eve\x1b[2J@example.com", "eve\x9b@example.com"):

@@ -6,6 +6,7 @@
 # spawned like the real programs. Then POST
 # /api/v1/token/obtain/ against the cost of one Argon2id hash.
 #   tests/bench/bench_api.sh [BUILD_DIR]      (run by hand; needs wrk)
+#   IA_DB=postgres tests/bench/bench_api.sh   the same on a private PostgreSQL
 set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/bench/common.sh
@@ -34,6 +35,9 @@ fi
 
 B=http://127.0.0.1:$PORT
 TOKEN=$(bench_token "$B")
+DB_TARGET=$STATE/ia.sqlite3
+[ -s "$STATE/database.url" ] && DB_TARGET=$(cat "$STATE/database.url")
+echo "database: $( [ "$DB_TARGET" = "$STATE/ia.sqlite3" ] && echo SQLite || echo PostgreSQL)"
 
 run() { # label url [wrk args...]
 	local label=$1 url=$2; shift 2
@@ -58,13 +62,24 @@ PY
 # rate-limit counter, as a busy site's logins and jobs would: every commit
 # empties the user cache of every worker (lib/usercache.c), so this is
 # user/info with misses.
+# On PostgreSQL (IA_DB=postgres) the writer commits to the stack's server.
 cat >"$STATE/writer.py" <<'PY'
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)
-pause = 1.0 / float(sys.argv[2])
+import sys, time
+target, pause = sys.argv[1], 1.0 / float(sys.argv[2])
+sql = ("INSERT INTO rate_limits(bucket, window_start, count) VALUES ('bench', 0, 1) "
+       "ON CONFLICT(bucket, window_start) DO UPDATE SET count = rate_limits.count + 1")
+if "://" in target:
+    import psycopg2
+    conn = psycopg2.connect(target)
+    conn.autocommit = True
+    cur = conn.cursor()
+    execute = lambda: cur.execute(sql)
+else:
+    import sqlite3
+    conn = sqlite3.connect(target, timeout=10, isolation_level=None)
+    execute = lambda: conn.execute(sql)
 while True:
-    conn.execute("INSERT INTO rate_limits(bucket, window_start, count) VALUES ('bench', 0, 1) "
-                 "ON CONFLICT(bucket, window_start) DO UPDATE SET count = count + 1")
+    execute()
     time.sleep(pause)
 PY
 
@@ -74,15 +89,25 @@ for r in $(seq 1 "$ROUNDS"); do
 	run "fixed.$r" "$B/bench/fixed"
 	run "bare.$r" "$B/bench/bare"
 	run "user_info.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
-	python3 "$STATE/writer.py" "$STATE/ia.sqlite3" "${WRITES_PER_SEC:-100}" >/dev/null &
+	python3 "$STATE/writer.py" "$DB_TARGET" "${WRITES_PER_SEC:-100}" >/dev/null &
 	WRITER=$!
 	run "user_info_writes.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
 	kill $WRITER
 	wait $WRITER 2>/dev/null || true
 done
-python3 -c 'import sqlite3, sys; print("commits by the writer: %d in %d rounds" % (sqlite3.connect(
-    sys.argv[1]).execute("SELECT count FROM rate_limits WHERE bucket = ?", ("bench",)).fetchone()[0],
-    int(sys.argv[2])))' "$STATE/ia.sqlite3" "$ROUNDS"
+python3 - "$DB_TARGET" "$ROUNDS" <<'PY'
+import sys
+q = "SELECT count FROM rate_limits WHERE bucket = 'bench'"
+if "://" in sys.argv[1]:
+    import psycopg2
+    cur = psycopg2.connect(sys.argv[1]).cursor()
+    cur.execute(q)
+    n = cur.fetchone()[0]
+else:
+    import sqlite3
+    n = sqlite3.connect(sys.argv[1]).execute(q).fetchone()[0]
+print("commits by the writer: %d in %s rounds" % (n, sys.argv[2]))
+PY
 python3 - "$STATE" "$ROUNDS" <<'PY'
 import statistics, sys
 s, n = sys.argv[1], int(sys.argv[2])

@@ -67,9 +67,11 @@ class Response:
 
 
 def request(method, path, body=None, *, token=None, headers=None, source=None, raw=None,
-            content_type=None):
-    """Send one request; body is JSON-encoded unless raw bytes are given."""
-    conn = http.client.HTTPConnection(_url.hostname, _url.port, timeout=60,
+            content_type=None, url=None):
+    """Send one request; body is JSON-encoded unless raw bytes are given. url: the
+    base URL of another stack (safe from threads, unlike swapping the module's)."""
+    u = urllib.parse.urlsplit(url) if url else _url
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60,
                                       source_address=(source or fresh_source(), 0))
     hdrs = dict(headers or {})
     data = raw

@@ -57,12 +57,8 @@ class Host:
                               capture_output=True, text=True, timeout=120)
 
     def request(self, method, path, body=None, **kw):
-        saved = iatest._url
-        iatest._url = urllib.parse.urlsplit("http://127.0.0.1:%d" % self.port)
-        try:
-            return iatest.request(method, path, body, **kw)
-        finally:
-            iatest._url = saved
+        # not by swapping iatest._url: requests are sent from several threads
+        return iatest.request(method, path, body, url="http://127.0.0.1:%d" % self.port, **kw)
 
     def iactl(self, *args):
         return subprocess.run([os.path.join(BUILD, "bin", "iactl"), *args], env=self.env,

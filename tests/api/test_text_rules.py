@@ -8,7 +8,7 @@ import subprocess
 import unittest
 import uuid
 
-from iatest import (BUILD, CONTACT_EMAIL, ApiTestCase, db_query, image_bytes, mails, request,
+from iatest import (BUILD, CONTACT_EMAIL, POSTGRES, ApiTestCase, db_query, image_bytes, mails, request,
                     unique_email, upload, wait_image)
 
 CONTACT = "/api/v1/contact/"
@@ -105,12 +105,16 @@ class IactlEscapesTest(ApiTestCase):
 
     def test_user_show_and_list_escape_stored_controls(self):
         email, _ = self.signup(first_name="Eve", last_name="Smith")
-        db_query("UPDATE users SET first_name = ?, last_name = CAST(? AS TEXT) WHERE email = ?",
-                 ("Eve\x1b[2J\x1b]0;owned\x07", b"S\xc2\x9bmith\x7f\xff", email))
+        if POSTGRES:  # its text holds no invalid UTF-8 (the \xff): the controls only
+            db_query("UPDATE users SET first_name = ?, last_name = ? WHERE email = ?",
+                     ("Eve\x1b[2J\x1b]0;owned\x07", "S\u009bmith\x7f", email))
+        else:
+            db_query("UPDATE users SET first_name = ?, last_name = CAST(? AS TEXT) WHERE email = ?",
+                     ("Eve\x1b[2J\x1b]0;owned\x07", b"S\xc2\x9bmith\x7f\xff", email))
         out = iactl_bytes("user", "show", email)
         self.assertEqual(raw_controls(out), [], out)
         self.assertIn(b"Eve\\x1b[2J\\x1b]0;owned\\x07", out)
-        self.assertIn(b"S\\u009bmith\\x7f\\xff", out)
+        self.assertIn(b"S\\u009bmith\\x7f" if POSTGRES else b"S\\u009bmith\\x7f\\xff", out)
         out = iactl_bytes("user", "list")
         self.assertEqual(raw_controls(out), [])
         # JSON output stays parseable JSON and carries the characters escaped
@@ -118,7 +122,7 @@ class IactlEscapesTest(ApiTestCase):
         self.assertEqual(raw_controls(out), [], out)
         shown = json.loads(out)
         self.assertEqual(shown["first_name"], "Eve\x1b[2J\x1b]0;owned\x07")
-        self.assertEqual(shown["last_name"], "S\x9bmith\x7f\ufffd")
+        self.assertEqual(shown["last_name"], "S\x9bmith\x7f" if POSTGRES else "S\x9bmith\x7f\ufffd")
 
     def test_create_refuses_controls_in_email(self):
         for bad in ("eve\x1b[2J@example.com", "eve\x9b@example.com"):

@@ -93,10 +93,12 @@ static int sq_open(const char *target, struct db_conn **out)
 		configured = true;
 	}
 	c->path = xstrdup(target);
-	rc = sqlite3_open_v2(target, &c->conn,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc =
+	    sqlite3_open_v2(target, &c->conn,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		log_error("db: cannot open %s: %s", target, c->conn ? sqlite3_errmsg(c->conn) : "?");
+		log_error("db: cannot open %s: %s", target,
+			  c->conn ? sqlite3_errmsg(c->conn) : "?");
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->conn, 5000);
@@ -204,7 +206,7 @@ static int sq_bind_int64(struct db_bstmt *st, int idx, int64_t v)
 static int sq_bind_text(struct db_bstmt *st, int idx, const char *s)
 {
 	return sqlite3_bind_text(st->stmt, idx, s, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0
-										     : IA_ERR_DB;
+										      : IA_ERR_DB;
 }
 
 static int sq_bind_null(struct db_bstmt *st, int idx)
@@ -339,8 +341,7 @@ static void sq_map_wal_index(struct db_conn *c)
 	sqlite3_file *f = NULL;
 	void volatile *region = NULL;
 
-	if (!c->wal ||
-	    sqlite3_file_control(c->conn, "main", SQLITE_FCNTL_FILE_POINTER, &f) != 0 ||
+	if (!c->wal || sqlite3_file_control(c->conn, "main", SQLITE_FCNTL_FILE_POINTER, &f) != 0 ||
 	    f == NULL || f->pMethods == NULL || f->pMethods->iVersion < 2 ||
 	    f->pMethods->xShmMap == NULL)
 		return;

@@ -25,11 +25,12 @@ static int ratelimit_count(struct db *db, const char *bucket, int64_t window, in
 	struct db_stmt *st;
 	int rc;
 
-	rc = db_prepare(db,
-			"INSERT INTO rate_limits(bucket, window_start, count) VALUES (?, ?, 1) "
-			"ON CONFLICT(bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 "
-			"RETURNING count",
-			&st);
+	rc = db_prepare(
+	    db,
+	    "INSERT INTO rate_limits(bucket, window_start, count) VALUES (?, ?, 1) "
+	    "ON CONFLICT(bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 "
+	    "RETURNING count",
+	    &st);
 	if (rc != 0)
 		return rc;
 	db_bind_text(st, 1, bucket);

@@ -18,8 +18,8 @@ struct clientip_nets;
 struct settings {
 	char *secret_key; /* raw bytes of SECRET_KEY (at least SETTINGS_SECRET_KEY_MIN) */
 	size_t secret_key_len;
-	char *state_dir;  /* IA_STATE_DIR, default ./var */
-	char *db_path;    /* DB_PATH, default STATE/ia.sqlite3 */
+	char *state_dir; /* IA_STATE_DIR, default ./var */
+	char *db_path;   /* DB_PATH, default STATE/ia.sqlite3 */
 	/* DATABASE_URL (a libpq URI; wins over db_path), else STATE/database.url */
 	char *database_url;
 	char *media_root; /* MEDIA_ROOT, default STATE/media */

@@ -45,8 +45,8 @@ START_TEST(test_counts_and_retry_after)
 	ck_assert_int_eq(ratelimit_hit(db, "signup:10.0.0.1", 3, T0 + 20, &retry), 0);
 	/* the next window starts fresh */
 	ck_assert_int_eq(ratelimit_hit(db, "login:10.0.0.1", 3, T0 + 60, &retry), 0);
-	ck_assert_int_eq(testdb_int(db, "SELECT count FROM rate_limits WHERE window_start = ?", T0 + 60),
-			 1);
+	ck_assert_int_eq(
+	    testdb_int(db, "SELECT count FROM rate_limits WHERE window_start = ?", T0 + 60), 1);
 	ck_assert_int_eq(testdb_int(db,
 				    "SELECT count FROM rate_limits WHERE bucket = "
 				    "'login:10.0.0.1' AND window_start = ?",

@@ -249,6 +249,11 @@ void db_rollback(struct db *db)
 	db->be->rollback(db->conn);
 }
 
+int db_lock(struct db *db, int64_t key)
+{
+	return db->be->lock(db->conn, key);
+}
+
 void db_mark_read(struct db *db, struct db_mark *out)
 {
 	db->be->mark_read(db->conn, out);
@@ -327,7 +332,7 @@ static int db_apply_migration(struct db *db, const char *dir, const char *name)
 
 	rc = db_begin(db);
 	if (rc == 0)
-		rc = db->be->lock_migrations(db->conn);
+		rc = db_lock(db, DB_LOCK_MIGRATIONS);
 	if (rc == 0)
 		rc = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE name = ?", &st);
 	if (rc == 0) {

@@ -110,6 +110,16 @@ int db_begin(struct db *db);
 int db_begin_read(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
+/*
+ * Inside a db_begin transaction: wait until no other transaction, in any
+ * process on any host, holds lock key, and hold it until this one ends.
+ * For work that must see every earlier one committed (migrations, fair
+ * job claims). SQLite's write lock, taken at db_begin, already is such a
+ * lock; PostgreSQL takes an advisory transaction lock.
+ */
+#define DB_LOCK_MIGRATIONS 7312543921 /* db_migrate */
+#define DB_LOCK_JOB_CLAIMS 7312543922 /* jobs_claim */
+int db_lock(struct db *db, int64_t key);
 
 /*
  * Change detection for per-process caches ("has the data changed").

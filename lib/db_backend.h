@@ -60,9 +60,8 @@ struct db_backend {
 	int (*exec)(struct db_conn *c, const char *sql);
 	int (*backup)(struct db_conn *c, const char *dest_path); /* NULL: unsupported */
 	const char *(*errmsg)(struct db_conn *c);
-	/* Inside a migration's transaction: keep other processes' migrations
-	 * out until it ends. */
-	int (*lock_migrations)(struct db_conn *c);
+	/* db_lock: see db.h. */
+	int (*lock)(struct db_conn *c, int64_t key);
 };
 
 extern const struct db_backend db_backend_sqlite;

@@ -55,7 +55,6 @@
 #define PG_CHANNEL_MAX    63
 #define PG_SLOTS          256
 #define PG_CACHE_CHANNEL  "ia_cache"
-#define PG_MIGRATION_LOCK "7312543921" /* pg_advisory_xact_lock key of db_migrate */
 #define PG_ERRMSG_SIZE    256
 
 struct db_conn {
@@ -703,11 +702,14 @@ static void db_pg_rollback(struct db_conn *c)
 		(void)pg_run(c, "ROLLBACK", 0, NULL);
 }
 
-/* Called by db_migrate inside each migration's transaction: one
- * migrating process at a time across every host. */
-static int db_pg_lock_migrations(struct db_conn *c)
+/* An advisory lock held until the transaction ends, on every host. */
+static int db_pg_lock(struct db_conn *c, int64_t key)
 {
-	return pg_run(c, "SELECT pg_advisory_xact_lock(" PG_MIGRATION_LOCK ")", 0, NULL);
+	char num[24];
+	const char *values[1] = {num};
+
+	snprintf(num, sizeof(num), "%" PRId64, key);
+	return pg_run(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, values);
 }
 
 /* The state of the current or last read: see the file comment. */
@@ -882,5 +884,5 @@ const struct db_backend db_backend_pg = {
     .exec = db_pg_exec,
     .backup = NULL,
     .errmsg = db_pg_errmsg,
-    .lock_migrations = db_pg_lock_migrations,
+    .lock = db_pg_lock,
 };

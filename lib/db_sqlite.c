@@ -518,10 +518,11 @@ static const char *sq_errmsg(struct db_conn *c)
 	return sqlite3_errmsg(c->conn);
 }
 
-/* BEGIN IMMEDIATE already serialises every writer, migrations included. */
-static int sq_lock_migrations(struct db_conn *c)
+/* BEGIN IMMEDIATE already serialises every writer: any key is held. */
+static int sq_lock(struct db_conn *c, int64_t key)
 {
 	(void)c;
+	(void)key;
 	return 0;
 }
 
@@ -552,5 +553,5 @@ const struct db_backend db_backend_sqlite = {
     .exec = sq_exec,
     .backup = sq_backup,
     .errmsg = sq_errmsg,
-    .lock_migrations = sq_lock_migrations,
+    .lock = sq_lock,
 };

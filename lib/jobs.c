@@ -205,19 +205,20 @@ static bool jobs_any_work(struct db *db, int64_t now)
 	return any;
 }
 
-int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out)
+/* The claim itself, inside jobs_claim's transaction. */
+static int jobs_claim_row(struct db *db, const char *worker, int64_t lease_seconds, int64_t now,
+			  struct job_claimed *out)
 {
 	struct db_stmt *st;
-	int64_t now = ia_now();
 	int rc;
 
-	if (!jobs_any_work(db, now))
-		return IA_ERR_NOTFOUND;
-	jobs_reap_expired(db, now);
 	/*
 	 * Fair across users: among the claimable jobs, the user with the
 	 * fewest jobs running goes first, then the user served longest ago
-	 * (claim_seq, a global counter; never served sorts first), then the
+	 * (claim_seq, the claim's time in microseconds: a counter read with
+	 * max() + 1 would give concurrent claims on several hosts the same
+	 * value; never served counts as 0 and sorts first, on both backends:
+	 * PostgreSQL sorts NULL last), then the
 	 * oldest job. One user's queue thus delays another user's job by at
 	 * most one job per worker. SKIP LOCKED: claims by other hosts at the
 	 * same moment take other rows instead of waiting for this one.
@@ -226,12 +227,13 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 	    db,
 	    "UPDATE images SET status = 'processing', attempts = attempts + 1, "
 	    "lease_until = ?1 + ?2, worker = ?3, updated = ?1, "
-	    "claim_seq = (SELECT coalesce(max(claim_seq), 0) + 1 FROM images) "
+	    "claim_seq = ?5 "
 	    "WHERE id = (SELECT i.id FROM images i WHERE (i.status = 'pending' AND "
 	    "i.run_after <= ?1) OR (i.status = 'processing' AND i.lease_until < ?1 AND "
 	    "i.attempts < ?4) ORDER BY (SELECT count(*) FROM images p WHERE p.user_id = "
 	    "i.user_id AND p.status = 'processing' AND p.lease_until >= ?1), "
-	    "(SELECT max(q.claim_seq) FROM images q WHERE q.user_id = i.user_id), i.id LIMIT 1 "
+	    "coalesce((SELECT max(q.claim_seq) FROM images q WHERE q.user_id = i.user_id), 0), "
+	    "i.id LIMIT 1 "
 	    "FOR UPDATE SKIP LOCKED) "
 	    "RETURNING id, user_id, service, params, prompt, aspect_ratio, source_key, attempts, "
 	    "(SELECT engine FROM services WHERE slug = images.service), source_ready",
@@ -242,6 +244,7 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 	db_bind_int64(st, 2, lease_seconds);
 	db_bind_text(st, 3, worker);
 	db_bind_int64(st, 4, JOBS_MAX_ATTEMPTS);
+	db_bind_int64(st, 5, ia_now_us());
 	rc = db_step(st);
 	if (rc == DB_ROW) {
 		memset(out, 0, sizeof(*out));
@@ -265,6 +268,42 @@ int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct 
 		rc = IA_ERR_NOTFOUND;
 	}
 	db_reset(st);
+	return rc;
+}
+
+/*
+ * Claims take DB_LOCK_JOB_CLAIMS, so each sees every earlier claim, on
+ * any host, committed: without it, two hosts claiming at the same instant
+ * would rank users on the same snapshot and could both serve the user
+ * with the longest queue. A claim is one short statement, so the lock
+ * costs jobs nothing measurable; SKIP LOCKED still steps past rows that
+ * a reaper or an admin command holds.
+ */
+int jobs_claim(struct db *db, const char *worker, int64_t lease_seconds, struct job_claimed *out)
+{
+	int64_t now = ia_now();
+	int rc, crc;
+
+	if (!jobs_any_work(db, now))
+		return IA_ERR_NOTFOUND;
+	jobs_reap_expired(db, now);
+	rc = db_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = db_lock(db, DB_LOCK_JOB_CLAIMS);
+	if (rc == 0)
+		rc = jobs_claim_row(db, worker, lease_seconds, now, out);
+	if (rc != 0 && rc != IA_ERR_NOTFOUND) {
+		db_rollback(db);
+		return rc;
+	}
+	crc = db_commit(db);
+	if (crc != 0) {
+		if (rc == 0)
+			jobs_claimed_cleanup(out);
+		db_rollback(db);
+		return crc;
+	}
 	return rc;
 }
 

@@ -130,6 +130,14 @@ int64_t ia_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t ia_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void ia_iso8601(int64_t t, char out[21])
 {
 	time_t tt = (time_t)t;

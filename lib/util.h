@@ -26,6 +26,9 @@ int ia_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* Seconds since the epoch. */
 int64_t ia_now(void);
+/* Microseconds since the epoch (CLOCK_REALTIME): an order of events that
+ * holds across processes and hosts as far as their clocks agree. */
+int64_t ia_now_us(void);
 
 /* Format a unix time as ISO 8601 UTC ("2026-11-29T12:00:00Z") into out[21]. */
 void ia_iso8601(int64_t t, char out[21]);

@@ -48,14 +48,14 @@
 
 #include <libpq-fe.h>
 
-#define PG_INT8OID        20 /* the server's type oids (catalog/pg_type.dat) */
-#define PG_TEXTOID        25
-#define PG_MAX_PARAMS     1000 /* highest ?N accepted */
-#define PG_MAX_CHANNELS   16
-#define PG_CHANNEL_MAX    63
-#define PG_SLOTS          256
-#define PG_CACHE_CHANNEL  "ia_cache"
-#define PG_ERRMSG_SIZE    256
+#define PG_INT8OID       20 /* the server's type oids (catalog/pg_type.dat) */
+#define PG_TEXTOID       25
+#define PG_MAX_PARAMS    1000 /* highest ?N accepted */
+#define PG_MAX_CHANNELS  16
+#define PG_CHANNEL_MAX   63
+#define PG_SLOTS         256
+#define PG_CACHE_CHANNEL "ia_cache"
+#define PG_ERRMSG_SIZE   256
 
 struct db_conn {
 	PGconn *pg;              /* NULL only if libpq could not allocate */

@@ -172,17 +172,8 @@ static int copy_query_int(struct db *db, const char *sql, int64_t *out)
 	int rc;
 
 	rc = db_prepare(db, sql, &st);
-	if (rc != 0)
-		goto out;
-	rc = db_step(st);
-	if (rc == DB_ROW) {
-		*out = db_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == DB_DONE) {
-		rc = IA_ERR_DB;
-	}
-	db_reset(st);
-out:
+	if (rc == 0)
+		rc = db_step_int64(st, out);
 	return rc;
 }
 

@@ -141,18 +141,10 @@ int credits_count(struct db *db, int64_t user_id, int64_t *count)
 	int rc;
 
 	rc = db_prepare(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", &st);
-	if (rc == 0)
-		db_bind_int64(st, 1, user_id);
-	if (rc == 0)
-		rc = db_step(st);
-	if (rc == DB_ROW) {
-		*count = db_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == DB_DONE) {
-		rc = IA_ERR_DB;
-	}
-	db_reset(st);
-	return rc;
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, user_id);
+	return db_step_int64(st, count);
 }
 
 static void credits_copy(char *dst, size_t size, const char *src)

@@ -192,6 +192,16 @@ int db_step_insert(struct db_stmt *st, int64_t *id_out)
 	return 0;
 }
 
+int db_step_int64(struct db_stmt *st, int64_t *out)
+{
+	int rc = db_step(st);
+
+	if (rc == DB_ROW)
+		*out = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
+}
+
 int db_each_text(struct db_stmt *st, int (*fn)(void *ud, const char *text), void *ud)
 {
 	int rc;

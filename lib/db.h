@@ -82,6 +82,9 @@ int db_step_one(struct db_stmt *st, int none_rc);
 int db_step_count(struct db_stmt *st, int64_t *changed);
 /* Step an `INSERT ... RETURNING id` and read the new row's id. */
 int db_step_insert(struct db_stmt *st, int64_t *id_out);
+/* Step a bound query for its first row and read column 0 as an integer
+ * (0 for NULL) into *out. Resets st. IA_ERR_NOTFOUND when there is no row. */
+int db_step_int64(struct db_stmt *st, int64_t *out);
 /*
  * Step a bound query to its end, calling fn with the text of column 0 of
  * each row (borrowed: valid during the call). Resets st. Returns 0 after

@@ -47,11 +47,7 @@ static int jobs_int_by_id(struct db *db, const char *sql, int64_t id, int64_t *o
 	if (rc != 0)
 		return rc;
 	db_bind_int64(st, 1, id);
-	rc = db_step(st);
-	if (rc == DB_ROW)
-		*out = db_column_int64(st, 0);
-	db_reset(st);
-	return rc == DB_ROW ? 0 : rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
+	return db_step_int64(st, out);
 }
 
 /*

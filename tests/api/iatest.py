@@ -310,6 +310,55 @@ def noise_image(size=(64, 64), fmt="PNG", **save):
     return buf.getvalue()
 
 
+def free_port():
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgCluster:
+    """A private PostgreSQL cluster for one test class (tests/pg-cluster,
+    --fast: fsync off), in a fresh directory under /tmp that the service
+    user can reach. start() returns self; database(name) creates one and
+    returns its libpq URI; halt() stops the server (start() starts it
+    again, same data and URI); stop() halts it and removes the cluster."""
+    SCRIPT = os.path.join(SRC, "tests", "pg-cluster")
+
+    def __init__(self, prefix="ia-test-pg."):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.admin_uri = None
+
+    def start(self):
+        p = subprocess.run([self.SCRIPT, "start", self.dir, str(self.port), "--fast"],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError("pg-cluster did not start: %s" % p.stderr)
+        self.admin_uri = p.stdout.strip()
+        return self
+
+    def database(self, name):
+        conn = psycopg2.connect(self.admin_uri)
+        conn.autocommit = True
+        try:
+            conn.cursor().execute("CREATE DATABASE %s" % name)  # a constant of the test
+        finally:
+            conn.close()
+        uri = self.admin_uri.replace("postgresql:///postgres?", "postgresql:///%s?" % name, 1)
+        assert uri != self.admin_uri, self.admin_uri
+        return uri
+
+    def halt(self):
+        subprocess.run([self.SCRIPT, "stop", self.dir], check=True, capture_output=True,
+                       timeout=120)
+
+    def stop(self):
+        subprocess.run([self.SCRIPT, "stop", self.dir], capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class PrivateStack:
     """Mixin (put it before ApiTestCase) for tests that decide when jobs run:
     the class gets a second stack of its own (its own state dir and port,

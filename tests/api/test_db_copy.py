@@ -12,15 +12,14 @@ Skipped only when the PostgreSQL 15 binaries (Debian postgresql-15) or psql
 are missing."""
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import unittest
 import urllib.parse
 
 import iatest
-from iatest import (BUILD, SRC, ApiTestCase, image_bytes, request, upload, unique_email,
-                    wait_image)
+from iatest import (BUILD, SRC, ApiTestCase, free_port, image_bytes, request, upload,
+                    unique_email, wait_image)
 
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 HAVE_PG = all(os.access(os.path.join(PG_BIN, p), os.X_OK)
@@ -37,12 +36,6 @@ TABLES = {
 PG_NULL = "\\N(null)"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @unittest.skipUnless(HAVE_PG, "PostgreSQL 15 binaries (%s) or psql are missing" % PG_BIN)
 class DbCopyToTest(iatest.PrivateStack, ApiTestCase):
     state_prefix = "ia-copy-test."
@@ -55,18 +48,11 @@ class DbCopyToTest(iatest.PrivateStack, ApiTestCase):
     def setUpClass(cls):
         super().setUpClass()  # the SQLite stack (no batch watcher: run_batch runs jobs)
         cls.env.pop("DATABASE_URL", None)
-        cls.pg_dir = None
+        cls.pg = None
         try:
-            cls.pg_dir = tempfile.mkdtemp(prefix="ia-copy-pg.")
-            p = subprocess.run([os.path.join(SRC, "tests", "pg-cluster"), "start", cls.pg_dir,
-                                str(free_port()), "--fast"], capture_output=True, text=True,
-                               timeout=120)
-            if p.returncode != 0:
-                raise AssertionError("pg-cluster did not start: %s" % p.stderr)
-            admin_uri = p.stdout.strip()
-            cls.psql(admin_uri, "CREATE DATABASE ia_copy")
-            cls.uri = admin_uri.replace("postgresql:///postgres?", "postgresql:///ia_copy?", 1)
-            assert cls.uri != admin_uri, admin_uri
+            cls.pg = iatest.PgCluster("ia-copy-pg.").start()
+            cls.pg_dir = cls.pg.dir
+            cls.uri = cls.pg.database("ia_copy")
             cls.populate()
             cls.copy = cls.run_iactl("db", "copy-to", cls.uri)
         except BaseException:
@@ -75,10 +61,8 @@ class DbCopyToTest(iatest.PrivateStack, ApiTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.__dict__.get("pg_dir"):
-            subprocess.run([os.path.join(SRC, "tests", "pg-cluster"), "stop", cls.pg_dir],
-                           capture_output=True, timeout=120)
-            shutil.rmtree(cls.pg_dir, ignore_errors=True)
+        if cls.__dict__.get("pg"):
+            cls.pg.stop()
         super().tearDownClass()
 
     @classmethod

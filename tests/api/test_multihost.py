@@ -17,7 +17,6 @@ Runs in the PostgreSQL pass of the API suite (IA_DB=postgres)."""
 import concurrent.futures
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,17 +24,11 @@ import unittest
 import urllib.parse
 
 import iatest
-from iatest import BUILD, SRC, ApiTestCase, multipart, noise_image, unique_email
+from iatest import BUILD, SRC, ApiTestCase, free_port, multipart, noise_image, unique_email
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 WARM = 12  # requests per host: more than its accounts workers
 SETTLE = 0.1  # seconds between a change and the requests that must see it
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Host:
@@ -73,16 +66,8 @@ class TwoHostsOnePostgres(ApiTestCase):
         super().setUpClass()
         cls.root = tempfile.mkdtemp(prefix="ia-multihost.")
         os.chmod(cls.root, 0o755)  # the service user walks into it
-        cls.pg_dir = os.path.join(cls.root, "pg")
-        p = subprocess.run([os.path.join(SRC, "tests", "pg-cluster"), "start", cls.pg_dir,
-                            str(free_port()), "--fast"], capture_output=True, text=True,
-                           timeout=120)
-        if p.returncode != 0:
-            raise AssertionError("cluster did not start: %s" % p.stderr)
-        admin = p.stdout.strip()
-        cls.admin_url = admin
-        cls.psql(admin, "CREATE DATABASE ia_multihost")
-        cls.url = admin.replace("///postgres?", "///ia_multihost?", 1)
+        cls.pg = iatest.PgCluster("ia-multihost-pg.").start()
+        cls.url = cls.pg.database("ia_multihost")
         media = os.path.join(cls.root, "media")
         cls.hosts = [Host(n, cls.root, cls.url, media) for n in ("a", "b")]
         for h in cls.hosts:
@@ -96,8 +81,8 @@ class TwoHostsOnePostgres(ApiTestCase):
     def tearDownClass(cls):
         for h in getattr(cls, "hosts", []):
             h.stack("stop")
-        subprocess.run([os.path.join(SRC, "tests", "pg-cluster"), "stop", cls.pg_dir],
-                       capture_output=True, timeout=60)
+        if getattr(cls, "pg", None):
+            cls.pg.stop()
         shutil.rmtree(cls.root, ignore_errors=True)
         super().tearDownClass()
 
@@ -263,9 +248,7 @@ class TwoHostsOnePostgres(ApiTestCase):
     def test_postgres_restart_gives_503_then_both_hosts_serve_again(self):
         email, token = self.new_user(self.a)
         self.warm(token)
-        cluster = os.path.join(SRC, "tests", "pg-cluster")
-        subprocess.run([cluster, "stop", self.pg_dir], check=True, capture_output=True,
-                       timeout=60)
+        self.pg.halt()
         try:
             for h in self.hosts:
                 r = self.info(h, token)
@@ -273,10 +256,7 @@ class TwoHostsOnePostgres(ApiTestCase):
                 self.assertEqual(r.headers.get("content-type"), "application/json; charset=utf-8")
                 self.assertEqual(h.request("GET", "/health/").status, 503)
         finally:
-            p = subprocess.run([cluster, "start", self.pg_dir, urllib.parse.parse_qs(
-                urllib.parse.urlsplit(self.url).query)["port"][0], "--fast"],
-                capture_output=True, text=True, timeout=120)
-            self.assertEqual(p.returncode, 0, p.stderr)
+            self.pg.start()
         self.assertEveryWorker(token, 200)
         for h in self.hosts:
             self.assertEqual(h.request("GET", "/health/").json["db"], "ok")

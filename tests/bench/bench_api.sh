@@ -15,6 +15,8 @@ BUILD=$(cd "${1:-$SRC/build}" && pwd)
 STATE=$(mktemp -d /tmp/ia-bench.XXXXXX)
 PORT=${IA_PORT:-18181}
 DUR=${DUR:-10s}
+# Debian's python3 (python3-psycopg2 for the PostgreSQL writer), not a pyenv shim.
+PY=${PYTHON:-/usr/bin/python3}
 export IA_STATE_DIR=$STATE IA_PORT=$PORT IA_BUILD_DIR=$BUILD IA_SKIP_BUILD=1 IA_NO_BATCH=1
 export RATE_LIMIT_PER_MINUTE=0 DEV_MODE=1 SECRET_KEY=bench-secret-key-0123456789abcdef
 trap '"$SRC/stack" stop >/dev/null 2>&1; kill $(cat "$STATE/run/bare.pid" 2>/dev/null) 2>/dev/null; pkill -f "$STATE/writer.py"; rm -rf "$STATE"' EXIT
@@ -89,13 +91,13 @@ for r in $(seq 1 "$ROUNDS"); do
 	run "fixed.$r" "$B/bench/fixed"
 	run "bare.$r" "$B/bench/bare"
 	run "user_info.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
-	python3 "$STATE/writer.py" "$DB_TARGET" "${WRITES_PER_SEC:-100}" >/dev/null &
+	"$PY" "$STATE/writer.py" "$DB_TARGET" "${WRITES_PER_SEC:-100}" >/dev/null &
 	WRITER=$!
 	run "user_info_writes.$r" "$B/api/v1/user/info/" -H "Authorization: Bearer $TOKEN"
 	kill $WRITER
 	wait $WRITER 2>/dev/null || true
 done
-python3 - "$DB_TARGET" "$ROUNDS" <<'PY'
+"$PY" - "$DB_TARGET" "$ROUNDS" <<'PY'
 import sys
 q = "SELECT count FROM rate_limits WHERE bucket = 'bench'"
 if "://" in sys.argv[1]:

@@ -2,7 +2,8 @@
 """job_latency.py - upload->done latency and job throughput on a running stack.
 
     tests/with-stack build python3 tests/bench/job_latency.py latency [N]
-    IA_NO_BATCH=1 tests/with-stack build python3 tests/bench/job_latency.py throughput [N] [WORKERS...]
+    IA_NO_BATCH=1 MAX_ACTIVE_JOBS_PER_USER=100 tests/with-stack build python3 \
+        tests/bench/job_latency.py throughput [N] [WORKERS...]
 
 latency: N (default 30) sequential uploads of a 1 MP (1000x1000) photo-like
 JPEG to greyscale; for each, the seconds from sending the POST until

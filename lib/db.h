@@ -9,7 +9,9 @@
  *   - parameters are `?` or `?N` (1-based), always bound, never spliced;
  *     PostgreSQL types a parameter where it is first used, so compare an
  *     optional one before testing it (`col = ?1 OR ?1 IS NULL`);
- *   - results are integers and text: no booleans (CASE ... THEN 1 ELSE 0);
+ *   - results are integers and text; a boolean result reads as 1 or 0
+ *     through db_column_int64, but is no integer in arithmetic on
+ *     PostgreSQL (there, CASE ... THEN 1 ELSE 0);
  *   - time comes from the caller as a bound integer (no strftime/now());
  *   - a new row's id comes back through `INSERT ... RETURNING id`;
  *   - a claim that must skip rows other hosts hold ends its subquery with
@@ -80,7 +82,8 @@ int db_step_one(struct db_stmt *st, int none_rc);
 /* Step a write statement to its end; *changed (may be NULL) gets the
  * number of rows it inserted, updated or deleted. */
 int db_step_count(struct db_stmt *st, int64_t *changed);
-/* Step an `INSERT ... RETURNING id` and read the new row's id. */
+/* Step a write that returns one row, `INSERT ... RETURNING id` (or any
+ * one value: an upsert's new count), to its end; *id_out gets column 0. */
 int db_step_insert(struct db_stmt *st, int64_t *id_out);
 /* Step a bound query for its first row and read column 0 as an integer
  * (0 for NULL) into *out. Resets st. IA_ERR_NOTFOUND when there is no row. */

@@ -39,18 +39,10 @@ static int flags_id(struct db *db, const char *name, int64_t *id)
 	if (!flags_name_ok(name))
 		return IA_ERR_INVAL;
 	rc = db_prepare(db, "SELECT id FROM flags WHERE name = ?", &st);
-	if (rc == 0)
-		db_bind_text(st, 1, name);
-	if (rc == 0)
-		rc = db_step(st);
-	if (rc == DB_ROW) {
-		*id = db_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == DB_DONE) {
-		rc = IA_ERR_NOTFOUND;
-	}
-	db_reset(st);
-	return rc;
+	if (rc != 0)
+		return rc;
+	db_bind_text(st, 1, name);
+	return db_step_int64(st, id);
 }
 
 static int flags_user_exists(struct db *db, int64_t user_id)

@@ -35,15 +35,9 @@ static int ratelimit_count(struct db *db, const char *bucket, int64_t window, in
 		return rc;
 	db_bind_text(st, 1, bucket);
 	db_bind_int64(st, 2, window);
-	rc = db_step(st);
-	if (rc == DB_ROW) {
-		*count = db_column_int64(st, 0);
-		rc = db_step(st); /* finish the statement so the write completes */
-	} else if (rc == DB_DONE) {
-		rc = IA_ERR_DB;
-	}
+	rc = db_step_insert(st, count);
 	db_reset(st);
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 /* Best effort: stale rows only cost space, so a failure is just logged. */

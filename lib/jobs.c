@@ -188,10 +188,9 @@ static bool jobs_any_work(struct db *db, int64_t now)
 	bool any = true; /* on error, let the claim itself report it */
 
 	if (db_prepare(db,
-		       "SELECT CASE WHEN EXISTS (SELECT 1 FROM images WHERE status = 'pending' AND "
+		       "SELECT EXISTS (SELECT 1 FROM images WHERE status = 'pending' AND "
 		       "run_after <= ?1) OR EXISTS "
-		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?1) "
-		       "THEN 1 ELSE 0 END",
+		       "(SELECT 1 FROM images WHERE status = 'processing' AND lease_until < ?1)",
 		       &st) != 0)
 		return true;
 	db_bind_int64(st, 1, now);

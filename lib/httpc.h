@@ -21,7 +21,7 @@ struct httpc_part {
 };
 
 struct httpc_request {
-	const char *method; /* "GET" or "POST" */
+	const char *method; /* "GET", "POST", "PUT", "HEAD" or "DELETE" */
 	const char *url;
 	const char *const *headers; /* "Name: value" lines */
 	size_t nheaders;
@@ -33,6 +33,19 @@ struct httpc_request {
 	long connect_timeout; /* seconds; 0 = 10 */
 	long timeout;         /* seconds; 0 = 120 */
 	size_t max_response;  /* bytes; 0 = 32 MiB */
+	/* PUT: the body is streamed from this file (never read whole). */
+	const char *upload_path;
+	/* A 2xx body is streamed into this file (created 0600, truncated;
+	 * max_response does not apply) instead of memory; other bodies are
+	 * collected in memory as usual. */
+	const char *download_path;
+	/* AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4), e.g.
+	 * "aws:amz:us-east-1:s3", with these credentials; NULL for none. The
+	 * caller adds x-amz-content-sha256 and passes the query sorted and
+	 * encoded (libcurl 7.88 does neither). */
+	const char *aws_sigv4;
+	const char *aws_key_id;
+	const char *aws_secret;
 };
 
 struct httpc_response {

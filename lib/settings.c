@@ -33,6 +33,12 @@ static const struct setting_def setting_defs[] = {
     S("DB_PATH", SET_STR, db_path, "@state/ia.sqlite3"),
     S("DATABASE_URL", SET_STR, database_url, ""),
     S("MEDIA_ROOT", SET_STR, media_root, "@state/media"),
+    S("MEDIA_STORAGE", SET_STR, media_storage, "local"),
+    S("AWS_STORAGE_BUCKET_NAME", SET_STR, aws_storage_bucket_name, ""),
+    S("AWS_S3_ENDPOINT_URL", SET_STR, aws_s3_endpoint_url, ""),
+    S("AWS_S3_REGION_NAME", SET_STR, aws_s3_region_name, "us-east-1"),
+    S("AWS_ACCESS_KEY_ID", SET_STR, aws_access_key_id, ""),
+    S("AWS_SECRET_ACCESS_KEY", SET_STR, aws_secret_access_key, ""),
     S("PUBLIC_URL", SET_STR, public_url, "http://127.0.0.1:8080"),
     S("SIGNUP_CREDITS", SET_INT, signup_credits, "100"),
     S("CREDIT_MULTIPLIER", SET_INT, credit_multiplier, "50"),
@@ -81,6 +87,7 @@ static int settings_apply(struct settings *s, const struct setting_def *d, const
 			  char *err, size_t errlen);
 static int settings_load_key(struct settings *s, const char *file, char *err, size_t errlen);
 static void settings_load_database_url(struct settings *s);
+static int settings_check_storage(struct settings *s, char *err, size_t errlen);
 
 /* The value of NAME in a KEY=VALUE file (heap), or NULL. '#' starts a comment line. */
 static char *settings_file_value(const char *file, const char *name)
@@ -114,6 +121,24 @@ static char *settings_lookup(const char *file, const char *name)
 	return settings_file_value(file, name);
 }
 
+/*
+ * The media storage settings, when neither the environment nor IA_CONFIG
+ * names them, come from STATE/storage.conf (KEY=VALUE, written by the stack
+ * when it starts a private S3 gateway), so iactl and hand-run programs use
+ * the same bucket as the stack's programs.
+ */
+static char *settings_storage_value(const struct settings *s, const char *name)
+{
+	char *path, *v;
+
+	if (strcmp(name, "MEDIA_STORAGE") != 0 && strncmp(name, "AWS_", 4) != 0)
+		return NULL;
+	path = xasprintf("%s/storage.conf", s->state_dir);
+	v = settings_file_value(path, name);
+	free(path);
+	return v;
+}
+
 static int settings_apply(struct settings *s, const struct setting_def *d, const char *file,
 			  char *err, size_t errlen)
 {
@@ -122,6 +147,8 @@ static int settings_apply(struct settings *s, const struct setting_def *d, const
 	int64_t v;
 	int rc = 0;
 
+	if (raw == NULL)
+		raw = settings_storage_value(s, d->name);
 	if (raw == NULL && d->def != NULL && strncmp(d->def, "@state/", 7) == 0)
 		raw = xasprintf("%s/%s", s->state_dir, d->def + 7);
 	else if (raw == NULL)
@@ -183,6 +210,40 @@ const char *settings_db_target(const struct settings *s)
 	return s->db_path;
 }
 
+/*
+ * MEDIA_STORAGE is local or s3; s3 needs a bucket name S3 accepts (3 to 63
+ * characters) and both keys, and without AWS_S3_ENDPOINT_URL talks to AWS
+ * itself in AWS_S3_REGION_NAME.
+ */
+static int settings_check_storage(struct settings *s, char *err, size_t errlen)
+{
+	size_t blen = strlen(s->aws_storage_bucket_name);
+
+	if (strcmp(s->media_storage, "local") != 0 && strcmp(s->media_storage, "s3") != 0) {
+		snprintf(err, errlen, "MEDIA_STORAGE must be local or s3");
+		return IA_ERR_INVAL;
+	}
+	if (strcmp(s->media_storage, "local") == 0)
+		return 0;
+	if (blen < 3 || blen > 63 || strspn(s->aws_storage_bucket_name,
+					    "abcdefghijklmnopqrstuvwxyz0123456789.-") != blen) {
+		snprintf(err, errlen,
+			 "MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (3 to 63 lower-case "
+			 "letters, digits, '.' or '-')");
+		return IA_ERR_INVAL;
+	}
+	if (s->aws_access_key_id[0] == '\0' || s->aws_secret_access_key[0] == '\0') {
+		snprintf(err, errlen,
+			 "MEDIA_STORAGE=s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+		return IA_ERR_INVAL;
+	}
+	if (s->aws_s3_endpoint_url[0] == '\0') {
+		free(s->aws_s3_endpoint_url);
+		s->aws_s3_endpoint_url = xasprintf("https://s3.%s.amazonaws.com", s->aws_s3_region_name);
+	}
+	return 0;
+}
+
 /* SECRET_KEY from the environment/file, else (dev only) STATE/secret_key. */
 static int settings_load_key(struct settings *s, const char *file, char *err, size_t errlen)
 {
@@ -235,6 +296,8 @@ int settings_load(struct settings *s, char *err, size_t errlen)
 	if (rc == 0)
 		settings_load_database_url(&tmp);
 	if (rc == 0)
+		rc = settings_check_storage(&tmp, err, errlen);
+	if (rc == 0)
 		rc = clientip_nets_parse(tmp.trusted_proxies, &tmp.trusted_nets, err, errlen);
 	if (rc == 0)
 		rc = settings_load_key(&tmp, file, err, errlen);
@@ -256,6 +319,8 @@ void settings_cleanup(struct settings *s)
 		if (setting_defs[i].kind != SET_STR)
 			continue;
 		memcpy(&p, (char *)s + setting_defs[i].offset, sizeof(p));
+		if (p != NULL && strstr(setting_defs[i].name, "SECRET") != NULL)
+			sodium_memzero(p, strlen(p)); /* STRIPE_*, AWS_SECRET_ACCESS_KEY */
 		free(p);
 	}
 	if (s->secret_key != NULL) {

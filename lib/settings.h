@@ -22,7 +22,15 @@ struct settings {
 	char *db_path;   /* DB_PATH, default STATE/ia.sqlite3 */
 	/* DATABASE_URL (a libpq URI; wins over db_path), else STATE/database.url */
 	char *database_url;
-	char *media_root; /* MEDIA_ROOT, default STATE/media */
+	char *media_root; /* MEDIA_ROOT, default STATE/media (with s3: temp files only) */
+	/* MEDIA_STORAGE=local|s3 and the S3 settings of API.md (django-storages'
+	 * names), else STATE/storage.conf, which the stack writes. */
+	char *media_storage;
+	char *aws_storage_bucket_name;
+	char *aws_s3_endpoint_url; /* scheme://host[:port], path-style addressing */
+	char *aws_s3_region_name;  /* default us-east-1 */
+	char *aws_access_key_id;
+	char *aws_secret_access_key;
 	char *public_url;
 	int64_t signup_credits;
 	int64_t credit_multiplier;

@@ -1,12 +1,12 @@
 /*
- * store.h - media files under MEDIA_ROOT and their signed URLs.
+ * store.h - media objects (uploads and results), their keys, and their
+ * signed URLs, on local disk or S3 behind one interface.
  *
  * A media key is a relative path such as "images/3f/3fa2...c1.png": made
  * here from fresh randomness (never from a client's file name), always under
  * "images/" or "sources/", with no empty, "." or ".." segment (so no leading
  * or doubled "/"), no ".." anywhere and no characters outside [A-Za-z0-9._/-].
- * Upload temp files (store_tmp_dir) are never keys. Files are
- * written to a temp name beside their final place and renamed.
+ * Temp files (store_tmp_dir) are never keys.
  *
  * A signed URL is {PUBLIC_URL}/media/<key>?exp=<unix>&sig=<hex>, where sig
  * is HMAC-SHA256(SECRET_KEY, "<key>\n<exp>"); nginx serves the file only
@@ -27,16 +27,85 @@ struct settings;
 void store_new_key(const char *dir, const char *ext, char out[STORE_KEY_MAX]);
 /* True when key is a well-formed media key (see above); key is not NULL. */
 bool store_key_valid(const char *key);
-/* MEDIA_ROOT/key as a heap string (caller frees). */
-char *store_path(const struct settings *s, const char *key);
-/* Create the parent directories of key under MEDIA_ROOT. */
-int store_prepare(const struct settings *s, const char *key);
-/* A temp directory under MEDIA_ROOT for uploads in flight (heap path). */
-char *store_tmp_dir(const struct settings *s);
-/* Remove the file of key; a missing file is not an error. NULL is a no-op. */
+/*
+ * Storage operations. The bytes of a key live on one backend, chosen by
+ * MEDIA_STORAGE: the local disk under MEDIA_ROOT (store_local.c) or an
+ * S3 bucket (store_s3.c); callers never learn which. Engines work on
+ * local files: store_fetch gives them one, store_put_file publishes one.
+ * Every operation validates key (store_key_valid) and answers
+ * IA_ERR_INVAL for a bad one. IA_ERR_UPSTREAM means the storage could
+ * not be reached or kept failing (a 503 for clients, a retry for jobs);
+ * IA_ERR_IO any other failure.
+ */
+
+/* "local" or "s3": the backend MEDIA_STORAGE chose. */
+const char *store_backend_name(const struct settings *s);
+
+/*
+ * Publish the local file at path as key, atomically: a reader sees all of
+ * it or nothing, never a part. content_type (may be NULL) is recorded
+ * where the backend keeps one. path must be a file under store_tmp_dir
+ * (the local backend renames it into place) and is consumed on every
+ * outcome: moved, or removed. The S3 backend streams it, never holding
+ * the whole file in memory, and retries a 5xx or SlowDown with backoff.
+ */
+int store_put_file(const struct settings *s, const char *key, const char *path,
+		   const char *content_type);
+
+/* A local file holding an object's bytes, for the engines. */
+struct store_local {
+	char *path; /* heap */
+	bool temp;  /* a copy of ours: store_local_cleanup removes it */
+};
+
+/*
+ * Make key's bytes readable as a local file. On local disk *out names the
+ * media file itself (read it, never write it); on S3 the object is
+ * downloaded into dir (an existing directory; NULL = store_tmp_dir).
+ * 0; IA_ERR_NOTFOUND when there is no such object.
+ */
+int store_fetch(const struct settings *s, const char *key, const char *dir,
+		struct store_local *out);
+/* Remove a temp copy and free out->path; a zeroed struct is a no-op. */
+void store_local_cleanup(struct store_local *l);
+
+/* Remove the object of key; a missing one is not an error. NULL is a no-op. */
 int store_remove(const struct settings *s, const char *key);
-/* True when the file of key exists; writes its size to *bytes (may be NULL). */
+/* 0 and its size in *bytes (may be NULL) when key exists; IA_ERR_NOTFOUND. */
+int store_stat(const struct settings *s, const char *key, int64_t *bytes);
+/* store_stat(...) == 0: the object exists. */
 bool store_exists(const struct settings *s, const char *key, int64_t *bytes);
+
+/*
+ * 0 when the storage can take objects (/health/'s "storage"): MEDIA_ROOT
+ * is a writable directory; for S3 also the bucket answers. No writes.
+ */
+int store_check(const struct settings *s);
+
+/*
+ * The temp directory of this host for files on their way in or out
+ * (MEDIA_ROOT/tmp, created when missing; heap path). On local disk it is
+ * on the media file system, so store_put_file is a rename.
+ */
+char *store_tmp_dir(const struct settings *s);
+
+/*
+ * Where nginx fetches key's bytes once the media program has checked the
+ * signed URL: NULL on local disk (nginx reads MEDIA_ROOT itself); for S3 a
+ * presigned GET URL of the object valid STORE_UPSTREAM_LIFETIME seconds
+ * from now (heap).
+ */
+#define STORE_UPSTREAM_LIFETIME 60
+char *store_upstream_url(const struct settings *s, const char *key, int64_t now);
+
+/*
+ * Call fn for every object whose key starts with prefix ("images/",
+ * "sources/"), with its size and modification time (unix seconds), in no
+ * particular order. A non-zero return from fn stops the walk and is
+ * returned.
+ */
+typedef int (*store_each_fn)(const char *key, int64_t bytes, int64_t mtime, void *ctx);
+int store_each(const struct settings *s, const char *prefix, store_each_fn fn, void *ctx);
 
 /* The signed absolute URL of key valid until now + MEDIA_URL_LIFETIME (heap). */
 char *store_signed_url(const struct settings *s, const char *key, int64_t now);

@@ -14,6 +14,11 @@
  * the total ledger sum against the source's) and any mismatch rolls the
  * whole copy back; after the commit the same checks run again on what was
  * committed. batch_workers and rate_limits are transient and not copied.
+ * With --media, every media file the snapshot's rows name is first copied
+ * from the local disk into the S3 bucket of the AWS_* settings and read
+ * back (size and SHA-256, storecopy.h); a failure there copies no row.
+ * Nothing is switched: the stack keeps its settings until the operator
+ * changes them.
  *
  * The tables are a constant list below, with each column's type: a value is
  * bound as int64, text or NULL as the source column holds it, so nothing
@@ -24,6 +29,9 @@
 #include "iactl.h"
 #include "db.h"
 #include "err.h"
+#include "settings.h"
+#include "store.h"
+#include "storecopy.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -137,6 +145,7 @@ static int copy_sequences(struct db *dst);
 static int copy_ledger_matches(struct db *db, const char *side);
 static int copy_verify(struct db *dst, const struct copy_counts *want, const char *when);
 static int copy_db_fail(struct db *db, const char *what, int rc);
+static int copy_media(struct db *src);
 
 /*
  * True when a table entry's three lists agree (as many columns as types
@@ -364,6 +373,52 @@ static int copy_db_fail(struct db *db, const char *what, int rc)
 }
 
 /*
+ * --media: every object the snapshot's rows name, from the local disk into
+ * the bucket of the AWS_* settings, each read back and compared; before
+ * any row is copied, so a failure leaves the target database empty.
+ */
+static int copy_media(struct db *src)
+{
+	struct storecopy_report rep;
+	struct settings from, to;
+	char err[512];
+	int rc, ret = IACTL_FAIL;
+
+	if (iactl_settings(&from) != IACTL_OK)
+		return IACTL_FAIL;
+	to = from; /* shares every string: only from is cleaned up */
+	to.media_storage = (char *)"s3";
+	if (strcmp(from.media_storage, "local") != 0) {
+		fputs("iactl: --media copies from the local disk, but MEDIA_STORAGE is not local\n",
+		      stderr);
+	} else if (from.aws_storage_bucket_name[0] == '\0' || from.aws_s3_endpoint_url[0] == '\0' ||
+		   from.aws_access_key_id[0] == '\0' || from.aws_secret_access_key[0] == '\0') {
+		fputs("iactl: --media needs the bucket's AWS_STORAGE_BUCKET_NAME, "
+		      "AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n",
+		      stderr);
+	} else if (store_check(&to) != 0) {
+		fprintf(stderr, "iactl: the bucket %s does not answer: nothing was copied\n",
+			to.aws_storage_bucket_name);
+	} else {
+		rc = storecopy_run(src, &from, &to, &rep, err, sizeof(err));
+		if (rc == 0) {
+			printf("copied %" PRId64 " media file(s), %" PRId64
+			       " bytes, into the bucket %s (each read back: size and SHA-256 "
+			       "equal)\n",
+			       rep.objects, rep.bytes, to.aws_storage_bucket_name);
+			ret = IACTL_OK;
+		} else {
+			fprintf(stderr,
+				"iactl: copying the media failed after %" PRId64
+				" file(s): %s; nothing was copied into the database\n",
+				rep.objects, err);
+		}
+	}
+	settings_cleanup(&from);
+	return ret;
+}
+
+/*
  * `iactl db copy-to URL`: see the file comment. src is the SQLite database
  * iactl opened (schema checked); a->pos[0] the target URI. Writes only to
  * the target, in one transaction committed after the checks passed;
@@ -430,6 +485,8 @@ int iactl_db_copy_to(struct db *src, const struct iactl_args *a)
 		      stderr);
 		goto out;
 	}
+	if (a->media && copy_media(src) != IACTL_OK)
+		goto out;
 
 	rc = db_begin(dst);
 	if (rc != 0) {

@@ -112,9 +112,10 @@ static const struct iactl_cmd iactl_cmds[] = {
      "create the database if needed and apply pending migrations"},
     {"db", "backup", iactl_db_backup, 1, 0, IACTL_DB_EXISTING, "FILE",
      "online backup into a new FILE"},
-    {"db", "copy-to", iactl_db_copy_to, 1, 0, IACTL_DB_MIGRATED, "URL",
+    {"db", "copy-to", iactl_db_copy_to, 1, IACTL_OPT_MEDIA, IACTL_DB_MIGRATED, "URL [--media]",
      "copy this SQLite database into an empty PostgreSQL database (libpq URI), in one "
-     "transaction, and check counts and ledger sums"},
+     "transaction, and check counts and ledger sums; --media first copies every media file "
+     "into the S3 bucket of the AWS_* settings, each checked by size and SHA-256"},
 };
 #undef J
 #define IACTL_NCMDS (sizeof(iactl_cmds) / sizeof(iactl_cmds[0]))
@@ -197,6 +198,8 @@ static int iactl_parse(const struct iactl_cmd *c, int argc, char **argv, struct 
 			a->reason = s + 9;
 		else if (strcmp(s, "--clean") == 0 && (c->opts & IACTL_OPT_CLEAN))
 			a->clean = true;
+		else if (strcmp(s, "--media") == 0 && (c->opts & IACTL_OPT_MEDIA))
+			a->media = true;
 		else if (strcmp(s, "--status") == 0 && (c->opts & IACTL_OPT_STATUS) && i + 1 < argc)
 			a->status = argv[++i];
 		else if (strncmp(s, "--status=", 9) == 0 && (c->opts & IACTL_OPT_STATUS))

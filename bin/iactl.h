@@ -19,13 +19,14 @@ struct cJSON;
 #define IACTL_USAGE 2
 
 /* Options a command accepts (struct iactl_cmd.opts). */
-#define IACTL_OPT_JSON      0x01 /* --json */
-#define IACTL_OPT_STAFF     0x02 /* --staff */
-#define IACTL_OPT_SUPERUSER 0x04 /* --superuser */
-#define IACTL_OPT_PW_STDIN  0x08 /* --password-stdin */
-#define IACTL_OPT_REASON    0x10 /* --reason TEXT */
-#define IACTL_OPT_STATUS    0x20 /* --status S (job list) */
-#define IACTL_OPT_CLEAN     0x40 /* --clean (media orphans) */
+#define IACTL_OPT_JSON      0x01  /* --json */
+#define IACTL_OPT_STAFF     0x02  /* --staff */
+#define IACTL_OPT_SUPERUSER 0x04  /* --superuser */
+#define IACTL_OPT_PW_STDIN  0x08  /* --password-stdin */
+#define IACTL_OPT_REASON    0x10  /* --reason TEXT */
+#define IACTL_OPT_STATUS    0x20  /* --status S (job list) */
+#define IACTL_OPT_CLEAN     0x40  /* --clean (media orphans) */
+#define IACTL_OPT_MEDIA     0x100 /* --media (db copy-to) */
 
 #define IACTL_MAX_POS 3
 
@@ -33,7 +34,7 @@ struct cJSON;
 struct iactl_args {
 	const char *pos[IACTL_MAX_POS];
 	int npos;
-	bool json, staff, superuser, password_stdin, clean;
+	bool json, staff, superuser, password_stdin, clean, media;
 	const char *reason;
 	const char *status;  /* --status, NULL when absent */
 	const char *db_path; /* the database in use */

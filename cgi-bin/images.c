@@ -191,6 +191,34 @@ static void handle_delete(struct http_request *req, const struct route_args *arg
 	http_reply_empty(req, 204);
 }
 
+/*
+ * The staff's media key must name an image in the storage: its header
+ * gives the row's size and type. Field errors go to e; a storage that
+ * cannot be reached is a non-zero return (503).
+ */
+static int images_media_file(const struct settings *s, const char *name, struct api_errors *e,
+			     struct img_info *info, int64_t *bytes)
+{
+	struct store_local file = {0};
+	int rc;
+
+	if (!store_key_valid(name)) {
+		api_errors_add(e, "name", "A media key is a path under images/ or sources/.");
+		return 0;
+	}
+	rc = store_stat(s, name, bytes);
+	if (rc == 0)
+		rc = store_fetch(s, name, NULL, &file);
+	if (rc == IA_ERR_NOTFOUND) {
+		api_errors_add(e, "name", "No media file with this key.");
+		return 0;
+	}
+	if (rc == 0 && img_probe_file(file.path, info) != 0)
+		api_errors_add(e, "name", "The media file is not an image.");
+	store_local_cleanup(&file);
+	return rc;
+}
+
 static void handle_update_processed(struct http_request *req, const struct route_args *args)
 {
 	const struct settings *s = settings_get();
@@ -200,8 +228,8 @@ static void handle_update_processed(struct http_request *req, const struct route
 	struct user u;
 	cJSON *body = NULL, *o;
 	const char *name, *url;
-	char *path = NULL;
 	int64_t bytes = 0;
+	int rc = 0;
 
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
@@ -214,17 +242,12 @@ static void handle_update_processed(struct http_request *req, const struct route
 	api_errors_init(&e);
 	name = api_field_string(body, "name", true, 1, STORE_KEY_MAX - 1, &e);
 	url = api_field_string(body, "url", false, 0, 2000, &e);
-	if (name != NULL && !store_key_valid(name))
-		api_errors_add(&e, "name", "A media key is a path under images/ or sources/.");
-	else if (name != NULL && !store_exists(s, name, &bytes))
-		api_errors_add(&e, "name", "No media file with this key.");
-	if (!api_errors_any(&e)) {
-		path = store_path(s, name);
-		if (img_probe_file(path, &info) != 0)
-			api_errors_add(&e, "name", "The media file is not an image.");
-	}
+	if (name != NULL && !api_errors_any(&e))
+		rc = images_media_file(s, name, &e, &info, &bytes);
 	if (api_errors_any(&e)) {
 		api_errors_reply(req, &e);
+	} else if (rc != 0) {
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
 	} else if (jobs_set_processed(app_db(), args->id, name, url, info.width, info.height, bytes,
 				      img_format_mime(info.format)) != 0 ||
 		   jobs_get(app_db(), args->id, 0, &r) != 0) {
@@ -235,7 +258,6 @@ static void handle_update_processed(struct http_request *req, const struct route
 		cJSON_Delete(o);
 		jobs_row_cleanup(&r);
 	}
-	free(path);
 	api_errors_cleanup(&e);
 	cJSON_Delete(body);
 }

@@ -14,23 +14,32 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /*
  * On success the reply also names the seconds the URL has left
  * (X-Media-Max-Age, nginx's Cache-Control max-age) and, through the usual
  * CORS header of an allowed Origin, lets nginx add it to the file's reply.
+ * With MEDIA_STORAGE=s3 it names where nginx streams the bytes from: a
+ * short-lived presigned URL of the object (X-Media-Upstream; nginx never
+ * passes the auth reply's headers to the client).
  */
 static void handle_media_auth(struct http_request *req, const struct route_args *args)
 {
 	const char *uri = http_param(req, "ORIGINAL_URI");
 	int64_t now = ia_now(), exp;
-	char left[24];
+	char left[24], key[STORE_KEY_MAX], *upstream = NULL;
 
 	(void)args;
 	if (uri != NULL && store_verify_uri_exp(settings_get(), uri, now, &exp) == 0) {
 		snprintf(left, sizeof(left), "%lld", (long long)(exp - now));
 		http_add_header(req, "X-Media-Max-Age", left);
+		if (store_uri_key(uri, key) == 0)
+			upstream = store_upstream_url(settings_get(), key, now);
+		if (upstream != NULL)
+			http_add_header(req, "X-Media-Upstream", upstream);
 		http_reply_empty(req, 200);
+		free(upstream);
 	} else {
 		http_reply_empty(req, 403);
 	}

@@ -1,6 +1,7 @@
 /*
  * health.c - reads one row of the schema to prove the database is there
- * and migrated, and looks at the media directory without writing to it.
+ * and migrated, and asks the media storage whether it can take files
+ * (store_check: MEDIA_ROOT, and the bucket on S3) without writing.
  */
 #include "config.h"
 
@@ -8,9 +9,7 @@
 #include "db.h"
 #include "err.h"
 #include "settings.h"
-
-#include <sys/stat.h>
-#include <unistd.h>
+#include "store.h"
 
 int health_check_db(struct db *db)
 {
@@ -26,10 +25,7 @@ int health_check_db(struct db *db)
 
 int health_check_storage(const struct settings *s)
 {
-	struct stat st;
-
-	if (s == NULL || s->media_root == NULL || stat(s->media_root, &st) != 0 ||
-	    !S_ISDIR(st.st_mode) || access(s->media_root, W_OK | X_OK) != 0)
+	if (s == NULL)
 		return IA_ERR_IO;
-	return 0;
+	return store_check(s);
 }

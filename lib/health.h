@@ -11,8 +11,9 @@ struct settings;
 int health_check_db(struct db *db);
 
 /*
- * 0 when the media storage can take files: MEDIA_ROOT is a directory this
- * process may create files in. IA_ERR_IO otherwise. No writes.
+ * 0 when the media storage can take files (store_check): MEDIA_ROOT is a
+ * directory this process may create files in and, with MEDIA_STORAGE=s3,
+ * the bucket answers. A negative IA_ERR_* otherwise. No writes.
  */
 int health_check_storage(const struct settings *s);
 

@@ -64,74 +64,94 @@ static bool orphans_dead_tmp(const char *name)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static void orphans_found(struct orphans_walk *w, const char *kind, const char *rel,
-			  const char *path)
+/* Report one finding; with clean, remove it (remove_fn's way). */
+static void orphans_found(struct orphans_walk *w, const char *kind, const char *key,
+			  int (*remove_fn)(struct orphans_walk *w, const char *key))
 {
 	if (w->fn != NULL)
-		w->fn(w->ud, kind, rel);
-	if (w->clean && strcmp(kind, "missing") != 0) {
-		if (unlink(path) == 0)
-			w->rep.removed++;
-		else if (errno != ENOENT)
-			log_warn("orphans: cannot remove %s: %s", path, strerror(errno));
-	}
+		w->fn(w->ud, kind, key);
+	if (w->clean && strcmp(kind, "missing") != 0 && remove_fn(w, key) == 0)
+		w->rep.removed++;
 }
 
-/* One file rel (relative to MEDIA_ROOT) with its stat. */
-static void orphans_file(struct orphans_walk *w, const char *rel, const char *name,
-			 const struct stat *sb)
+/* Remove a media object. */
+static int orphans_remove_object(struct orphans_walk *w, const char *key)
 {
-	char *path = store_path(w->s, rel);
-	bool old = w->now - (int64_t)sb->st_mtime > w->max_age;
-	const char *k = rel;
+	int rc = store_remove(w->s, key);
 
-	if (strncmp(rel, "tmp/", 4) == 0) {
-		if (old && strncmp(name, "ia-upload-", 10) == 0) {
-			w->rep.tmp_files++;
-			orphans_found(w, "tmp", rel, path);
-		}
-	} else if (orphans_dead_tmp(name)) {
-		if (old) {
-			w->rep.tmp_files++;
-			orphans_found(w, "tmp", rel, path);
-		}
-	} else if (!w->sweep_only && old &&
-		   bsearch(&k, w->keys.v, w->keys.n, sizeof(char *), orphans_cmp) == NULL) {
-		w->rep.orphan_files++;
-		orphans_found(w, "orphan", rel, path);
+	if (rc != 0)
+		log_warn("orphans: cannot remove %s: %s", key, ia_strerror(rc));
+	return rc;
+}
+
+/* Remove "tmp/<name>" under MEDIA_ROOT: a file, or a job's directory. */
+static int orphans_remove_tmp(struct orphans_walk *w, const char *rel)
+{
+	char *path = xasprintf("%s/%s", w->s->media_root, rel);
+	struct stat sb;
+	int rc = 0;
+
+	if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		store_tmp_rmdir(path);
+	} else if (unlink(path) != 0 && errno != ENOENT) {
+		log_warn("orphans: cannot remove %s: %s", path, strerror(errno));
+		rc = IA_ERR_IO;
 	}
 	free(path);
+	return rc;
 }
 
-/* Walk MEDIA_ROOT/rel recursively (at most depth levels below). */
-static void orphans_dir(struct orphans_walk *w, const char *rel, int depth)
+/* One media object: an encoder's dead temp file, or a key no row names. */
+static int orphans_object(const char *key, int64_t bytes, int64_t mtime, void *ctx)
 {
-	char *dirpath = store_path(w->s, rel);
+	struct orphans_walk *w = ctx;
+	const char *name = strrchr(key, '/');
+	bool old = w->now - mtime > w->max_age;
+
+	(void)bytes;
+	if (orphans_dead_tmp(name != NULL ? name + 1 : key)) {
+		if (old) {
+			w->rep.tmp_files++;
+			orphans_found(w, "tmp", key, orphans_remove_object);
+		}
+	} else if (!w->sweep_only && old &&
+		   bsearch(&key, w->keys.v, w->keys.n, sizeof(char *), orphans_cmp) == NULL) {
+		w->rep.orphan_files++;
+		orphans_found(w, "orphan", key, orphans_remove_object);
+	}
+	return 0;
+}
+
+/*
+ * MEDIA_ROOT/tmp on this host: uploads in flight (ia-upload-*) and the
+ * directories of running jobs (ia-job-*), left behind by killed workers
+ * once old.
+ */
+static void orphans_tmp(struct orphans_walk *w)
+{
+	char *dirpath = xasprintf("%s/tmp", w->s->media_root);
 	DIR *d = opendir(dirpath);
 	struct dirent *de;
 	struct stat sb;
 
-	if (d == NULL) {
-		free(dirpath);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char *sub, *path;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char *rel, *path;
 
-		if (de->d_name[0] == '.')
+		if (strncmp(de->d_name, "ia-upload-", 10) != 0 &&
+		    strncmp(de->d_name, "ia-job-", 7) != 0)
 			continue;
-		sub = xasprintf("%s/%s", rel, de->d_name);
-		path = store_path(w->s, sub);
-		if (lstat(path, &sb) == 0) {
-			if (S_ISDIR(sb.st_mode) && depth > 0)
-				orphans_dir(w, sub, depth - 1);
-			else if (S_ISREG(sb.st_mode))
-				orphans_file(w, sub, de->d_name, &sb);
+		rel = xasprintf("tmp/%s", de->d_name);
+		path = xasprintf("%s/%s", dirpath, de->d_name);
+		if (lstat(path, &sb) == 0 && w->now - (int64_t)sb.st_mtime > w->max_age &&
+		    (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
+			w->rep.tmp_files++;
+			orphans_found(w, "tmp", rel, orphans_remove_tmp);
 		}
 		free(path);
-		free(sub);
+		free(rel);
 	}
-	closedir(d);
+	if (d != NULL)
+		closedir(d);
 	free(dirpath);
 }
 
@@ -147,11 +167,22 @@ static int orphans_add_key(void *ud, const char *key)
 	return 0;
 }
 
-static void orphans_walk_media(struct orphans_walk *w)
+/*
+ * The temp files, then the media trees. The periodic sweep looks for
+ * encoders' temp files in the trees only on local disk: they are never
+ * written to a bucket, and listing one costs.
+ */
+static int orphans_walk_media(struct orphans_walk *w)
 {
-	orphans_dir(w, "tmp", 0);
-	orphans_dir(w, "sources", 1);
-	orphans_dir(w, "images", 1);
+	int rc = 0;
+
+	orphans_tmp(w);
+	if (w->sweep_only && strcmp(store_backend_name(w->s), "local") != 0)
+		return 0;
+	rc = store_each(w->s, "sources/", orphans_object, w);
+	if (rc == 0)
+		rc = store_each(w->s, "images/", orphans_object, w);
+	return rc;
 }
 
 int orphans_sweep_tmp(const struct settings *s, int64_t max_age, int *removed)
@@ -200,7 +231,7 @@ int orphans_scan(struct db *db, const struct settings *s, int64_t max_age, bool 
 		if (fn != NULL)
 			fn(ud, "missing", w.keys.v[i]);
 	}
-	orphans_walk_media(&w);
+	rc = orphans_walk_media(&w);
 	*out = w.rep;
 out:
 	for (i = 0; i < w.keys.n; i++)

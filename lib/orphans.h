@@ -1,9 +1,11 @@
 /*
- * orphans.h - files under MEDIA_ROOT that nothing will ever clean up, and
- * rows whose files are gone. A request worker killed mid-upload leaves
- * tmp/ia-upload-* behind; an image encoder killed mid-write leaves
- * <key>.<pid>.tmp beside its target; a crash between writing a file and
- * committing its row leaves a media file no row names. ia-batch sweeps
+ * orphans.h - media that nothing will ever clean up, and rows whose
+ * objects are gone. A request worker killed mid-upload leaves
+ * MEDIA_ROOT/tmp/ia-upload-* behind; a batch worker killed with its job
+ * child leaves MEDIA_ROOT/tmp/ia-job-*; older versions' encoders left
+ * <key>.<pid>.tmp beside their target; a crash between storing an object
+ * and committing its row leaves an object no row names (local disk or
+ * bucket alike, through store_each). ia-batch sweeps
  * the temp files at start and periodically (orphans_sweep_tmp); `iactl
  * media orphans [--clean]` reports (and removes) all three kinds.
  */
@@ -21,8 +23,9 @@ struct settings;
 
 /*
  * Remove temp files older than max_age seconds: MEDIA_ROOT/tmp/ia-upload-*
- * and MEDIA_ROOT/{sources,images}/<2 hex>/<name>.<pid>.tmp whose pid is
- * not a live process. Writes the number removed to *removed (may be
+ * and ia-job-* directories, and on local disk
+ * {sources,images}/<2 hex>/<name>.<pid>.tmp whose pid is not a live
+ * process. Writes the number removed to *removed (may be
  * NULL). Errors reading a directory are skipped: a sweep is best effort.
  */
 int orphans_sweep_tmp(const struct settings *s, int64_t max_age, int *removed);

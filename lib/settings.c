@@ -225,8 +225,8 @@ static int settings_check_storage(struct settings *s, char *err, size_t errlen)
 	}
 	if (strcmp(s->media_storage, "local") == 0)
 		return 0;
-	if (blen < 3 || blen > 63 || strspn(s->aws_storage_bucket_name,
-					    "abcdefghijklmnopqrstuvwxyz0123456789.-") != blen) {
+	if (blen < 3 || blen > 63 ||
+	    strspn(s->aws_storage_bucket_name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != blen) {
 		snprintf(err, errlen,
 			 "MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (3 to 63 lower-case "
 			 "letters, digits, '.' or '-')");
@@ -239,7 +239,8 @@ static int settings_check_storage(struct settings *s, char *err, size_t errlen)
 	}
 	if (s->aws_s3_endpoint_url[0] == '\0') {
 		free(s->aws_s3_endpoint_url);
-		s->aws_s3_endpoint_url = xasprintf("https://s3.%s.amazonaws.com", s->aws_s3_region_name);
+		s->aws_s3_endpoint_url =
+		    xasprintf("https://s3.%s.amazonaws.com", s->aws_s3_region_name);
 	}
 	return 0;
 }

@@ -1,9 +1,11 @@
 /*
- * store.c - media keys, paths, and HMAC-signed media URLs.
+ * store.c - media keys, HMAC-signed media URLs, and the dispatch of the
+ * storage operations to the backend MEDIA_STORAGE chose (store_backend.h).
  */
 #include "config.h"
 
 #include "store.h"
+#include "store_backend.h"
 #include "err.h"
 #include "settings.h"
 #include "util.h"
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -21,7 +25,6 @@
 
 static void store_sign(const struct settings *s, const char *key, int64_t exp,
 		       unsigned char mac[crypto_auth_hmacsha256_BYTES]);
-static int store_mkdirs(char *path);
 
 void store_new_key(const char *dir, const char *ext, char out[STORE_KEY_MAX])
 {
@@ -73,13 +76,20 @@ bool store_key_valid(const char *key)
 	return store_key_segments_ok(key);
 }
 
-char *store_path(const struct settings *s, const char *key)
+/* The backend MEDIA_STORAGE chose (settings filled by hand: local). */
+static const struct store_backend *store_backend(const struct settings *s)
 {
-	return xasprintf("%s/%s", s->media_root, key);
+	if (s->media_storage != NULL && strcmp(s->media_storage, "s3") == 0)
+		return &store_s3_backend;
+	return &store_local_backend;
 }
 
-/* mkdir -p of every parent of path (path is modified and restored). */
-static int store_mkdirs(char *path)
+const char *store_backend_name(const struct settings *s)
+{
+	return store_backend(s)->name;
+}
+
+int store_mkdirs(char *path)
 {
 	char *p;
 
@@ -96,15 +106,6 @@ static int store_mkdirs(char *path)
 	return 0;
 }
 
-int store_prepare(const struct settings *s, const char *key)
-{
-	char *path = store_path(s, key);
-	int rc = store_mkdirs(path);
-
-	free(path);
-	return rc;
-}
-
 char *store_tmp_dir(const struct settings *s)
 {
 	char *dir = xasprintf("%s/tmp/", s->media_root);
@@ -114,34 +115,130 @@ char *store_tmp_dir(const struct settings *s)
 	return dir;
 }
 
+char *store_tmp_mkdtemp(const struct settings *s, const char *prefix)
+{
+	char *tmp = store_tmp_dir(s);
+	char *dir = xasprintf("%s/%sXXXXXX", tmp, prefix);
+
+	free(tmp);
+	if (mkdtemp(dir) == NULL) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* getdents64's record: the kernel's struct linux_dirent64. */
+struct store_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* readdir allocates, so a signal handler cannot use it; getdents64 can. */
+void store_tmp_rmdir(const char *dir)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	struct store_dirent64 *de;
+	long n, off;
+	int fd, pass, removed = 1;
+
+	if (dir == NULL)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* Unlinking while reading may make a file system skip an entry: read
+	 * again from the start until a pass finds nothing (a few files). */
+	for (pass = 0; pass < 4 && removed; pass++) {
+		removed = 0;
+		lseek(fd, 0, SEEK_SET);
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			for (off = 0; off < n; off += de->d_reclen) {
+				de = (struct store_dirent64 *)(void *)(buf + off);
+				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+				    unlinkat(fd, de->d_name, 0) == 0)
+					removed = 1;
+			}
+		}
+	}
+	close(fd);
+	rmdir(dir);
+}
+
+int store_put_file(const struct settings *s, const char *key, const char *path,
+		   const char *content_type)
+{
+	if (!store_key_valid(key)) {
+		unlink(path);
+		return IA_ERR_INVAL;
+	}
+	return store_backend(s)->put_file(s, key, path, content_type);
+}
+
+int store_fetch(const struct settings *s, const char *key, const char *dir, struct store_local *out)
+{
+	if (!store_key_valid(key))
+		return IA_ERR_INVAL;
+	return store_backend(s)->fetch(s, key, dir, out);
+}
+
+void store_local_cleanup(struct store_local *l)
+{
+	if (l->temp && l->path != NULL)
+		unlink(l->path);
+	free(l->path);
+	memset(l, 0, sizeof(*l));
+}
+
 int store_remove(const struct settings *s, const char *key)
 {
-	char *path;
-	int rc = 0;
-
 	if (key == NULL || !store_key_valid(key))
 		return 0;
-	path = store_path(s, key);
-	if (unlink(path) != 0 && errno != ENOENT)
-		rc = IA_ERR_IO;
-	free(path);
+	return store_backend(s)->remove(s, key);
+}
+
+int store_stat(const struct settings *s, const char *key, int64_t *bytes)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (!store_key_valid(key))
+		return IA_ERR_INVAL;
+	rc = store_backend(s)->stat(s, key, &n);
+	if (rc == 0 && bytes != NULL)
+		*bytes = n;
 	return rc;
 }
 
 bool store_exists(const struct settings *s, const char *key, int64_t *bytes)
 {
-	struct stat sb;
-	char *path;
-	bool ok;
+	return store_stat(s, key, bytes) == 0;
+}
 
+int store_check(const struct settings *s)
+{
+	const struct store_backend *b = store_backend(s);
+	/* every backend keeps its temp files under MEDIA_ROOT */
+	int rc = store_local_backend.check(s);
+
+	if (rc == 0 && b != &store_local_backend)
+		rc = b->check(s);
+	return rc;
+}
+
+char *store_upstream_url(const struct settings *s, const char *key, int64_t now)
+{
 	if (!store_key_valid(key))
-		return false;
-	path = store_path(s, key);
-	ok = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-	free(path);
-	if (ok && bytes != NULL)
-		*bytes = (int64_t)sb.st_size;
-	return ok;
+		return NULL;
+	return store_backend(s)->upstream_url(s, key, now);
+}
+
+int store_each(const struct settings *s, const char *prefix, store_each_fn fn, void *ctx)
+{
+	return store_backend(s)->each(s, prefix, fn, ctx);
 }
 
 static void store_sign(const struct settings *s, const char *key, int64_t exp,
@@ -167,6 +264,22 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now)
 	store_sign(s, key, exp, mac);
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
 	return xasprintf("%s/media/%s?exp=%lld&sig=%s", s->public_url, key, (long long)exp, hex);
+}
+
+int store_uri_key(const char *uri, char key[STORE_KEY_MAX])
+{
+	const char *q;
+	size_t klen;
+
+	if (strncmp(uri, "/media/", 7) != 0)
+		return IA_ERR_INVAL;
+	q = uri + 7;
+	klen = strcspn(q, "?");
+	if (klen == 0 || klen >= STORE_KEY_MAX)
+		return IA_ERR_INVAL;
+	memcpy(key, q, klen);
+	key[klen] = '\0';
+	return store_key_valid(key) ? 0 : IA_ERR_INVAL;
 }
 
 int store_verify_uri(const struct settings *s, const char *uri, int64_t now)

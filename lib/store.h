@@ -88,6 +88,15 @@ int store_check(const struct settings *s);
  * on the media file system, so store_put_file is a rename.
  */
 char *store_tmp_dir(const struct settings *s);
+/* A new private directory store_tmp_dir/<prefix>XXXXXX (heap path), or NULL
+ * with errno set. */
+char *store_tmp_mkdtemp(const struct settings *s, const char *prefix);
+/*
+ * Remove dir and the files directly in it (not deeper); a missing dir is
+ * fine. Async-signal-safe (system calls only, no allocation): a signal
+ * handler may call it. dir may be NULL.
+ */
+void store_tmp_rmdir(const char *dir);
 
 /*
  * Where nginx fetches key's bytes once the media program has checked the
@@ -115,6 +124,9 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now);
  */
 int store_verify_uri(const struct settings *s, const char *uri, int64_t now);
 /* The same; on success also writes the URL's exp (unix time) to *exp. */
+/* The key of a media URI "/media/<key>?..." into key; IA_ERR_INVAL when the
+ * URI has no valid key. Checks no signature: verify the URI first. */
+int store_uri_key(const char *uri, char key[STORE_KEY_MAX]);
 int store_verify_uri_exp(const struct settings *s, const char *uri, int64_t now, int64_t *exp);
 
 #endif

@@ -27,6 +27,9 @@ struct store_backend {
 	int (*each)(const struct settings *s, const char *prefix, store_each_fn fn, void *ctx);
 };
 
+/* mkdir -p of every parent directory of path (modified and restored). */
+int store_mkdirs(char *path);
+
 extern const struct store_backend store_local_backend;
 extern const struct store_backend store_s3_backend;
 

@@ -118,7 +118,7 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 {
 	struct img_info info;
 	char field[64], msg[160];
-	char *path = NULL, *tmp = NULL;
+	char *tmp = NULL;
 	int rc;
 
 	if (f->file_size > SUBMIT_FILE_LIMIT) {
@@ -144,22 +144,14 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 		return rc;
 	}
 	store_new_key("sources", img_format_ext(info.format), key);
-	path = store_path(s, key);
-	rc = store_prepare(s, key);
-	if (rc == 0) {
-		tmp = upload_form_take_file(f);
-		if (rename(tmp, path) != 0) {
-			log_error("upload: cannot move %s to %s: %s", tmp, path, strerror(errno));
-			unlink(tmp);
-			rc = IA_ERR_IO;
-		}
-	} else {
-		log_error("upload: cannot create the directory of %s: %s", path, strerror(errno));
-	}
-	if (rc != 0)
+	tmp = upload_form_take_file(f);
+	rc = store_put_file(s, key, tmp, img_format_mime(info.format));
+	if (rc != 0) {
+		log_error("upload: cannot store %s (%s backend): %s", key, store_backend_name(s),
+			  ia_strerror(rc));
 		submit_detail(out, 503, "Could not store the image, try again.");
+	}
 	free(tmp);
-	free(path);
 	return rc;
 }
 

@@ -11,6 +11,12 @@
  * a decoder costs one attempt instead of the process, a job that runs
  * past its time is stopped, and a job deleted while running is noticed
  * at the next renewal and stopped.
+ *
+ * Files: each run gets a temp directory of its own under store_tmp_dir
+ * (ia-job-XXXXXX). The child fetches the source into it (or reads the
+ * media file itself on local disk), the engines write there, and only a
+ * successful run publishes its result (and the normalised upload) with
+ * store_put_file. The directory goes when the run ends, whoever ends it.
  */
 #include "config.h"
 
@@ -86,29 +92,14 @@ struct worker_report {
 	size_t ai_len;
 };
 
-/* Run a local-engine upload service into out_path. */
-static int worker_local(const struct settings *s, const struct job_claimed *j, const char *out_path,
-			enum img_format fmt, const struct img_param *p, size_t n,
-			struct img_result *res, char *err, size_t errlen)
-{
-	char *src;
-	int rc;
-
-	if (j->source_key == NULL) {
-		snprintf(err, errlen, "The job has no source image.");
-		return IA_ERR_INVAL;
-	}
-	src = store_path(s, j->source_key);
-	rc = img_run_service(j->service, src, out_path, fmt, p, n, res, err, errlen);
-	free(src);
-	return rc;
-}
-
 /* What one run needs; built by worker_run_one. */
 struct worker_task {
 	const struct settings *s;
 	const struct job_claimed *j;
-	const char *out_path;
+	const char *dir;      /* this run's temp directory */
+	const char *out_path; /* dir/out.<ext>: what the engine writes */
+	const char *key;      /* the media key the result gets */
+	const char *src_path; /* the source as a local file (child only), or NULL */
 	enum img_format fmt;
 	const struct img_param *p;
 	size_t n;
@@ -116,6 +107,18 @@ struct worker_task {
 	char *ai_response; /* heap JSON text for the job row, or NULL */
 	bool final;        /* a failure must not be retried (already retried inside) */
 };
+
+/* Run a local-engine upload service on the source into out_path. */
+static int worker_local(const struct worker_task *t, struct img_result *res, char *err,
+			size_t errlen)
+{
+	if (t->src_path == NULL) {
+		snprintf(err, errlen, "The job has no source image.");
+		return IA_ERR_INVAL;
+	}
+	return img_run_service(t->j->service, t->src_path, t->out_path, t->fmt, t->p, t->n, res,
+			       err, errlen);
+}
 
 static const char *worker_param(const struct worker_task *t, const char *key)
 {
@@ -135,7 +138,6 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 {
 	struct stability_call c = {0};
 	struct stability_outcome o;
-	char *src = NULL;
 	int rc;
 
 	c.service = t->j->service;
@@ -146,10 +148,7 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 	c.format = t->fmt;
 	c.budget = t->lease_seconds > 60 ? (long)(t->lease_seconds - 30)
 					 : (long)(t->lease_seconds / 2 + 1);
-	if (t->j->source_key != NULL) {
-		src = store_path(t->s, t->j->source_key);
-		c.source_path = src;
-	}
+	c.source_path = t->src_path;
 	rc = stability_run(t->s, &c, t->out_path, &o, err, errlen);
 	if (rc == 0)
 		*res = o.img;
@@ -157,7 +156,6 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 	o.ai_response = NULL;
 	t->final = true;
 	stability_outcome_cleanup(&o);
-	free(src);
 	return rc;
 }
 
@@ -198,110 +196,106 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
 	}
 	if (remote)
 		return worker_stability(t, res, err, errlen);
-	return worker_local(s, t->j, t->out_path, t->fmt, t->p, t->n, res, err, errlen);
+	return worker_local(t, res, err, errlen);
 }
 
 /*
- * The key the normalised upload will get (GIF becomes PNG), chosen by the
- * parent so that it can remove the file whatever happens to the child.
- * Only the header is read. "" when the raw file cannot be probed: the
- * child then reports why.
+ * The key the normalised upload will get (GIF becomes PNG): the raw key's
+ * type, which submit chose from the file's magic bytes. Chosen by the
+ * parent so that it can remove the object whatever happens to the child.
  */
-static void worker_normal_key(const struct settings *s, const struct job_claimed *j,
-			      char key[STORE_KEY_MAX])
+static void worker_normal_key(const struct job_claimed *j, char key[STORE_KEY_MAX])
 {
-	struct img_info info;
-	char *raw = store_path(s, j->source_key);
+	const char *ext = strrchr(j->source_key, '.');
 
-	key[0] = '\0';
-	if (img_probe_file(raw, &info) == 0)
-		store_new_key(
-		    "sources",
-		    img_format_ext(info.format == IMG_FMT_GIF ? IMG_FMT_PNG : info.format), key);
-	free(raw);
+	ext = ext != NULL ? ext + 1 : "png";
+	store_new_key("sources", strcmp(ext, "gif") == 0 ? "png" : ext, key);
+}
+
+/* The child's error text for a source that could not be read or prepared. */
+static void worker_source_error(const struct worker_task *t, struct worker_report *r, int rc,
+				const char *what)
+{
+	log_warn("job %lld: cannot %s %s: %s", (long long)t->j->id, what, t->j->source_key,
+		 ia_strerror(rc));
+	snprintf(r->err, sizeof(r->err), "%s",
+		 rc == IA_ERR_NOTFOUND ? "The uploaded file is missing."
+		 : rc == IA_ERR_IO || rc == IA_ERR_UPSTREAM
+		     ? "The uploaded image could not be prepared."
+		     : WORKER_UNDECODABLE);
 }
 
 /*
- * Decode the upload exactly as it was sent and store it normalised (EXIF
- * orientation applied, metadata stripped, GIF as PNG) under r->source_key
- * (chosen by worker_normal_key). The raw file stays until the job is done.
+ * Make the job's source a local file (t->src_path): fetched from the
+ * storage, and when it is the raw upload, decoded exactly as it was sent
+ * and normalised (EXIF orientation applied, metadata stripped, GIF as PNG)
+ * into dir/normal.<ext>, which store_put_file publishes after the engine.
  */
-static int worker_normalize(const struct worker_task *t, struct worker_report *r)
+static int worker_source(struct worker_task *t, struct worker_report *r, struct store_local *raw,
+			 char **normal_path)
 {
 	struct img_result res;
-	char *raw = store_path(t->s, t->j->source_key), *path = NULL;
+	const char *ext;
 	int rc;
 
-	if (r->source_key[0] == '\0') {
-		rc = access(raw, F_OK) == 0 ? IA_ERR_INVAL : IA_ERR_NOTFOUND;
-	} else {
-		path = store_path(t->s, r->source_key);
-		rc = store_prepare(t->s, r->source_key);
-		if (rc == 0)
-			rc = img_normalize_upload(raw, path, &res);
-		if (rc != 0)
-			unlink(path);
-	}
+	if (t->j->source_key == NULL)
+		return 0;
+	rc = store_fetch(t->s, t->j->source_key, t->dir, raw);
 	if (rc != 0) {
-		log_warn("job %lld: cannot normalise %s: %s", (long long)t->j->id, t->j->source_key,
-			 ia_strerror(rc));
-		snprintf(r->err, sizeof(r->err), "%s",
-			 rc == IA_ERR_IO         ? "The uploaded image could not be prepared."
-			 : rc == IA_ERR_NOTFOUND ? "The uploaded file is missing."
-						 : WORKER_UNDECODABLE);
+		worker_source_error(t, r, rc, "fetch");
+		return rc;
 	}
-	free(path);
-	free(raw);
+	t->src_path = raw->path;
+	if (!t->j->source_raw)
+		return 0;
+	ext = strrchr(r->source_key, '.');
+	*normal_path = xasprintf("%s/normal%s", t->dir, ext != NULL ? ext : "");
+	rc = img_normalize_upload(raw->path, *normal_path, &res);
+	if (rc != 0) {
+		worker_source_error(t, r, rc, "normalise");
+		return rc;
+	}
+	t->src_path = *normal_path;
+	return 0;
+}
+
+/* Publish the result (and the normalised upload); IA_ERR_* on failure. */
+static int worker_publish(const struct worker_task *t, struct worker_report *r,
+			  const char *normal_path)
+{
+	int rc = store_put_file(t->s, t->key, t->out_path, img_format_mime(r->res.format));
+
+	if (rc == 0 && normal_path != NULL)
+		rc = store_put_file(t->s, r->source_key, normal_path, NULL);
+	if (rc != 0) {
+		log_error("job %lld: cannot store the result (%s backend): %s", (long long)t->j->id,
+			  store_backend_name(t->s), ia_strerror(rc));
+		snprintf(r->err, sizeof(r->err), "The result could not be saved.");
+		rc = rc == IA_ERR_INVAL ? IA_ERR_IO : rc; /* always worth another attempt */
+	}
 	return rc;
 }
 
 /*
- * The temp files a job's child with this pid writes (imgops' and imgio's
- * "<path>.<pid>.tmp"): the output, and the normalised upload when
- * normal_key is not empty (else names[1] is empty).
+ * The child's temp directory, for its SIGTERM handler: when the parent is
+ * killed (kill -9), nobody else knows it, and it would stay until the
+ * hourly sweep.
  */
-static void worker_tmp_names(const struct worker_task *t, const char *normal_key, pid_t pid,
-			     char names[2][4096])
-{
-	char *path;
-
-	snprintf(names[0], sizeof(names[0]), "%s.%ld.tmp", t->out_path, (long)pid);
-	names[1][0] = '\0';
-	if (normal_key[0] != '\0') {
-		path = store_path(t->s, normal_key);
-		snprintf(names[1], sizeof(names[1]), "%s.%ld.tmp", path, (long)pid);
-		free(path);
-	}
-}
-
-/* Remove the files worker_tmp_names named; async-signal-safe. */
-static void worker_unlink_names(char names[2][4096])
-{
-	unlink(names[0]);
-	if (names[1][0] != '\0')
-		unlink(names[1]);
-}
-
-/*
- * The child's own temp file names, for its SIGTERM handler: when the
- * parent is killed (kill -9), nobody else knows them, and they would stay
- * until the hourly sweep.
- */
-static char worker_child_tmp[2][4096];
+static char worker_child_dir[4096];
 
 static void worker_child_on_term(int sig)
 {
 	(void)sig;
-	worker_unlink_names(worker_child_tmp);
+	store_tmp_rmdir(worker_child_dir);
 	_exit(1);
 }
 
-/* Note the child's temp file names and remove them if the parent dies. */
-static void worker_child_guard(const struct worker_task *t, const char *normal_key)
+/* Note the child's temp directory and remove it if the parent dies. */
+static void worker_child_guard(const struct worker_task *t)
 {
 	struct sigaction sa;
 
-	worker_tmp_names(t, normal_key, getpid(), worker_child_tmp);
+	snprintf(worker_child_dir, sizeof(worker_child_dir), "%s", t->dir);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = worker_child_on_term;
 	sigemptyset(&sa.sa_mask);
@@ -312,27 +306,26 @@ static void worker_child_guard(const struct worker_task *t, const char *normal_k
  * The child: do the work, report it on fd, exit. Never touches the db.
  * normal_key is where the normalised upload goes (when the source is raw).
  * When the parent dies, the kernel sends SIGTERM (PR_SET_PDEATHSIG): the
- * child removes its temp files and exits, so no work outlives a kill -9.
+ * child removes its temp directory and exits, so no work outlives a kill -9.
  */
 static void worker_child(struct worker_task *t, const char *normal_key, pid_t parent, int fd)
 {
 	struct worker_report r;
-	struct job_claimed j = *t->j; /* shallow: only source_key may change */
+	struct store_local raw = {0};
+	char *normal_path = NULL;
 
 	signal(SIGINT, SIG_DFL);
-	worker_child_guard(t, normal_key);
+	worker_child_guard(t);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent) /* it died before prctl */
 		_exit(1);
 	memset(&r, 0, sizeof(r));
-	if (j.source_raw && j.source_key != NULL) {
-		snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
-		r.rc = worker_normalize(t, &r);
-		j.source_key = r.source_key;
-		t->j = &j;
-	}
+	snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
+	r.rc = worker_source(t, &r, &raw, &normal_path);
 	if (r.rc == 0)
 		r.rc = worker_execute(t, &r.res, r.err, sizeof(r.err));
+	if (r.rc == 0)
+		r.rc = worker_publish(t, &r, normal_path);
 	r.final = t->final;
 	r.ai_len = t->ai_response != NULL ? strlen(t->ai_response) : 0;
 	if (ia_write_all(fd, &r, sizeof(r)) != 0 || ia_write_all(fd, t->ai_response, r.ai_len) != 0)
@@ -406,15 +399,6 @@ static enum worker_end worker_wait(struct db *db, const struct worker_self *w,
 	return end;
 }
 
-/* Remove the temp files a stopped child was writing. */
-static void worker_unlink_tmp(const struct worker_task *t, const char *normal_key, pid_t pid)
-{
-	char names[2][4096];
-
-	worker_tmp_names(t, normal_key, pid, names);
-	worker_unlink_names(names);
-}
-
 /*
  * Run t in a child process; fills *r (and *ai) for every outcome. A raw
  * source is normalised under normal_key.
@@ -446,8 +430,6 @@ static enum worker_end worker_fork(struct db *db, const struct worker_self *w,
 	close(fds[1]);
 	end = worker_wait(db, w, t->j, pid, fds[0], r, ai);
 	close(fds[0]);
-	if (end != WORKER_REPORTED)
-		worker_unlink_tmp(t, normal_key, pid);
 	return end;
 }
 
@@ -464,7 +446,7 @@ static int64_t worker_backoff(const struct settings *s, int64_t attempt)
 /* Record what happened to job j; removes the files that no row will name. */
 static void worker_record(struct db *db, const struct settings *s, const struct worker_self *w,
 			  const struct job_claimed *j, enum worker_end end, struct worker_report *r,
-			  const char *ai, const char *key, const char *out_path)
+			  const char *ai, const char *key)
 {
 	struct job_output out = {0};
 	const char *src = r->source_key[0] ? r->source_key : NULL; /* normalised upload */
@@ -472,7 +454,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 	int rc;
 
 	if (end == WORKER_CANCELLED) {
-		unlink(out_path);
+		store_remove(s, key);
 		store_remove(s, src);
 		log_info("job %lld (%s) was deleted while running: stopped", (long long)j->id,
 			 j->service);
@@ -495,7 +477,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		out.content_type = img_format_mime(r->res.format);
 		rc = jobs_finish(db, j->id, w->id, &out);
 		if (rc != 0) {
-			unlink(out_path);
+			store_remove(s, key);
 			store_remove(s, src);
 		} else if (src != NULL) {
 			store_remove(s, j->source_key); /* the raw upload, now replaced */
@@ -504,7 +486,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 			 rc == 0 ? "done" : "lost its lease (deleted or reclaimed)");
 		return;
 	}
-	unlink(out_path);
+	store_remove(s, key); /* published before a later step failed, perhaps */
 	store_remove(s, src);
 	permanent = r->final || worker_is_permanent(r->rc);
 	rc = jobs_fail_later(db, j->id, w->id, r->err[0] ? r->err : "Processing failed.",
@@ -531,6 +513,20 @@ void worker_beat(struct db *db, const struct worker_self *w, bool force)
 		log_warn("cannot record the batch heartbeat");
 }
 
+/* This run's temp directory and the engine's output path in it (heap). */
+static int worker_tmp(const struct settings *s, const struct job_claimed *j, enum img_format fmt,
+		      char **dir, char **out_path)
+{
+	*dir = store_tmp_mkdtemp(s, "ia-job-");
+	if (*dir == NULL) {
+		log_error("job %lld: cannot create a temp directory under %s/tmp: %s",
+			  (long long)j->id, s->media_root, strerror(errno));
+		return IA_ERR_IO;
+	}
+	*out_path = xasprintf("%s/out.%s", *dir, img_format_ext(fmt));
+	return 0;
+}
+
 int worker_run_one(struct db *db, const struct settings *s, const struct worker_self *w)
 {
 	struct job_claimed j;
@@ -542,7 +538,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	enum img_format fmt = IMG_FMT_PNG;
 	enum worker_end end;
 	cJSON *json = NULL;
-	char *out_path = NULL, *ai = NULL;
+	char *dir = NULL, *out_path = NULL, *ai = NULL;
 	size_t n;
 	int rc;
 
@@ -554,32 +550,33 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	if (img_params_format(params, n, &fmt) != 0)
 		fmt = IMG_FMT_PNG;
 	store_new_key("images", img_format_ext(fmt), key);
-	out_path = store_path(s, key);
-	t.s = s;
-	t.j = &j;
-	t.out_path = out_path;
-	t.fmt = fmt;
-	t.p = params;
-	t.n = n;
-	t.lease_seconds = w->max_seconds;
-	if (store_prepare(s, key) != 0) {
+	if (worker_tmp(s, &j, fmt, &dir, &out_path) != 0) {
 		memset(&r, 0, sizeof(r));
 		r.rc = IA_ERR_IO;
 		snprintf(r.err, sizeof(r.err), "The result could not be saved.");
-		log_error("job %lld: cannot create the directory of %s: %s", (long long)j.id,
-			  out_path, strerror(errno));
 		end = WORKER_REPORTED;
 	} else {
+		t.s = s;
+		t.j = &j;
+		t.dir = dir;
+		t.out_path = out_path;
+		t.key = key;
+		t.fmt = fmt;
+		t.p = params;
+		t.n = n;
+		t.lease_seconds = w->max_seconds;
 		if (j.source_raw && j.source_key != NULL)
-			worker_normal_key(s, &j, normal_key);
+			worker_normal_key(&j, normal_key);
 		end = worker_fork(db, w, &t, normal_key, &r, &ai);
-		if (end != WORKER_REPORTED) /* the child may have written it */
+		if (end != WORKER_REPORTED) /* the child may have published it */
 			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
+		store_tmp_rmdir(dir);
 	}
-	worker_record(db, s, w, &j, end, &r, ai, key, out_path);
+	worker_record(db, s, w, &j, end, &r, ai, key);
 	free(ai);
 	cJSON_Delete(json);
 	free(out_path);
+	free(dir);
 	jobs_claimed_cleanup(&j);
 	return 0;
 }

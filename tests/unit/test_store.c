@@ -4,7 +4,9 @@
  * through store_verify_uri, tampering with the signature, key or expiry,
  * expiry itself, malformed URIs, and a signed key containing "..".
  * The settings are filled by hand; no environment or files are used
- * except for the small file helpers at the end (in a private temp dir).
+ * except by the tests at the end, which run the local backend's objects
+ * and the jobs' temp directories in a private temp dir (the S3 backend's
+ * tests are test_store_s3.c, against a real gateway).
  */
 #include "config.h"
 
@@ -348,43 +350,78 @@ START_TEST(test_signed_bad_key_refused)
 }
 END_TEST
 
-START_TEST(test_files)
+/* Write text to path. */
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	fclose(f);
+}
+
+static int count_key(const char *key, int64_t bytes, int64_t mtime, void *ctx)
+{
+	int *n = ctx;
+
+	ck_assert_str_eq(key, "images/ab/abcd.png");
+	ck_assert_int_eq(bytes, 5);
+	ck_assert_int_gt(mtime, 0);
+	(*n)++;
+	return 0;
+}
+
+/* The local backend: put renames from tmp/, fetch names the file itself. */
+START_TEST(test_local_backend_objects)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *root = xasprintf("%s/ia-store-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	struct store_local got = {0};
 	char *path, *tdir, *sub;
 	int64_t bytes = -1;
-	FILE *f;
+	int n = 0;
 
 	ck_assert_ptr_nonnull(mkdtemp(root));
 	st.media_root = root;
+	ck_assert_str_eq(store_backend_name(&st), "local");
+	ck_assert_int_eq(store_check(&st), 0);
 	ck_assert(!store_exists(&st, "images/ab/abcd.png", &bytes));
 	ck_assert_int_eq(bytes, -1);
-	ck_assert_int_eq(store_prepare(&st, "images/ab/abcd.png"), 0);
-	path = store_path(&st, "images/ab/abcd.png");
-	ck_assert_str_eq(path + strlen(root), "/images/ab/abcd.png");
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fputs("12345", f) >= 0, 1);
-	fclose(f);
+	ck_assert_int_eq(store_stat(&st, "images/ab/abcd.png", &bytes), IA_ERR_NOTFOUND);
+	ck_assert_int_eq(store_fetch(&st, "images/ab/abcd.png", NULL, &got), IA_ERR_NOTFOUND);
+	tdir = store_tmp_dir(&st);
+	path = xasprintf("%s/upload", tdir);
+	write_file(path, "12345");
+	ck_assert_int_eq(store_put_file(&st, "images/ab/abcd.png", path, "image/png"), 0);
+	ck_assert_int_eq(access(path, F_OK), -1); /* consumed */
 	ck_assert(store_exists(&st, "images/ab/abcd.png", &bytes));
 	ck_assert_int_eq(bytes, 5);
-	ck_assert(store_exists(&st, "images/ab/abcd.png", NULL));
+	ck_assert_int_eq(store_fetch(&st, "images/ab/abcd.png", NULL, &got), 0);
+	ck_assert(!got.temp);
+	ck_assert_str_eq(got.path + strlen(root), "/images/ab/abcd.png");
+	store_local_cleanup(&got);
+	ck_assert(store_exists(&st, "images/ab/abcd.png", NULL)); /* not a temp copy */
+	ck_assert_int_eq(store_each(&st, "images/", count_key, &n), 0);
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	ck_assert_int_eq(store_each(&st, "sources/", count_key, &n), 0);
+	ck_assert_int_eq(n, 0);
 	ck_assert(!store_exists(&st, "images/ab", NULL)); /* a directory is not a file */
+	ck_assert_ptr_null(store_upstream_url(&st, "images/ab/abcd.png", NOW));
+	/* a bad key is refused, and the file offered is still consumed */
+	write_file(path, "x");
+	ck_assert_int_eq(store_put_file(&st, "../etc/passwd", path, NULL), IA_ERR_INVAL);
+	ck_assert_int_eq(access(path, F_OK), -1);
 	ck_assert_int_eq(store_remove(&st, "images/ab/abcd.png"), 0);
 	ck_assert(!store_exists(&st, "images/ab/abcd.png", NULL));
 	ck_assert_int_eq(store_remove(&st, "images/ab/abcd.png"), 0); /* already gone */
 	ck_assert_int_eq(store_remove(&st, NULL), 0);
-	tdir = store_tmp_dir(&st);
 	sub = xasprintf("%s/tmp", root);
 	ck_assert_str_eq(tdir, sub);
-	ck_assert_int_eq(access(tdir, W_OK), 0);
 	/* an upload temp file is neither a media file nor removable by a key */
 	free(path);
 	path = xasprintf("%s/ia-upload-AbC123", tdir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fclose(f);
+	write_file(path, "");
 	ck_assert(!store_exists(&st, "./tmp/ia-upload-AbC123", NULL));
 	ck_assert_int_eq(store_remove(&st, "./tmp/ia-upload-AbC123"), 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
@@ -402,6 +439,54 @@ START_TEST(test_files)
 	free(tdir);
 	free(path);
 	free(root);
+}
+END_TEST
+
+/* A job's temp directory goes whole, however many files it holds (more
+ * than one getdents64 buffer). */
+START_TEST(test_tmp_dir_removed_whole)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *root = xasprintf("%s/ia-store-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	char *dir, *path, *tdir;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	st.media_root = root;
+	dir = store_tmp_mkdtemp(&st, "ia-job-");
+	ck_assert_ptr_nonnull(dir);
+	tdir = store_tmp_dir(&st);
+	ck_assert_int_eq(strncmp(dir, tdir, strlen(tdir)), 0);
+	ck_assert_int_eq(strncmp(dir + strlen(tdir), "/ia-job-", 8), 0);
+	for (i = 0; i < 300; i++) {
+		path = xasprintf("%s/file-with-a-rather-long-name-%03d.png.12345.tmp", dir, i);
+		write_file(path, "x");
+		free(path);
+	}
+	store_tmp_rmdir(dir);
+	ck_assert_int_eq(access(dir, F_OK), -1);
+	store_tmp_rmdir(dir); /* gone already: fine */
+	store_tmp_rmdir(NULL);
+	ck_assert_int_eq(rmdir(tdir), 0);
+	ck_assert_int_eq(rmdir(root), 0);
+	free(tdir);
+	free(dir);
+	free(root);
+}
+END_TEST
+
+START_TEST(test_uri_key)
+{
+	char key[STORE_KEY_MAX];
+
+	ck_assert_int_eq(store_uri_key("/media/images/ab/abcd.png?exp=1&sig=00", key), 0);
+	ck_assert_str_eq(key, "images/ab/abcd.png");
+	ck_assert_int_eq(store_uri_key("/media/sources/ab/x.webp", key), 0);
+	ck_assert_str_eq(key, "sources/ab/x.webp");
+	ck_assert_int_eq(store_uri_key("/media/tmp/ia-upload-x?exp=1", key), IA_ERR_INVAL);
+	ck_assert_int_eq(store_uri_key("/media/images/../x.png?e", key), IA_ERR_INVAL);
+	ck_assert_int_eq(store_uri_key("/static/images/a.png", key), IA_ERR_INVAL);
+	ck_assert_int_eq(store_uri_key("/media/?exp=1", key), IA_ERR_INVAL);
 }
 END_TEST
 
@@ -423,7 +508,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_tampered);
 	tcase_add_test(tc, test_malformed_uris);
 	tcase_add_test(tc, test_signed_bad_key_refused);
-	tcase_add_test(tc, test_files);
+	tcase_add_test(tc, test_local_backend_objects);
+	tcase_add_test(tc, test_tmp_dir_removed_whole);
+	tcase_add_test(tc, test_uri_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,278 @@
+"""test_s3_media.py - media on S3 (issue 11): a private stack with
+IA_MEDIA=s3 and its own Ceph RADOS Gateway (bin/s3-gateway, memstore).
+
+What it proves, with s3cmd as an independent S3 client:
+  - an upload and its result live in the bucket, and the host keeps no
+    media on local disk (MEDIA_ROOT holds no file once a job is done);
+  - the same signed /media/ URLs serve the object's bytes (streamed by
+    nginx from a presigned URL of the bucket), with the media headers of
+    API.md, for GET, HEAD and a Range; a bad or expired signature is 403
+    and a missing object a JSON 404;
+  - deleting an image deletes its objects;
+  - a gateway that is down is a 503 everywhere (/health/ says "storage":
+    "error"; an upload is refused before anything is charged or queued);
+  - `iactl db copy-to URL --media` copies a local deployment's media into
+    the bucket, verified, and copies nothing when a file is missing.
+Runs in every pass of the API suite (the gateway is its own)."""
+import hashlib
+import os
+import subprocess
+import time
+import unittest
+
+import iatest
+from iatest import (BUILD, SRC, ApiTestCase, PrivateStack, media_path, media_sign, noise_image,
+                    request, upload, wait_image)
+
+HAVE_GATEWAY = all(os.path.exists(p) for p in ("/usr/bin/radosgw", "/usr/bin/ceph-mon",
+                                               "/usr/bin/ceph-osd", "/usr/bin/s3cmd"))
+
+
+def read_conf(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                out[k] = v
+    return out
+
+
+@unittest.skipUnless(HAVE_GATEWAY, "radosgw, ceph-mon, ceph-osd and s3cmd are installed by ./stack")
+class MediaOnS3(PrivateStack, ApiTestCase):
+    state_prefix = "ia-s3-test."
+    stack_settings = {"IA_MEDIA": "s3", "RATE_LIMIT_PER_MINUTE": "0"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.conf = read_conf(os.path.join(cls.state, "storage.conf"))
+        cls.bucket = cls.conf["AWS_STORAGE_BUCKET_NAME"]
+
+    # -- an independent client --------------------------------------------
+    def s3cmd(self, *args, check=True):
+        endpoint = self.conf["AWS_S3_ENDPOINT_URL"].split("://", 1)[1]
+        p = subprocess.run(["s3cmd", "--config=/dev/null", "--no-ssl", "--host=" + endpoint,
+                            "--host-bucket=", "--region=" + self.conf["AWS_S3_REGION_NAME"],
+                            "--access_key=" + self.conf["AWS_ACCESS_KEY_ID"],
+                            "--secret_key=" + self.conf["AWS_SECRET_ACCESS_KEY"], *args],
+                           capture_output=True, text=True, timeout=60)
+        if check:
+            self.assertEqual(p.returncode, 0, p.stderr)
+        return p
+
+    def objects(self):
+        """{key: size} of every object in the bucket."""
+        out = {}
+        for line in self.s3cmd("ls", "--recursive", "s3://%s/" % self.bucket).stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 4 and parts[-1].startswith("s3://"):
+                out[parts[-1].split("/", 3)[3]] = int(parts[2])
+        return out
+
+    def object_bytes(self, key):
+        dest = os.path.join(self.state, "download.bin")
+        self.s3cmd("get", "--force", "s3://%s/%s" % (self.bucket, key), dest)
+        with open(dest, "rb") as f:
+            data = f.read()
+        os.unlink(dest)
+        return data
+
+    def local_media_files(self):
+        out = []
+        for d, _, names in os.walk(self.media):
+            out.extend(os.path.relpath(os.path.join(d, n), self.media) for n in names)
+        return out
+
+    def batch_once(self):
+        p = subprocess.run([os.path.join(BUILD, "bin", "ia-batch"), "--once"], env=self.env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stderr
+
+    def job(self, image_id):
+        return self.db("select status, source_key, image_key from images where id = ?",
+                       (image_id,))[0]
+
+    def done_job(self, access, slug="greyscale", size=(120, 80), fields=None):
+        r = upload(slug, noise_image(size, "PNG"), "photo.png", fields, token=access)
+        image_id = self.assertJsonResponse(r, 202)["image_id"]
+        self.batch_once()
+        img = self.assertJsonResponse(wait_image(image_id, access), 200)
+        self.assertEqual(img["status"], "done", img)
+        return image_id, img
+
+    # -- the tests ----------------------------------------------------------
+    def test_health_names_the_storage_ok(self):
+        body = self.assertJsonResponse(request("GET", "/health/"), 200)
+        self.assertEqual((body["db"], body["storage"]), ("ok", "ok"))
+
+    def test_upload_and_result_live_in_the_bucket_not_on_disk(self):
+        _, _, access, _ = self.new_user()
+        image_id, img = self.done_job(access)
+        status, source_key, image_key = self.job(image_id)
+        objs = self.objects()
+        self.assertIn(source_key, objs)
+        self.assertIn(image_key, objs)
+        self.assertEqual(objs[image_key], img["bytes"])
+        self.assertEqual(self.local_media_files(), [])  # temp files only, and removed
+        # the signed URL streams exactly the object's bytes
+        r = request("GET", media_path(img["image"]))
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual(hashlib.sha256(r.body).hexdigest(),
+                         hashlib.sha256(self.object_bytes(image_key)).hexdigest())
+        self.assertEqual(iatest.open_image(r.body).size, (120, 80))
+        self.assertEqual(r.headers.get("content-type"), "image/png")
+        self.assertEqual(r.headers.get("x-content-type-options"), "nosniff")
+        self.assertEqual(r.headers.get("referrer-policy"), "same-origin")
+        self.assertRegex(r.headers.get("cache-control", ""), r"^private, max-age=\d+$")
+        for h in r.headers:
+            self.assertFalse(h.lower().startswith(("x-amz", "x-rgw")), h)
+
+    def test_head_and_range_are_served(self):
+        _, _, access, _ = self.new_user()
+        _, img = self.done_job(access)
+        path = media_path(img["image"])
+        r = request("HEAD", path)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(int(r.headers["content-length"]), img["bytes"])
+        r = request("GET", path, headers={"Range": "bytes=0-7"})
+        self.assertEqual(r.status, 206)
+        self.assertEqual(r.body, b"\x89PNG\r\n\x1a\n")
+
+    def test_bad_or_expired_signature_is_403(self):
+        _, _, access, _ = self.new_user()
+        image_id, img = self.done_job(access)
+        key = self.job(image_id)[2]
+        exp = int(time.time()) + 600
+        sig = media_sign(key, exp, self.env["SECRET_KEY"])
+        self.assertEqual(request("GET", "/media/%s?exp=%d&sig=%s" % (key, exp, sig)).status, 200)
+        r = request("GET", "/media/%s?exp=%d&sig=%s" % (key, exp, "0" * 64))
+        self.assertJsonResponse(r, 403, {"detail": "Invalid or expired media signature."})
+        old = int(time.time()) - 1
+        r = request("GET", "/media/%s?exp=%d&sig=%s" % (key, old, media_sign(key, old, self.env["SECRET_KEY"])))
+        self.assertEqual(r.status, 403)
+
+    def test_signed_url_of_a_missing_object_is_json_404(self):
+        key = "images/ab/%s.png" % ("0" * 32)
+        exp = int(time.time()) + 600
+        r = request("GET", "/media/%s?exp=%d&sig=%s" % (key, exp, media_sign(key, exp, self.env["SECRET_KEY"])))
+        self.assertJsonResponse(r, 404, {"detail": "Not found."})
+
+    def test_delete_removes_the_objects(self):
+        _, _, access, _ = self.new_user()
+        image_id, _ = self.done_job(access)
+        _, source_key, image_key = self.job(image_id)
+        self.assertStatus(request("DELETE", "/api/v1/images/%d/" % image_id, token=access), 204)
+        objs = self.objects()
+        self.assertNotIn(source_key, objs)
+        self.assertNotIn(image_key, objs)
+
+    def test_staff_points_an_image_at_an_object(self):
+        _, _, access, _ = self.new_user()
+        image_id, _ = self.done_job(access)
+        key = self.job(image_id)[2]
+        email, password, _, _ = self.new_user()
+        subprocess.run([os.path.join(BUILD, "bin", "iactl"), "user", "staff", email], env=self.env,
+                       check=True, capture_output=True, timeout=60)
+        staff = self.login(email, password)["access"]
+        other, _ = self.done_job(access, size=(30, 20))
+        r = request("PUT", "/api/v1/update/processed/image/%d/" % other, {"name": key}, token=staff)
+        body = self.assertJsonResponse(r, 202)
+        self.assertEqual((body["width"], body["height"]), (120, 80))
+        r = request("PUT", "/api/v1/update/processed/image/%d/" % other,
+                    {"name": "images/ab/%s.png" % ("1" * 32)}, token=staff)
+        self.assertJsonResponse(r, 400, {"name": ["No media file with this key."]})
+
+    def main_stack_job(self, access):
+        """A greyscale job run by the suite's own stack (local disk)."""
+        ctype, body = iatest.multipart(None, {"image": ("a.png", noise_image((50, 40), "PNG"))})
+        r = request("POST", "/api/v1/process/greyscale/", raw=body, content_type=ctype,
+                    token=access, url=iatest.BASE_URL)
+        image_id = self.assertJsonResponse(r, 202)["image_id"]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            r = request("GET", "/api/v1/image/status/%d/" % image_id, token=access,
+                        url=iatest.BASE_URL)
+            if r.status == 200:
+                return image_id
+            time.sleep(0.1)
+        self.fail("the suite's stack did not finish job %d" % image_id)
+
+    def copy_to(self, url):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MEDIA_STORAGE")}
+        env.update({k: v for k, v in self.conf.items() if k.startswith("AWS_")})
+        return subprocess.run([os.path.join(BUILD, "bin", "iactl"), "db", "copy-to", url,
+                               "--media"], env=env, capture_output=True, text=True, timeout=300)
+
+    @unittest.skipIf(iatest.POSTGRES or not os.path.exists("/usr/lib/postgresql/15/bin/initdb"),
+                     "the source of copy-to is the SQLite pass's stack")
+    def test_copy_to_media_copies_every_file_verified(self):
+        """The suite's own stack (SQLite, local disk) is the deployment that
+        moves: its media go into this test's bucket, its rows into a new
+        PostgreSQL database; a missing file stops the copy before any row."""
+        email, password = iatest.unique_email("s3copy"), "correct horse battery"
+        r = request("POST", "/api/v1/users/signup/", {"email": email, "password": password},
+                    url=iatest.BASE_URL)
+        self.assertJsonResponse(r, 201)
+        r = request("POST", "/api/v1/token/obtain/", {"email": email, "password": password},
+                    url=iatest.BASE_URL)
+        access = self.assertJsonResponse(r, 200)["access"]
+        image_id = self.main_stack_job(access)
+        source_key, image_key = iatest.db_query(
+            "select source_key, image_key from images where id = ?", (image_id,))[0]
+        pg = iatest.PgCluster("ia-s3-copy-pg.").start()
+        try:
+            # a row whose file is gone: nothing is copied, the target stays empty
+            broken = self.main_stack_job(access)
+            gone = iatest.db_query("select image_key from images where id = ?", (broken,))[0][0]
+            os.unlink(os.path.join(iatest.MEDIA_ROOT, gone))
+            p = self.copy_to(pg.database("ia_copy_fails"))
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn(gone, p.stderr)
+            self.assertIn("nothing was copied", p.stderr)
+            self.assertNotIn(self.conf["AWS_SECRET_ACCESS_KEY"], p.stdout + p.stderr)
+            self.assertEqual(request("DELETE", "/api/v1/images/%d/" % broken, token=access,
+                                     url=iatest.BASE_URL).status, 204)
+            p = self.copy_to(pg.database("ia_copy"))
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertRegex(p.stdout, r"copied \d+ media file\(s\)")
+        finally:
+            pg.stop()
+        objs = self.objects()
+        for key in (source_key, image_key):
+            with open(os.path.join(iatest.MEDIA_ROOT, key), "rb") as f:
+                local = f.read()
+            self.assertEqual(objs.get(key), len(local), key)
+            self.assertEqual(hashlib.sha256(self.object_bytes(key)).digest(),
+                             hashlib.sha256(local).digest())
+        keys = {k for row in iatest.db_query("select source_key, image_key from images")
+                for k in row if k}
+        missing = [k for k in keys if k not in objs]
+        self.assertEqual(missing, [])
+
+    def test_zz_gateway_down_is_503_and_charges_nothing(self):
+        """Last (by name): the gateway is stopped for good (memstore)."""
+        _, _, access, _ = self.new_user()
+        _, img = self.done_job(access)
+        before = self.user_info(access)["credits"]
+        jobs = self.db("select count(*) from images")[0][0]
+        p = subprocess.run([os.path.join(SRC, "bin", "s3-gateway"), "stop",
+                            os.path.join(self.state, "s3")], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        body = self.assertJsonResponse(request("GET", "/health/"), 503)
+        self.assertEqual((body["db"], body["storage"]), ("ok", "error"))
+        r = upload("greyscale", noise_image((40, 30), "PNG"), "x.png", token=access)
+        self.assertJsonResponse(r, 503, {"detail": "Could not store the image, try again."})
+        self.assertEqual(self.user_info(access)["credits"], before)
+        self.assertEqual(self.db("select count(*) from images")[0][0], jobs)
+        self.assertEqual([f for f in self.local_media_files()], [])
+        r = request("GET", media_path(img["image"]))
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.json(), {"detail": "Service temporarily unavailable."})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -146,7 +146,10 @@ static void srv_serve(int fd)
 				     "Connection: close\r\n\r\n");
 		srv_send(fd, reply, n);
 	} else if (strcmp(path, "/missing") == 0) {
-		srv_send(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 8\r\n\r\nnot here", 55);
+		static const char nf[] =
+		    "HTTP/1.1 404 Not Found\r\nContent-Length: 8\r\n\r\nnot here";
+
+		srv_send(fd, nf, sizeof(nf) - 1);
 	} else if (strcmp(path, "/empty") == 0) {
 		n = (size_t)snprintf(reply, sizeof(reply),
 				     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");

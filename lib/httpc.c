@@ -250,7 +250,10 @@ int httpc_perform(const struct httpc_request *req, struct httpc_response *out)
 		ctype = xasprintf("Content-Type: %s", req->content_type);
 		hdrs = curl_slist_append(hdrs, ctype);
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	/* No "Expect: 100-continue" wait, except under SigV4: libcurl 7.88
+	 * signs a blanked header as an empty one it then does not send. */
+	if (req->aws_sigv4 == NULL)
+		hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

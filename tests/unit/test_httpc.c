@@ -472,6 +472,50 @@ START_TEST(test_aws_sigv4_headers)
 }
 END_TEST
 
+/*
+ * Regression: the "Expect:" line that turns off 100-continue was signed by
+ * libcurl 7.88 as "expect:" but not sent, so every S3 request failed with
+ * SignatureDoesNotMatch. Every signed header must be in the request.
+ */
+START_TEST(test_sigv4_signs_only_headers_it_sends)
+{
+	static const char *const hdrs[] = {"x-amz-content-sha256: UNSIGNED-PAYLOAD"};
+	struct httpc_request req = {0};
+	struct httpc_response res;
+	const char *list, *end;
+	char hex[65], name[64], *line;
+	char *file = make_file("signed.bin", 100, hex);
+	size_t n;
+
+	req.headers = hdrs;
+	req.nheaders = 1;
+	req.upload_path = file;
+	req.content_type = "image/png";
+	req.aws_sigv4 = "aws:amz:us-east-1:s3";
+	req.aws_key_id = "AKIDEXAMPLE";
+	req.aws_secret = "secret";
+	ck_assert_int_eq(run("PUT", "/bucket/key", &req, &res), 0);
+	list = strstr(res.body, "SignedHeaders=");
+	ck_assert_ptr_nonnull(list);
+	list += 14;
+	end = list + strcspn(list, ",\r\n");
+	ck_assert_ptr_null(strstr(res.body, "expect"));
+	while (list < end) {
+		n = strcspn(list, ";,\r\n");
+		ck_assert_uint_lt(n, sizeof(name) - 3);
+		name[0] = '\n';
+		memcpy(name + 1, list, n);
+		name[n + 1] = ':';
+		name[n + 2] = '\0';
+		line = strcasestr(res.body, name);
+		ck_assert_msg(line != NULL, "signed %s not sent: %s", name + 1, res.body);
+		list += n + (list[n] == ';');
+	}
+	httpc_response_cleanup(&res);
+	free(file);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("httpc");
@@ -493,6 +537,7 @@ int main(void)
 	tcase_add_test(tc, test_download_cut_short_leaves_no_file);
 	tcase_add_test(tc, test_refuses_bad_requests);
 	tcase_add_test(tc, test_aws_sigv4_headers);
+	tcase_add_test(tc, test_sigv4_signs_only_headers_it_sends);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "httpc.h"
 #include "log.h"
+#include "s3xml.h"
 #include "settings.h"
 #include "sigv4.h"
 #include "store.h"
@@ -59,26 +60,13 @@ struct s3_call {
 	int attempts;
 };
 
-/* One object of a ListObjectsV2 page. */
-struct s3_entry {
-	char key[S3_KEY_MAX + 1];
-	int64_t bytes;
-	int64_t mtime;
-};
-
 static char *s3_endpoint(const struct settings *s);
 static char *s3_url(const struct settings *s, const struct s3_call *call);
 static void s3_sleep_ms(long ms);
 static int s3_perform(const struct settings *s, const struct s3_call *call,
 		      struct httpc_response *out);
 static int s3_judge(const struct s3_call *call, const struct httpc_response *r);
-static bool s3_xml_find(const char *p, const char *end, const char *tag, const char **v,
-			size_t *vlen, const char **after);
-static int s3_xml_decode(const char *v, size_t n, char *out, size_t outsz);
-static int s3_parse_time(const char *v, size_t n, int64_t *out);
-static int s3_parse_entry(const char *p, const char *end, struct s3_entry *e);
-static int s3_each_page(const char *body, size_t len, const char *prefix, store_each_fn fn,
-			void *ctx, char **token);
+static int s3_walk_object(const struct s3xml_object *o, void *ctx);
 
 /* AWS_S3_ENDPOINT_URL without trailing '/'s (heap). */
 static char *s3_endpoint(const struct settings *s)
@@ -175,17 +163,13 @@ out:
  * InvalidAccessKeyId). */
 static int s3_judge(const struct s3_call *call, const struct httpc_response *r)
 {
-	char code[64] = "";
-	const char *v, *after;
-	size_t vlen;
+	char code[64];
 
 	if (r->status >= 200 && r->status <= 299)
 		return 0;
 	if (r->status == 404)
 		return IA_ERR_NOTFOUND;
-	if (s3_xml_find(r->body, r->body + r->body_len, "Code", &v, &vlen, &after) &&
-	    s3_xml_decode(v, vlen, code, sizeof(code)) != 0)
-		code[0] = '\0';
+	s3xml_error_code(r->body, r->body_len, code, sizeof(code));
 	log_warn("s3: %s %s: HTTP %ld %s", call->method, call->key != NULL ? call->key : "(bucket)",
 		 r->status, code);
 	return IA_ERR_IO;
@@ -341,260 +325,32 @@ static char *s3_upstream_url(const struct settings *s, const char *key, int64_t 
 	return url;
 }
 
-/*
- * The text between <tag> and </tag> of the first such element in
- * [p, end): *v, *vlen, and *after (just past the closing tag). Elements
- * with attributes or nested same-named ones are not S3's, not handled.
- */
-static bool s3_xml_find(const char *p, const char *end, const char *tag, const char **v,
-			size_t *vlen, const char **after)
+/* What s3_each passes through to s3xml_list_page's callback. */
+struct s3_walk {
+	const char *prefix;
+	store_each_fn fn;
+	void *ctx;
+	size_t skipped;
+	int stopped; /* fn's non-zero return */
+};
+
+/* Objects that are not media keys (store_key_valid) or lie outside the
+ * prefix are skipped: no store operation would accept them. */
+static int s3_walk_object(const struct s3xml_object *o, void *ctx)
 {
-	char open[40], close[40];
-	size_t olen, clen;
-	const char *a, *b;
+	struct s3_walk *w = ctx;
 
-	olen = (size_t)snprintf(open, sizeof(open), "<%s>", tag);
-	clen = (size_t)snprintf(close, sizeof(close), "</%s>", tag);
-	if (p == NULL || p >= end || olen >= sizeof(open) || clen >= sizeof(close))
-		return false;
-	a = memmem(p, (size_t)(end - p), open, olen);
-	if (a == NULL)
-		return false;
-	a += olen;
-	b = memmem(a, (size_t)(end - a), close, clen);
-	if (b == NULL)
-		return false;
-	*v = a;
-	*vlen = (size_t)(b - a);
-	*after = b + clen;
-	return true;
-}
-
-/* Append code point cp as UTF-8; false when out of room or invalid. */
-static bool s3_utf8(unsigned long cp, char *out, size_t outsz, size_t *o)
-{
-	unsigned char b[4];
-	size_t n, i;
-
-	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return false;
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xC0 | (cp >> 6));
-		b[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xE0 | (cp >> 12));
-		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		b[0] = (unsigned char)(0xF0 | (cp >> 18));
-		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (unsigned char)(0x80 | (cp & 0x3F));
-		n = 4;
+	if (strncmp(o->key, w->prefix, strlen(w->prefix)) != 0 || !store_key_valid(o->key)) {
+		w->skipped++;
+		return 0;
 	}
-	if (*o + n >= outsz)
-		return false;
-	for (i = 0; i < n; i++)
-		out[(*o)++] = (char)b[i];
-	return true;
-}
-
-/*
- * XML character data v[0..n) with its five named entities and numeric
- * references decoded into out[outsz] (NUL-terminated). IA_ERR_TOOBIG when
- * it does not fit, IA_ERR_INVAL for another '&' sequence or a NUL.
- */
-static int s3_xml_decode(const char *v, size_t n, char *out, size_t outsz)
-{
-	static const struct {
-		const char *name;
-		char c;
-	} named[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
-	size_t i = 0, o = 0, k, len;
-
-	while (i < n) {
-		if (v[i] == '\0')
-			return IA_ERR_INVAL;
-		if (v[i] != '&') {
-			if (o + 1 >= outsz)
-				return IA_ERR_TOOBIG;
-			out[o++] = v[i++];
-			continue;
-		}
-		i++;
-		for (k = 0; k < sizeof(named) / sizeof(named[0]); k++) {
-			len = strlen(named[k].name);
-			if (n - i >= len && memcmp(v + i, named[k].name, len) == 0)
-				break;
-		}
-		if (k < sizeof(named) / sizeof(named[0])) {
-			if (o + 1 >= outsz)
-				return IA_ERR_TOOBIG;
-			out[o++] = named[k].c;
-			i += len;
-		} else if (i < n && v[i] == '#') {
-			bool hex = i + 1 < n && (v[i + 1] == 'x' || v[i + 1] == 'X');
-			unsigned long cp = 0;
-			size_t digits = 0;
-
-			for (i += hex ? 2 : 1; i < n && v[i] != ';' && digits < 8; i++, digits++) {
-				int d;
-
-				if (v[i] >= '0' && v[i] <= '9')
-					d = v[i] - '0';
-				else if (hex && v[i] >= 'a' && v[i] <= 'f')
-					d = v[i] - 'a' + 10;
-				else if (hex && v[i] >= 'A' && v[i] <= 'F')
-					d = v[i] - 'A' + 10;
-				else
-					return IA_ERR_INVAL;
-				cp = cp * (hex ? 16 : 10) + (unsigned long)d;
-			}
-			if (digits == 0 || i >= n || v[i] != ';')
-				return IA_ERR_INVAL;
-			i++;
-			if (!s3_utf8(cp, out, outsz, &o))
-				return IA_ERR_INVAL;
-		} else {
-			return IA_ERR_INVAL;
-		}
-	}
-	if (o >= outsz)
-		return IA_ERR_TOOBIG;
-	out[o] = '\0';
-	return 0;
-}
-
-/* n digits of v as a number in [min, max]. */
-static bool s3_digits(const char *v, size_t n, int min, int max, int *out)
-{
-	int x = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return false;
-		x = x * 10 + (v[i] - '0');
-	}
-	if (x < min || x > max)
-		return false;
-	*out = x;
-	return true;
-}
-
-/* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.fff]Z" as S3 writes LastModified. */
-static int s3_parse_time(const char *v, size_t n, int64_t *out)
-{
-	struct tm tm = {0};
-	size_t i;
-	time_t t;
-
-	if (n < 20 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' ||
-	    v[n - 1] != 'Z' || !s3_digits(v, 4, 1970, 9999, &tm.tm_year) ||
-	    !s3_digits(v + 5, 2, 1, 12, &tm.tm_mon) || !s3_digits(v + 8, 2, 1, 31, &tm.tm_mday) ||
-	    !s3_digits(v + 11, 2, 0, 23, &tm.tm_hour) || !s3_digits(v + 14, 2, 0, 59, &tm.tm_min) ||
-	    !s3_digits(v + 17, 2, 0, 60, &tm.tm_sec))
-		return IA_ERR_INVAL;
-	if (n > 20) {
-		if (v[19] != '.' || n > 20 + 9)
-			return IA_ERR_INVAL;
-		for (i = 20; i < n - 1; i++)
-			if (v[i] < '0' || v[i] > '9')
-				return IA_ERR_INVAL;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return IA_ERR_INVAL;
-	*out = (int64_t)t;
-	return 0;
-}
-
-/* The Key, Size and LastModified of one <Contents> element [p, end). */
-static int s3_parse_entry(const char *p, const char *end, struct s3_entry *e)
-{
-	const char *v, *after;
-	char num[24];
-	size_t vlen;
-	int rc;
-
-	if (!s3_xml_find(p, end, "Key", &v, &vlen, &after))
-		return IA_ERR_INVAL;
-	rc = s3_xml_decode(v, vlen, e->key, sizeof(e->key));
-	if (rc != 0)
-		return rc;
-	if (!s3_xml_find(p, end, "Size", &v, &vlen, &after) || vlen >= sizeof(num))
-		return IA_ERR_INVAL;
-	memcpy(num, v, vlen);
-	num[vlen] = '\0';
-	if (ia_parse_int64(num, 0, INT64_MAX, &e->bytes) != 0)
-		return IA_ERR_INVAL;
-	if (!s3_xml_find(p, end, "LastModified", &v, &vlen, &after))
-		return IA_ERR_INVAL;
-	return s3_parse_time(v, vlen, &e->mtime);
-}
-
-/*
- * Call fn for each object of one ListObjectsV2 page. 0, or fn's non-zero
- * return, or IA_ERR_IO for a malformed page. *token is set to the next
- * page's continuation token (heap) when the listing is truncated, else
- * NULL. Keys that are not media keys (store_key_valid) or lie outside
- * prefix are skipped: no store operation would accept them.
- */
-static int s3_each_page(const char *body, size_t len, const char *prefix, store_each_fn fn,
-			void *ctx, char **token)
-{
-	const char *p = body, *end = body + len, *v, *after;
-	struct s3_entry *e = xmalloc(sizeof(*e));
-	size_t vlen, skipped = 0, plen = strlen(prefix);
-	char *tok = NULL;
-	int rc = 0;
-
-	*token = NULL;
-	while (s3_xml_find(p, end, "Contents", &v, &vlen, &after)) {
-		p = after;
-		if (s3_parse_entry(v, v + vlen, e) != 0) {
-			rc = IA_ERR_IO;
-			goto out;
-		}
-		if (strncmp(e->key, prefix, plen) != 0 || !store_key_valid(e->key)) {
-			skipped++;
-			continue;
-		}
-		rc = fn(e->key, e->bytes, e->mtime, ctx);
-		if (rc != 0)
-			goto out;
-	}
-	if (s3_xml_find(body, end, "IsTruncated", &v, &vlen, &after) && vlen == 4 &&
-	    memcmp(v, "true", 4) == 0) {
-		tok = xmalloc(S3_KEY_MAX + 1);
-		if (!s3_xml_find(body, end, "NextContinuationToken", &v, &vlen, &after) ||
-		    vlen == 0 || s3_xml_decode(v, vlen, tok, S3_KEY_MAX + 1) != 0) {
-			rc = IA_ERR_IO;
-			goto out;
-		}
-		*token = tok;
-		tok = NULL;
-	}
-out:
-	if (rc == IA_ERR_IO)
-		log_warn("s3: a ListObjectsV2 page is malformed");
-	if (skipped > 0)
-		log_warn("s3: skipped %zu objects under %s that are not media keys", skipped,
-			 prefix);
-	free(tok);
-	free(e);
-	return rc;
+	w->stopped = w->fn(o->key, o->bytes, o->mtime, w->ctx);
+	return w->stopped;
 }
 
 static int s3_each(const struct settings *s, const char *prefix, store_each_fn fn, void *ctx)
 {
+	struct s3_walk walk = {prefix, fn, ctx, 0, 0};
 	struct s3_call call = {0};
 	struct httpc_response res;
 	char *token = NULL, *enc_prefix = sigv4_uri_encode(prefix, false), *enc_token, *query;
@@ -623,8 +379,13 @@ static int s3_each(const struct settings *s, const char *prefix, store_each_fn f
 		rc = s3_judge(&call, &res);
 		if (rc == IA_ERR_NOTFOUND)
 			rc = IA_ERR_IO; /* no such bucket */
-		if (rc == 0)
-			rc = s3_each_page(res.body, res.body_len, prefix, fn, ctx, &token);
+		if (rc == 0) {
+			rc = s3xml_list_page(res.body, res.body_len, s3_walk_object, &walk, &token);
+			if (rc != 0 && walk.stopped == 0) {
+				log_warn("s3: a ListObjectsV2 page of %s is malformed", prefix);
+				rc = IA_ERR_IO;
+			}
+		}
 		httpc_response_cleanup(&res);
 		if (rc != 0 || token == NULL)
 			goto out;
@@ -632,6 +393,9 @@ static int s3_each(const struct settings *s, const char *prefix, store_each_fn f
 	log_warn("s3: listing %s stopped after %d pages", prefix, pages);
 	rc = IA_ERR_TOOBIG;
 out:
+	if (walk.skipped > 0)
+		log_warn("s3: skipped %zu objects under %s that are not media keys", walk.skipped,
+			 prefix);
 	free(token);
 	free(enc_prefix);
 	return rc;

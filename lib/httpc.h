@@ -33,11 +33,14 @@ struct httpc_request {
 	long connect_timeout; /* seconds; 0 = 10 */
 	long timeout;         /* seconds; 0 = 120 */
 	size_t max_response;  /* bytes; 0 = 32 MiB */
-	/* PUT: the body is streamed from this file (never read whole). */
+	/* PUT: the body is streamed from this file (never read whole; a
+	 * regular file; Content-Length is its size; content_type applies). */
 	const char *upload_path;
 	/* A 2xx body is streamed into this file (created 0600, truncated;
 	 * max_response does not apply) instead of memory; other bodies are
-	 * collected in memory as usual. */
+	 * collected in memory as usual and leave the file untouched. An empty
+	 * 2xx body makes an empty file. When the transfer fails after the
+	 * file was opened, the file is removed. */
 	const char *download_path;
 	/* AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4), e.g.
 	 * "aws:amz:us-east-1:s3", with these credentials; NULL for none. The
@@ -56,10 +59,15 @@ struct httpc_response {
 };
 
 /*
- * Perform a request. 0 with *out filled for any HTTP status (the caller
- * judges it); IA_ERR_UPSTREAM for a transport failure or timeout;
- * IA_ERR_TOOBIG when the response exceeds max_response. Release *out with
- * httpc_response_cleanup.
+ * Perform a request. method NULL is GET, or POST when body or parts are
+ * given; a body with PUT is sent as is; HEAD asks for no body. 0 with *out
+ * filled for any HTTP status (the caller judges it); IA_ERR_UPSTREAM for a
+ * transport failure or timeout; IA_ERR_TOOBIG when a body kept in memory
+ * exceeds max_response; IA_ERR_INVAL for another method, or upload_path
+ * without PUT; IA_ERR_IO when upload_path cannot be read or download_path
+ * written. *out is written only on success; release it with
+ * httpc_response_cleanup. Safe to call again with the same request (a
+ * retry re-reads upload_path from its start).
  */
 int httpc_perform(const struct httpc_request *req, struct httpc_response *out);
 void httpc_response_cleanup(struct httpc_response *r);

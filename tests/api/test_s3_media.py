@@ -271,7 +271,7 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         self.assertEqual([f for f in self.local_media_files()], [])
         r = request("GET", media_path(img["image"]))
         self.assertEqual(r.status, 503)
-        self.assertEqual(r.json(), {"detail": "Service temporarily unavailable."})
+        self.assertEqual(r.json, {"detail": "Service temporarily unavailable."})
 
 
 if __name__ == "__main__":

@@ -108,10 +108,10 @@ void store_tmp_rmdir(const char *dir);
 char *store_upstream_url(const struct settings *s, const char *key, int64_t now);
 
 /*
- * Call fn for every object whose key starts with prefix ("images/",
- * "sources/"), with its size and modification time (unix seconds), in no
- * particular order. A non-zero return from fn stops the walk and is
- * returned.
+ * Call fn for every media key (store_key_valid) whose object's key starts
+ * with prefix ("images/", "sources/"), with its size and modification
+ * time (unix seconds), in no particular order; other objects are skipped.
+ * A non-zero return from fn stops the walk and is returned.
  */
 typedef int (*store_each_fn)(const char *key, int64_t bytes, int64_t mtime, void *ctx);
 int store_each(const struct settings *s, const char *prefix, store_each_fn fn, void *ctx);

@@ -550,12 +550,137 @@ def media_sign(key, exp, secret=None):
     return hmac.new(secret.encode(), ("%s\n%d" % (key, exp)).encode(), hashlib.sha256).hexdigest()
 
 
-def media_files():
-    """Every file under MEDIA_ROOT, as paths relative to it."""
-    out = set()
-    for d, _, names in os.walk(MEDIA_ROOT):
-        out.update(os.path.relpath(os.path.join(d, n), MEDIA_ROOT) for n in names)
+def read_conf(path):
+    """The KEY=VALUE lines of a settings file ({} when it does not exist)."""
+    out = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and "=" in line:
+                    k, v = line.split("=", 1)
+                    out[k] = v
     return out
+
+
+class MediaStore:
+    """The media objects of a stack, wherever its storage keeps them: files
+    under MEDIA_ROOT, or objects of the S3 bucket its storage.conf names
+    (reached with a small SigV4 client of our own, independent of the C
+    code under test). Keys are media keys ("images/ab/....png")."""
+
+    def __init__(self, state=None, media_root=None):
+        state = state or STATE
+        self.root = media_root or (MEDIA_ROOT if state == STATE else os.path.join(state, "media"))
+        self.conf = read_conf(os.path.join(state, "storage.conf"))
+        self.s3 = self.conf.get("MEDIA_STORAGE") == "s3" or os.environ.get("MEDIA_STORAGE") == "s3"
+        if self.s3 and not self.conf.get("AWS_S3_ENDPOINT_URL"):
+            self.conf.update({k: v for k, v in os.environ.items() if k.startswith("AWS_")})
+
+    # -- a minimal S3 client: path-style, AWS Signature V4 in headers -------
+    def _s3(self, method, key="", query=(), body=b""):
+        c = self.conf
+        ep = urllib.parse.urlsplit(c["AWS_S3_ENDPOINT_URL"])
+        region = c.get("AWS_S3_REGION_NAME", "us-east-1")
+        path = "/" + c["AWS_STORAGE_BUCKET_NAME"] + ("/" + urllib.parse.quote(key, safe="/-_.~") if key else "")
+        q = "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
+                     for k, v in sorted(query))
+        now = time.gmtime()
+        amz_date, day = time.strftime("%Y%m%dT%H%M%SZ", now), time.strftime("%Y%m%d", now)
+        payload = hashlib.sha256(body).hexdigest()
+        headers = {"host": ep.netloc, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
+        signed = ";".join(sorted(headers))
+        canonical = "\n".join([method, path, q, "".join("%s:%s\n" % (k, headers[k]) for k in sorted(headers)),
+                               signed, payload])
+        scope = "%s/%s/s3/aws4_request" % (day, region)
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+        k = ("AWS4" + c["AWS_SECRET_ACCESS_KEY"]).encode()
+        for part in (day, region, "s3", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+            c["AWS_ACCESS_KEY_ID"], scope, signed, sig)
+        conn = http.client.HTTPConnection(ep.hostname, ep.port or 80, timeout=60)
+        conn.request(method, path + ("?" + q if q else ""), body=body or None, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        if r.status == 404 and method in ("GET", "HEAD"):
+            raise FileNotFoundError(key)
+        if r.status >= 300:
+            raise AssertionError("S3 %s %s: %d %s" % (method, key, r.status, data[:300]))
+        return r, data
+
+    def _path(self, key):
+        return os.path.join(self.root, key)
+
+    def read(self, key):
+        """The object's bytes; FileNotFoundError when there is none."""
+        if self.s3:
+            return self._s3("GET", key)[1]
+        with open(self._path(key), "rb") as f:
+            return f.read()
+
+    def write(self, key, data):
+        """Replace (or create) the object of key with data."""
+        if self.s3:
+            self._s3("PUT", key, body=data)
+            return
+        with open(self._path(key), "wb") as f:
+            f.write(data)
+
+    def remove(self, key):
+        if self.s3:
+            self._s3("DELETE", key)
+        else:
+            os.unlink(self._path(key))
+
+    def exists(self, key):
+        try:
+            self.size(key)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def size(self, key):
+        if self.s3:
+            return int(self._s3("HEAD", key)[0].getheader("Content-Length"))
+        return os.path.getsize(self._path(key))
+
+    def keys(self):
+        """Every object key (on local disk: every file under images/ and sources/)."""
+        if not self.s3:
+            return {f for f in self.local_files() if f.startswith(("images/", "sources/"))}
+        import xml.etree.ElementTree as ET
+        out, token = set(), None
+        while True:
+            query = [("list-type", "2")] + ([("continuation-token", token)] if token else [])
+            root = ET.fromstring(self._s3("GET", query=query)[1])
+            ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+            out.update(e.text for e in root.iter(ns + "Key"))
+            token = root.findtext(ns + "NextContinuationToken")
+            if root.findtext(ns + "IsTruncated") != "true" or not token:
+                return out
+
+    def local_files(self):
+        """Every file under MEDIA_ROOT (on S3: temp files only), relative to it."""
+        out = set()
+        for d, _, names in os.walk(self.root):
+            out.update(os.path.relpath(os.path.join(d, n), self.root) for n in names)
+        return out
+
+    def files(self):
+        """The objects' keys and the files under MEDIA_ROOT (uploads in flight)."""
+        return self.keys() | self.local_files() if self.s3 else self.local_files()
+
+
+media = MediaStore()
+
+
+def media_files():
+    """The suite's stack's media keys and the files under its MEDIA_ROOT."""
+    return media.files()
 
 
 def image_bytes(fmt="PNG", size=(64, 48), color=(200, 60, 30), mode="RGB", draw=None, **save):

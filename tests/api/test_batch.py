@@ -21,6 +21,11 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
 
     # --- helpers on the private stack ---
 
+    @property
+    def store(self):
+        """Its media, on local disk or in its bucket."""
+        return iatest.MediaStore(state=self.state, media_root=self.media)
+
     def iactl(self, *args, check=True):
         p = subprocess.run([os.path.join(BUILD, "bin", "iactl"), *args], env=self.env,
                            capture_output=True, text=True)
@@ -104,7 +109,7 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         self.assertEqual(self.ledger(image_id), ["charge"])
         img = self.assertJsonResponse(wait_image(image_id, access), 200)
         self.assertEqual((img["status"], img["width"], img["height"]), ("done", 4800, 4800))
-        self.assertTrue(os.path.isfile(os.path.join(self.media, j["image_key"])))
+        self.assertTrue(self.store.exists(j["image_key"]))
         self.assertEqual(self.user_info(access)["credits"], 97)
         self.no_jobs_waiting()
         self.consistent_ledger()
@@ -154,8 +159,8 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
     def test_corrupt_source_fails_once_with_one_refund(self):
         _, _, access, _ = self.new_user()
         image_id = self.submit(access, "greyscale", noise_image((40, 30)))
-        with open(os.path.join(self.media, self.job(image_id)["source_key"]), "wb") as f:
-            f.write(b"\x89PNG\r\n\x1a\n" + b"\x00not really a png" * 10)
+        self.store.write(self.job(image_id)["source_key"],
+                         b"\x89PNG\r\n\x1a\n" + b"\x00not really a png" * 10)
         self.batch_once()
         j = self.job(image_id)
         self.assertEqual((j["status"], j["attempts"]), ("failed", 1), j)  # permanent: no retries
@@ -220,7 +225,7 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
 
     def test_three_workers_process_each_job_once(self):
         _, _, access, _ = self.new_user()
-        before = {f for f in iatest_files(self.media) if f.startswith("images/")}
+        before = {f for f in self.store.files() if f.startswith("images/")}
         ids = [self.submit(access, "outline", noise_image((400, 300))) for _ in range(10)]
         err = self.batch_once("-j", "3")
         for i in ids:
@@ -230,7 +235,7 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
             done_lines = re.findall(r"job %d \(outline\) (done|lost its lease)" % i, err)
             self.assertEqual(done_lines, ["done"], err)
         self.assertEqual(len(re.findall(r"job \d+ \(outline\) done", err)), 10, err)
-        outputs = {f for f in iatest_files(self.media) if f.startswith("images/")} - before
+        outputs = {f for f in self.store.files() if f.startswith("images/")} - before
         self.assertEqual(outputs, {self.job(i)["image_key"] for i in ids})
         self.assertEqual(self.user_info(access)["credits"], 80)
         self.no_jobs_waiting()
@@ -276,7 +281,7 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         """Issue 9 point 10: the job is cancelled and refunded once; its
         worker finds it gone, stops, and leaves no file behind."""
         _, _, access, _ = self.new_user()
-        before = iatest_files(self.media)
+        before = self.store.files()
         image_id = self.submit(access, "enhancement", noise_image((1200, 1200), "JPEG", quality=80),
                                "big.jpg", {"scale": 4})
         p = self.batch("--watch")
@@ -287,12 +292,12 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
             self.assertEqual(self.ledger(image_id), ["charge", "refund"])
             self.assertEqual(self.user_info(access)["credits"], 100)
             deadline = time.time() + 30
-            while time.time() < deadline and iatest_files(self.media) - before:
+            while time.time() < deadline and self.store.files() - before:
                 time.sleep(0.1)
         finally:
             p.send_signal(signal.SIGTERM)
             _, err = p.communicate(timeout=30)
-        self.assertEqual(iatest_files(self.media) - before, set(), err)
+        self.assertEqual(self.store.files() - before, set(), err)
         self.assertRegex(err, r"job %d \(enhancement\) (was deleted while running|lost its lease)"
                          % image_id)
         self.assertEqual(self.ledger(image_id), ["charge", "refund"])
@@ -330,6 +335,9 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         """Issue 9 point 9: what killed workers leave (an upload's temp file,
         an encoder's <key>.<pid>.tmp) goes at ia-batch start once old;
         iactl media orphans reports and cleans unreferenced media files."""
+        if self.store.s3:
+            self.skipTest("an object's age cannot be set back in a bucket; the local-disk "
+                          "passes run this, test_store_s3 lists buckets")
         old = time.time() - 7200
         tmp = os.path.join(self.media, "tmp", "ia-upload-deadbe")
         enc = os.path.join(self.media, "sources", "ab", "abcdef.png.999999.tmp")
@@ -365,7 +373,7 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         # a row whose file is missing is reported
         _, _, access, _ = self.new_user()
         image_id = self.submit(access, "greyscale", noise_image((20, 20)))
-        os.unlink(os.path.join(self.media, self.job(image_id)["source_key"]))
+        self.store.remove(self.job(image_id)["source_key"])
         report = json.loads(self.iactl("media", "orphans", "--json").stdout)
         self.assertIn(("missing", self.job(image_id)["source_key"]),
                       {(x["kind"], x["key"]) for x in report["findings"]})

@@ -7,7 +7,7 @@ import unittest
 import urllib.parse
 import uuid
 
-from iatest import (MEDIA_ROOT, ApiTestCase, db_query, iactl, image_bytes, media_path,
+from iatest import (MEDIA_ROOT, ApiTestCase, db_query, iactl, image_bytes, media, media_path,
                     media_sign, paused_batch, request, unique_email, upload, wait_image)
 
 PNG = image_bytes("PNG", (40, 30))
@@ -163,8 +163,7 @@ class StatusTest(ImagesBase):
         with paused_batch():
             image_id = self.submit(access)
             key = db_query("select source_key from images where id = ?", (image_id,))[0][0]
-            with open(os.path.join(MEDIA_ROOT, key), "wb") as f:
-                f.write(PNG[:40])
+            media.write(key, PNG[:40])
         r = wait_image(image_id, access)
         img = self.assertJsonResponse(r, 200)
         self.assertEqual(list(img), IMAGE_KEYS)
@@ -297,15 +296,15 @@ class DeleteTest(ImagesBase):
         _, _, access, _ = self.new_user()
         image_id = self.submit(access)
         img = self.done(access, image_id)
-        files = [os.path.join(MEDIA_ROOT, media_key(img[k])) for k in ("image", "source")]
+        files = [media_key(img[k]) for k in ("image", "source")]
         for f in files:
-            self.assertTrue(os.path.isfile(f), f)
+            self.assertTrue(media.exists(f), f)
         self.assertStatus(get(img["image"]), 200)
         r = request("DELETE", "/api/v1/images/%d/" % image_id, token=access)
         self.assertStatus(r, 204)
         self.assertEqual(r.body, b"")
         for f in files:
-            self.assertFalse(os.path.exists(f), f)
+            self.assertFalse(media.exists(f), f)
         for k in ("image", "source"):
             self.assertIn(get(img[k]).status, (403, 404))
         self.assertEqual(db_query("select count(*) from images where id = ?", (image_id,))[0][0], 0)
@@ -323,7 +322,7 @@ class DeleteTest(ImagesBase):
         img = self.done(owner, image_id)
         r = request("DELETE", "/api/v1/images/%d/" % image_id, token=other)
         self.assertJsonResponse(r, 404, NOT_FOUND)
-        self.assertTrue(os.path.isfile(os.path.join(MEDIA_ROOT, media_key(img["image"]))))
+        self.assertTrue(media.exists(media_key(img["image"])))
         self.assertStatus(get(img["image"]), 200)
 
     def test_delete_pending_refunds(self):
@@ -334,7 +333,7 @@ class DeleteTest(ImagesBase):
             key = db_query("select source_key from images where id = ?", (image_id,))[0][0]
             r = request("DELETE", "/api/v1/images/%d/" % image_id, token=access)
             self.assertStatus(r, 204)
-            self.assertFalse(os.path.exists(os.path.join(MEDIA_ROOT, key)))
+            self.assertFalse(media.exists(key))
         self.assertEqual(self.user_info(access)["credits"], 100)
         reasons = [e["reason"] for e in
                    request("GET", "/api/v1/credits/history/", token=access).json["results"]]
@@ -376,7 +375,7 @@ class UpdateProcessedTest(ImagesBase):
         self.assertEqual(img["alternate_url"], "https://cdn.example/x.png")
         self.assertEqual(media_key(img["image"]), key)
         self.assertEqual((img["width"], img["height"], img["content_type"]), (40, 30, "image/png"))
-        self.assertEqual(img["bytes"], os.path.getsize(os.path.join(MEDIA_ROOT, key)))
+        self.assertEqual(img["bytes"], media.size(key))
         self.assertStatus(get(img["image"]), 200)
         # the owner sees it done, and the batch processor leaves it alone
         time.sleep(0.5)
@@ -432,8 +431,7 @@ class MediaTest(ImagesBase):
     def test_valid_url_serves_the_file(self):
         r = get(self.img["source"])
         self.assertStatus(r, 200)
-        with open(os.path.join(MEDIA_ROOT, self.key), "rb") as f:
-            self.assertEqual(r.body, f.read())
+        self.assertEqual(r.body, media.read(self.key))
         r = get(self.img["image"])
         self.assertStatus(r, 200)
         self.assertEqual(len(r.body), self.img["bytes"])

@@ -28,17 +28,6 @@ HAVE_GATEWAY = all(os.path.exists(p) for p in ("/usr/bin/radosgw", "/usr/bin/cep
                                                "/usr/bin/ceph-osd", "/usr/bin/s3cmd"))
 
 
-def read_conf(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                out[k] = v
-    return out
-
-
 @unittest.skipUnless(HAVE_GATEWAY, "radosgw, ceph-mon, ceph-osd and s3cmd are installed by ./stack")
 class MediaOnS3(PrivateStack, ApiTestCase):
     state_prefix = "ia-s3-test."
@@ -47,7 +36,7 @@ class MediaOnS3(PrivateStack, ApiTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.conf = read_conf(os.path.join(cls.state, "storage.conf"))
+        cls.conf = iatest.read_conf(os.path.join(cls.state, "storage.conf"))
         cls.bucket = cls.conf["AWS_STORAGE_BUCKET_NAME"]
 
     # -- an independent client --------------------------------------------
@@ -206,8 +195,9 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         return subprocess.run([os.path.join(BUILD, "bin", "iactl"), "db", "copy-to", url,
                                "--media"], env=env, capture_output=True, text=True, timeout=300)
 
-    @unittest.skipIf(iatest.POSTGRES or not os.path.exists("/usr/lib/postgresql/15/bin/initdb"),
-                     "the source of copy-to is the SQLite pass's stack")
+    @unittest.skipIf(iatest.POSTGRES or iatest.media.s3 or
+                     not os.path.exists("/usr/lib/postgresql/15/bin/initdb"),
+                     "the source of copy-to is the suite's stack on SQLite and local disk")
     def test_copy_to_media_copies_every_file_verified(self):
         """The suite's own stack (SQLite, local disk) is the deployment that
         moves: its media go into this test's bucket, its rows into a new

@@ -6,7 +6,7 @@ import os
 import unittest
 import urllib.parse
 
-from iatest import (MEDIA_ROOT, ApiTestCase, db_query, iactl, image_bytes, media_files,
+from iatest import (MEDIA_ROOT, ApiTestCase, media, db_query, iactl, image_bytes, media_files,
                     paused_batch, request, upload, wait_image)
 
 DEFAULT_SERVICES = [
@@ -112,8 +112,7 @@ class CreditsTest(ApiTestCase):
             self.assertJsonResponse(r, 202)
             failed = r.json["image_id"]
             key = db_query("select source_key from images where id = ?", (failed,))[0][0]
-            with open(os.path.join(MEDIA_ROOT, key), "wb") as f:
-                f.write(b"\x89PNG\r\n\x1a\n" + b"\0garbage" * 20)
+            media.write(key, b"\x89PNG\r\n\x1a\n" + b"\0garbage" * 20)
         img = wait_image(failed, access)
         self.assertJsonResponse(img, 200)
         self.assertEqual(img.json["status"], "failed")

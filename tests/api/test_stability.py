@@ -24,7 +24,7 @@ import unittest
 import urllib.parse
 
 from iatest import (ApiTestCase, BUILD, DB_PATH, MEDIA_ROOT, SRC, STATE, db_query,
-                    image_bytes, media_path, open_image, request, upload, wait_image)
+                    image_bytes, media_files, media_path, open_image, request, upload, wait_image)
 
 KEY = os.environ.get("STABILITY_AI_KEY", "")
 FAKE = os.environ.get("FAKE_STABILITY_URL", "")
@@ -273,10 +273,7 @@ class FailureTest(StabilityBase):
 
 
 def _media_files():
-    out = set()
-    for d, _, names in os.walk(MEDIA_ROOT):
-        out.update(os.path.relpath(os.path.join(d, n), MEDIA_ROOT) for n in names)
-    return out
+    return media_files()
 
 
 class ValidationTest(StabilityBase):

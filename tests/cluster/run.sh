@@ -3,7 +3,8 @@
 # PostgreSQL, two app hosts, two batch hosts, a front nginx) in a private
 # state dir on free ports, with the fakes of tests/with-stack (IA_CLUSTER=1),
 #   1. the whole API suite (tests/api) through the front, then the failover
-#      tests (tests/cluster/test_*.py), which stop and kill hosts, last;
+#      tests (tests/cluster/test_*.py), which stop and kill hosts, last, as
+#      one unittest run (tests/cluster/suite.py);
 #   2. the browser tests (tests/browser/run.sh) through the front of a
 #      second cluster (they need other settings: no rate limit, no Google).
 #   tests/cluster/run.sh [BUILD_DIR]
@@ -20,12 +21,9 @@ status=0
 for part in $PARTS; do
 	case $part in
 	api)
-		# shellcheck disable=SC2016
-		"$SRC/tests/with-stack" "$BUILD" bash -c '
-			rc=0
-			/usr/bin/python3 -m unittest discover -s "$IA_SRC/tests/api" -p "test_*.py" '"${IA_API_TEST_ARGS:-}"' || rc=1
-			/usr/bin/python3 -m unittest discover -s "$IA_SRC/tests/cluster" -t "$IA_SRC/tests/cluster" -p "test_*.py" '"${IA_API_TEST_ARGS:-}"' || rc=1
-			exit $rc' || status=1
+		# shellcheck disable=SC2086
+		"$SRC/tests/with-stack" "$BUILD" /usr/bin/python3 "$SRC/tests/cluster/suite.py" \
+			${IA_API_TEST_ARGS:-} || status=1
 		;;
 	browser)
 		"$SRC/tests/browser/run.sh" "$BUILD" || status=1

@@ -198,6 +198,19 @@ class AppHostLoss(ClusterTestCase):
         self.assertChargedOnce(ids, email)
         return ids
 
+    def front_log(self):
+        with open(os.path.join(STATE, "front", "log", "nginx-access.log"), errors="replace") as f:
+            return f.readlines()
+
+    def report(self, what, results, log_before):
+        """One line on stderr: requests sent, front 503s the client sent
+        again, requests nginx passed on to the other host after a failure."""
+        passed_on = [ln for ln in self.front_log()[log_before:]
+                     if "upstream=" in ln and "," in ln.rsplit("upstream=", 1)[1]]
+        print("%s: %d requests, %d sent again by the client, %d passed on by nginx"
+              % (what, len([k for k, _ in results if k != "retried"]),
+                 len([k for k, _ in results if k == "retried"]), len(passed_on)), file=sys.stderr)
+
     def run_with(self, action):
         email, token = self.user(credits=2000)
         data = noise_image((48, 32))
@@ -215,22 +228,26 @@ class AppHostLoss(ClusterTestCase):
         return email, results
 
     def test_stop_host_app1_mid_stream_fails_nothing(self):
+        log_before = len(self.front_log())
         try:
             email, results = self.run_with(lambda: cluster("stop-host", "app1"))
         finally:
             cluster("start-host", "app1")
+        self.report("stop-host app1", results, log_before)
         self.assertEqual([r for k, r in results if k == "retried"], [])
         self.check(results, email)
         r = iatest.request("GET", "/api/v1/services/", url=APP1)
         self.assertStatus(r, 200)
 
     def test_kill_app1_mid_stream_fails_nothing_a_client_cannot_retry(self):
+        log_before = len(self.front_log())
         try:
             email, results = self.run_with(lambda: kill_host("app1"))
             with self.assertRaises(OSError):  # app1 is gone
                 iatest.request("GET", "/api/v1/services/", url=APP1)
         finally:
             cluster("start-host", "app1")
+        self.report("kill -9 app1", results, log_before)
         self.check(results, email)
         # the front uses app1 again
         self.assertStatus(iatest.request("GET", "/api/v1/services/", url=APP1), 200)

@@ -275,13 +275,57 @@ def verify_link(to):
     return _newest_link(to, VERIFY_SUBJECT, VERIFY_LINK)
 
 
+# A cluster (./stack cluster, tests/cluster/run.sh): STATE is its root, and
+# each host has a state dir of its own under it.
+CLUSTER = os.path.exists(os.path.join(STATE, "cluster.env"))
+
+
+def host_dirs(role=None):
+    """The state dirs of the stack's hosts: [STATE], or in a cluster those of
+    its app hosts (role "app"), batch hosts ("batch") or all of them."""
+    if not CLUSTER:
+        return [STATE]
+    return [os.path.join(STATE, h) for h in ("app1", "app2", "batch1", "batch2")
+            if role is None or h.startswith(role)]
+
+
+# Tests that start a stack of their own talk to it, not to the cluster's
+# front: in the cluster pass they would only repeat the single-host passes.
+OWN_STACK = "starts a stack of its own, not the cluster's: runs in the single-host passes"
+
+
+def settle():
+    """In a cluster, wait SETTLE_S: a change reaches the other hosts' caches
+    through PostgreSQL's notifications, well under a millisecond away on an
+    idle machine; this covers a loaded 2-core CI machine running two hosts
+    (tests/api/test_multihost.py waits as long). A single host: no wait."""
+    if CLUSTER:
+        time.sleep(SETTLE_S)
+
+
+SETTLE_S = 0.1
+
+
+def log_dirs(role=None):
+    """The log dirs of the stack's hosts (see host_dirs)."""
+    return [os.path.join(d, "log") for d in host_dirs(role)]
+
+
 def minute_window():
     return int(time.time()) // 60
 
 
+def default_run_dir(name):
+    """Where the pid file of program `name` is: STATE/run, or in a cluster the
+    run dir of its first host that runs it (batch1 for "batch", else app1)."""
+    if not CLUSTER:
+        return os.path.join(STATE, "run")
+    return os.path.join(host_dirs("batch" if name == "batch" else "app")[0], "run")
+
+
 def read_pid(name, run_dir=None):
-    """The pid in <run_dir>/<name>.pid (run_dir: the stack's STATE/run)."""
-    with open(os.path.join(run_dir or os.path.join(STATE, "run"), name + ".pid")) as f:
+    """The pid in <run_dir>/<name>.pid (run_dir: see default_run_dir)."""
+    with open(os.path.join(run_dir or default_run_dir(name), name + ".pid")) as f:
         return int(f.read().split()[0])
 
 
@@ -382,6 +426,8 @@ class PrivateStack:
 
     @classmethod
     def setUpClass(cls):
+        if CLUSTER:
+            raise unittest.SkipTest(OWN_STACK)
         super().setUpClass()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -705,19 +751,23 @@ def open_image(data):
 
 
 class paused_batch:
-    """with paused_batch(): the stack's `ia-batch --watch` is stopped (SIGSTOP), so jobs
-    queued meanwhile stay 'pending'; SIGCONT on exit. Waits until the stopped watcher holds
-    no database lock."""
+    """with paused_batch(): the stack's `ia-batch --watch` (each batch host's in a
+    cluster) is stopped (SIGSTOP), so jobs queued meanwhile stay 'pending'; SIGCONT on
+    exit. Waits until the stopped watchers hold no database lock."""
 
     def __enter__(self):
         import signal
-        with open(os.path.join(STATE, "run", "batch.pid")) as f:
-            self.pid = int(f.read().split()[0])
+        self.pids = []
+        for d in host_dirs("batch"):
+            with open(os.path.join(d, "run", "batch.pid")) as f:
+                self.pids.append(int(f.read().split()[0]))
         for _ in range(50):
-            os.kill(self.pid, signal.SIGSTOP)
+            for pid in self.pids:
+                os.kill(pid, signal.SIGSTOP)
             if self._unlocked():
                 return self
-            os.kill(self.pid, signal.SIGCONT)
+            for pid in self.pids:
+                os.kill(pid, signal.SIGCONT)
             time.sleep(0.05)
         raise AssertionError("the batch watcher keeps holding the database")
 
@@ -741,5 +791,6 @@ class paused_batch:
 
     def __exit__(self, *exc):
         import signal
-        os.kill(self.pid, signal.SIGCONT)
+        for pid in self.pids:
+            os.kill(pid, signal.SIGCONT)
         return False

@@ -5,7 +5,7 @@ import json
 import os
 import unittest
 
-from iatest import (CORS_ORIGIN, RATE_LIMIT, STATE, ApiTestCase, fresh_source, minute_window,
+from iatest import (CORS_ORIGIN, RATE_LIMIT, ApiTestCase, fresh_source, log_dirs, minute_window,
                     request, unique_email)
 
 JSON_CT = "application/json; charset=utf-8"
@@ -235,9 +235,9 @@ class ProgramLogTest(ApiTestCase):
     nothing. Every FastCGI worker now says it is ready in its own log."""
 
     def test_each_program_logs_to_its_file(self):
-        log_dir = os.path.join(STATE, "log")
-        for name in ("accounts", "health", "images", "media", "payments"):
-            with open(os.path.join(log_dir, name + ".log"), encoding="utf-8") as f:
-                text = f.read()
-            self.assertIn("ia-%s[" % name, text, name)
-            self.assertIn("worker ready", text, name)
+        for log_dir in log_dirs("app"):  # each app host's, in a cluster
+            for name in ("accounts", "health", "images", "media", "payments"):
+                with open(os.path.join(log_dir, name + ".log"), encoding="utf-8") as f:
+                    text = f.read()
+                self.assertIn("ia-%s[" % name, text, name)
+                self.assertIn("worker ready", text, name)

@@ -58,6 +58,7 @@ class Host:
                               capture_output=True, text=True, timeout=60)
 
 
+@unittest.skipIf(iatest.CLUSTER, iatest.OWN_STACK + " (tests/cluster covers the same)")
 @unittest.skipUnless(iatest.POSTGRES and os.path.exists(os.path.join(PG_BIN, "initdb")),
                      "the PostgreSQL pass of the API suite runs it")
 class TwoHostsOnePostgres(ApiTestCase):

@@ -29,6 +29,7 @@ import time
 import unittest
 import urllib.request
 
+import iatest
 from iatest import BUILD, SRC, RESET_LINK, db_query, fresh_source, unique_email
 
 SMTP_USER = "mailer"
@@ -53,6 +54,7 @@ def wait_file(path, seconds=10):
     raise AssertionError("%s did not appear" % path)
 
 
+@unittest.skipIf(iatest.CLUSTER, iatest.OWN_STACK)
 @unittest.skipUnless(os.path.exists(os.path.join(BUILD, "cgi-bin", "ia-accounts")),
                      "no build to start a second stack from")
 class SmtpTransportTest(unittest.TestCase):

@@ -23,6 +23,7 @@ import time
 import unittest
 import urllib.parse
 
+import iatest
 from iatest import (ApiTestCase, BUILD, DB_PATH, MEDIA_ROOT, SRC, STATE, db_query,
                     image_bytes, media_files, media_path, open_image, request, upload, wait_image)
 
@@ -429,6 +430,8 @@ class PrivateStack:
     """A second stack from the same build with its own state dir, port and settings."""
 
     def __init__(self, **settings):
+        if iatest.CLUSTER:
+            raise unittest.SkipTest(iatest.OWN_STACK)
         self.state = tempfile.mkdtemp(prefix="ia-stab-")
         self.port = _free_port()
         self.env = dict(os.environ, IA_STATE_DIR=self.state, IA_PORT=str(self.port),

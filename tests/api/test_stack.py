@@ -21,13 +21,16 @@ import unittest
 import urllib.parse
 
 import iatest
-from iatest import (BASE_URL, BUILD, CORS_ORIGIN, DB_PATH, MAIL_DIR, POSTGRES, SRC, STATE, ApiTestCase,
-                    iactl, image_bytes, mails, media_path, media_sign, read_pid, request, reset_link,
-                    upload, wait_image, wait_new_pid)
+from iatest import (BASE_URL, BUILD, CLUSTER, CORS_ORIGIN, DB_PATH, MAIL_DIR, POSTGRES, SRC, STATE,
+                    ApiTestCase, host_dirs, iactl, image_bytes, mails, media_path, media_sign, read_pid,
+                    request, reset_link, upload, wait_image, wait_new_pid)
 
-RUN = os.path.join(STATE, "run")
+# In a cluster (tests/cluster/run.sh): the programs of app1 (ia-batch: of
+# batch1, see iatest.default_run_dir), and the front's access log.
+RUN = os.path.join(host_dirs("app")[0], "run")
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT", os.path.join(STATE, "media"))
-ACCESS_LOG = os.path.join(STATE, "log", "root", "nginx-access.log")
+ACCESS_LOG = os.path.join(STATE, "front", "log", "nginx-access.log") if CLUSTER else \
+    os.path.join(STATE, "log", "root", "nginx-access.log")
 PNG = image_bytes("PNG", (24, 16), (10, 120, 200))
 RESET = "/api/v1/users/change/password/"
 AS_ROOT = os.geteuid() == 0
@@ -211,6 +214,8 @@ class NotRootTest(ApiTestCase):
         self.assertEqual(stat.S_IMODE(st.st_mode), mode, "%s is %o" % (path, st.st_mode))
         self.assertEqual(st.st_uid, self.service_uid(), path)
 
+    @unittest.skipIf(CLUSTER, "one host's state dir: a cluster's root is root's, mode 0711 "
+                     "(bin/stack-cluster), its hosts' dirs are ./stack's")
     def test_state_dir_database_and_files_are_private(self):
         uid = self.service_uid()
         self.assertPrivate(STATE, 0o700)
@@ -334,6 +339,8 @@ class SupervisorTest(ApiTestCase):
         self.assertHealthy()
         self.assertLess(took, 2.0)
 
+    @unittest.skipIf(CLUSTER, "./stack status of one host; tests/cluster/test_failover.py "
+                     "checks ./stack cluster status")
     def test_status_reports_every_program(self):
         env = dict(os.environ)
         p = subprocess.run([os.path.join(SRC, "stack"), "status"], env=env, capture_output=True,

@@ -6,7 +6,7 @@ worker's cache first (the stack runs several), then changes one thing."""
 import sqlite3
 import unittest
 
-from iatest import DB_PATH, POSTGRES, ApiTestCase, db_query, iactl, request
+from iatest import DB_PATH, POSTGRES, ApiTestCase, db_query, iactl, request, settle
 
 WARM = 12  # requests: more than the accounts workers, so each has the user cached
 
@@ -20,6 +20,7 @@ class UserCacheTest(ApiTestCase):
         return [self.user_info(self.access) for _ in range(WARM)][-1]
 
     def assertEveryWorkerSees(self, field, value):
+        settle()
         for _ in range(WARM):
             self.assertEqual(self.user_info(self.access)[field], value)
 
@@ -43,15 +44,18 @@ class UserCacheTest(ApiTestCase):
         iactl("flag", "create", name)
         self.assertNotIn(name, self.warm()["feature_flags"])
         iactl("flag", "assign", name, self.email)
+        settle()
         for _ in range(WARM):
             self.assertIn(name, self.user_info(self.access)["feature_flags"])
         iactl("flag", "unassign", name, self.email)
+        settle()
         for _ in range(WARM):
             self.assertNotIn(name, self.user_info(self.access)["feature_flags"])
 
     def test_ban_applies_to_the_next_request(self):
         self.warm()
         iactl("user", "ban", self.email, "--reason", "cache test")
+        settle()
         for _ in range(WARM):
             r = request("GET", "/api/v1/user/info/", token=self.access)
             self.assertJsonResponse(r, 403, {"detail": "Account is suspended."})
@@ -61,12 +65,14 @@ class UserCacheTest(ApiTestCase):
     def test_ban_written_in_sqlite_applies_to_the_next_request(self):
         self.warm()
         db_query("UPDATE users SET banned = 1 WHERE id = ?", (self.uid,))
+        settle()
         for _ in range(WARM):
             self.assertStatus(request("GET", "/api/v1/user/info/", token=self.access), 403)
 
     def test_revoked_token_fails_on_the_next_request(self):
         self.warm()
         db_query("UPDATE users SET token_version = token_version + 1 WHERE id = ?", (self.uid,))
+        settle()
         for _ in range(WARM):
             self.assertTokenRejected(self.access)
 
@@ -81,6 +87,7 @@ class UserCacheTest(ApiTestCase):
                 conn.execute("DELETE FROM users WHERE id = ?", (self.uid,))
             finally:
                 conn.close()
+        settle()
         for _ in range(WARM):
             self.assertTokenRejected(self.access)
 

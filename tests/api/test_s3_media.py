@@ -12,11 +12,18 @@ What it proves, with s3cmd as an independent S3 client:
   - a gateway that is down is a 503 everywhere (/health/ says "storage":
     "error"; an upload is refused before anything is charged or queued);
   - `iactl db copy-to URL --media` copies a local deployment's media into
-    the bucket, verified, and copies nothing when a file is missing.
+    the bucket, verified, and copies nothing when a file is missing;
+  - behind a fault-injecting proxy in front of the gateway (FlakyBucket):
+    503 SlowDown and 500 answers are retried with backoff; a bucket that
+    keeps failing is a 503 that charges nothing, and a job whose result
+    cannot be stored is tried again later, charged once.
 Runs in every pass of the API suite (the gateway is its own)."""
 import hashlib
+import http.client
+import http.server
 import os
 import subprocess
+import threading
 import time
 import unittest
 
@@ -262,6 +269,163 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         r = request("GET", media_path(img["image"]))
         self.assertEqual(r.status, 503)
         self.assertEqual(r.json, {"detail": "Service temporarily unavailable."})
+
+
+class FaultProxy(http.server.ThreadingHTTPServer):
+    """A proxy in front of the real gateway that answers the next `fail`
+    requests itself with `status` (S3's SlowDown error by default) and
+    passes every other request through unchanged (the Host header too, so
+    SigV4 signatures made for the proxy's address hold)."""
+    daemon_threads = True
+
+    def __init__(self, upstream):
+        super().__init__(("127.0.0.1", 0), FaultProxyHandler)
+        self.upstream = upstream
+        self.lock = threading.Lock()
+        self.fail, self.status, self.injected = 0, 503, 0
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.server_address[1]
+
+    def fail_next(self, n, status=503):
+        with self.lock:
+            self.fail, self.status, self.injected = n, status, 0
+
+    def take_fault(self):
+        with self.lock:
+            if self.fail <= 0:
+                return None
+            self.fail -= 1
+            self.injected += 1
+            return self.status
+
+
+class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        status = self.server.take_fault()
+        if status is not None:
+            code = "SlowDown" if status == 503 else "InternalError"
+            data = b"" if self.command == "HEAD" else (
+                b"<?xml version=\"1.0\"?><Error><Code>%s</Code></Error>" % code.encode())
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        host, port = self.server.upstream.split("://", 1)[1].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        skip = ("connection", "expect", "transfer-encoding", "content-length")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.endheaders(body)
+        r = conn.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", r.getheader("Content-Length", str(len(data)))
+                         if self.command == "HEAD" else str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = handle_any
+
+
+@unittest.skipUnless(HAVE_GATEWAY, "radosgw, ceph-mon, ceph-osd and s3cmd are installed by ./stack")
+class FlakyBucket(PrivateStack, ApiTestCase):
+    """A stack whose AWS_S3_ENDPOINT_URL is a FaultProxy before a gateway
+    of the test's own."""
+    state_prefix = "ia-s3-flaky."
+    stack_settings = {"IA_MEDIA": "s3", "RATE_LIMIT_PER_MINUTE": "0",
+                      "JOB_RETRY_BASE_SECONDS": "1"}
+
+    @classmethod
+    def prepare_state(cls):
+        cls.gw = os.path.join(cls.state, "gateway")
+        os.mkdir(cls.gw)
+        p = subprocess.run([os.path.join(SRC, "bin", "s3-gateway"), "start", cls.gw],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError("the gateway did not start: %s" % p.stderr)
+        conf = iatest.read_conf(os.path.join(cls.gw, "storage.conf"))
+        cls.proxy = FaultProxy(conf["AWS_S3_ENDPOINT_URL"])
+        cls.env.update({k: v for k, v in conf.items() if k.startswith("AWS_")})
+        cls.env["AWS_S3_ENDPOINT_URL"] = cls.proxy.url
+
+    @classmethod
+    def cleanup_state(cls):
+        if "proxy" in cls.__dict__:
+            cls.proxy.shutdown()
+        subprocess.run([os.path.join(SRC, "bin", "s3-gateway"), "stop", cls.gw],
+                       capture_output=True, timeout=120)
+
+    def setUp(self):
+        self.proxy.fail_next(0)
+
+    def batch_once(self):
+        p = subprocess.run([os.path.join(BUILD, "bin", "ia-batch"), "--once"], env=self.env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stderr
+
+    def test_slowdown_and_500_are_retried(self):
+        _, _, access, _ = self.new_user()
+        for status in (503, 500):
+            self.proxy.fail_next(2, status)
+            r = upload("greyscale", noise_image((40, 30), "PNG"), "x.png", token=access)
+            self.assertJsonResponse(r, 202)
+            self.assertEqual(self.proxy.injected, 2)
+        self.assertEqual(self.user_info(access)["credits"], 98)
+
+    def test_a_bucket_that_keeps_failing_is_503_and_charges_nothing(self):
+        _, _, access, _ = self.new_user()
+        jobs = self.db("select count(*) from images")[0][0]
+        self.proxy.fail_next(1000)
+        r = upload("greyscale", noise_image((40, 30), "PNG"), "x.png", token=access)
+        self.assertJsonResponse(r, 503, {"detail": "Could not store the image, try again."})
+        self.assertGreaterEqual(self.proxy.injected, 3)  # tried again before giving up
+        body = self.assertJsonResponse(request("GET", "/health/"), 503)
+        self.assertEqual(body["storage"], "error")
+        self.proxy.fail_next(0)
+        self.assertEqual(self.user_info(access)["credits"], 100)
+        self.assertEqual(self.db("select count(*) from images")[0][0], jobs)
+        self.assertEqual(self.assertJsonResponse(request("GET", "/health/"), 200)["storage"], "ok")
+
+    def test_a_job_whose_result_cannot_be_stored_runs_again_charged_once(self):
+        _, _, access, _ = self.new_user()
+        r = upload("greyscale", noise_image((40, 30), "PNG"), "x.png", token=access)
+        image_id = self.assertJsonResponse(r, 202)["image_id"]
+        self.proxy.fail_next(1000)
+        self.batch_once()
+        status, attempts, error = self.db("select status, attempts, error from images where id = ?",
+                                          (image_id,))[0]
+        self.assertEqual((status, attempts), ("pending", 1), error)
+        self.proxy.fail_next(0)
+        time.sleep(1.2)  # JOB_RETRY_BASE_SECONDS
+        self.batch_once()
+        img = self.assertJsonResponse(wait_image(image_id, access), 200)
+        self.assertEqual(img["status"], "done", img)
+        self.assertEqual(request("GET", media_path(img["image"])).status, 200)
+        reasons = [e["reason"] for e in
+                   request("GET", "/api/v1/credits/history/", token=access).json["results"]]
+        self.assertEqual(reasons, ["charge", "signup_bonus"])
 
 
 if __name__ == "__main__":

@@ -20,27 +20,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The keys named by rows, sorted for bsearch. */
-struct orphans_keys {
-	char **v;
-	size_t n, cap;
-};
-
 /* Scan state. */
 struct orphans_walk {
 	const struct settings *s;
-	struct orphans_keys keys;
+	struct store_keys keys; /* named by rows, sorted */
 	int64_t max_age, now;
 	bool clean, sweep_only;
 	void (*fn)(void *ud, const char *kind, const char *key);
 	void *ud;
 	struct orphans_report rep;
 };
-
-static int orphans_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* True when name ends in ".<digits>.tmp" with a pid that is not running. */
 static bool orphans_dead_tmp(const char *name)
@@ -114,8 +103,7 @@ static int orphans_object(const char *key, int64_t bytes, int64_t mtime, void *c
 			w->rep.tmp_files++;
 			orphans_found(w, "tmp", key, orphans_remove_object);
 		}
-	} else if (!w->sweep_only && old &&
-		   bsearch(&key, w->keys.v, w->keys.n, sizeof(char *), orphans_cmp) == NULL) {
+	} else if (!w->sweep_only && old && !store_keys_has(&w->keys, key)) {
 		w->rep.orphan_files++;
 		orphans_found(w, "orphan", key, orphans_remove_object);
 	}
@@ -153,18 +141,6 @@ static void orphans_tmp(struct orphans_walk *w)
 	if (d != NULL)
 		closedir(d);
 	free(dirpath);
-}
-
-static int orphans_add_key(void *ud, const char *key)
-{
-	struct orphans_keys *k = ud;
-
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 256;
-		k->v = xrealloc(k->v, k->cap * sizeof(*k->v));
-	}
-	k->v[k->n++] = xstrdup(key);
-	return 0;
 }
 
 /*
@@ -219,13 +195,12 @@ int orphans_scan(struct db *db, const struct settings *s, int64_t max_age, bool 
 	w.clean = clean;
 	w.fn = fn;
 	w.ud = ud;
-	rc = jobs_each_media_key(db, orphans_add_key, &w.keys);
+	rc = jobs_each_media_key(db, store_keys_add, &w.keys);
 	if (rc != 0)
 		goto out;
-	qsort(w.keys.v, w.keys.n, sizeof(char *), orphans_cmp);
+	store_keys_sort(&w.keys);
 	for (i = 0; i < w.keys.n; i++) {
-		if ((i > 0 && strcmp(w.keys.v[i], w.keys.v[i - 1]) == 0) ||
-		    store_exists(s, w.keys.v[i], NULL))
+		if (store_exists(s, w.keys.v[i], NULL))
 			continue;
 		w.rep.missing_files++;
 		if (fn != NULL)
@@ -234,8 +209,6 @@ int orphans_scan(struct db *db, const struct settings *s, int64_t max_age, bool 
 	rc = orphans_walk_media(&w);
 	*out = w.rep;
 out:
-	for (i = 0; i < w.keys.n; i++)
-		free(w.keys.v[i]);
-	free(w.keys.v);
+	store_keys_cleanup(&w.keys);
 	return rc;
 }

@@ -76,6 +76,54 @@ bool store_key_valid(const char *key)
 	return store_key_segments_ok(key);
 }
 
+int store_keys_add(void *keys, const char *key)
+{
+	struct store_keys *k = keys;
+
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 256;
+		k->v = xrealloc(k->v, k->cap * sizeof(*k->v));
+	}
+	k->v[k->n++] = xstrdup(key);
+	return 0;
+}
+
+static int store_keys_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void store_keys_sort(struct store_keys *k)
+{
+	size_t i, out = 0;
+
+	if (k->n == 0)
+		return;
+	qsort(k->v, k->n, sizeof(char *), store_keys_cmp);
+	for (i = 1; i < k->n; i++) {
+		if (strcmp(k->v[i], k->v[out]) == 0)
+			free(k->v[i]);
+		else
+			k->v[++out] = k->v[i];
+	}
+	k->n = out + 1;
+}
+
+bool store_keys_has(const struct store_keys *k, const char *key)
+{
+	return k->n > 0 && bsearch(&key, k->v, k->n, sizeof(char *), store_keys_cmp) != NULL;
+}
+
+void store_keys_cleanup(struct store_keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
 /* The backend MEDIA_STORAGE chose (settings filled by hand: local). */
 static const struct store_backend *store_backend(const struct settings *s)
 {

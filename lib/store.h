@@ -27,6 +27,21 @@ struct settings;
 void store_new_key(const char *dir, const char *ext, char out[STORE_KEY_MAX]);
 /* True when key is a well-formed media key (see above); key is not NULL. */
 bool store_key_valid(const char *key);
+/* A set of media keys (heap strings), e.g. every key rows name. */
+struct store_keys {
+	char **v;
+	size_t n, cap;
+};
+
+/* Add a copy of key; a store_each_fn-shaped callback for db walks too. */
+int store_keys_add(void *keys, const char *key);
+/* Sort and drop duplicates, so that store_keys_has may be asked. */
+void store_keys_sort(struct store_keys *k);
+/* True when the sorted set holds key. */
+bool store_keys_has(const struct store_keys *k, const char *key);
+/* Free every key; the struct is zeroed. */
+void store_keys_cleanup(struct store_keys *k);
+
 /*
  * Storage operations. The bytes of a key live on one backend, chosen by
  * MEDIA_STORAGE: the local disk under MEDIA_ROOT (store_local.c) or an

@@ -18,29 +18,6 @@
 
 #include <sodium.h>
 
-/* The distinct keys rows name. */
-struct storecopy_keys {
-	char **v;
-	size_t n, cap;
-};
-
-static int storecopy_add_key(void *ud, const char *key)
-{
-	struct storecopy_keys *k = ud;
-
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 256;
-		k->v = xrealloc(k->v, k->cap * sizeof(*k->v));
-	}
-	k->v[k->n++] = xstrdup(key);
-	return 0;
-}
-
-static int storecopy_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* SHA-256 and size of a local file; IA_ERR_IO when it cannot be read. */
 static int storecopy_digest(const char *path, unsigned char sum[crypto_hash_sha256_BYTES],
 			    int64_t *bytes)
@@ -149,7 +126,7 @@ int storecopy_run(struct db *db, const struct settings *from, const struct setti
 		  struct storecopy_report *out, char *err, size_t errlen)
 {
 	struct storecopy_report rep = {0, 0, 0};
-	struct storecopy_keys keys = {NULL, 0, 0};
+	struct store_keys keys = {NULL, 0, 0};
 	char *dir = store_tmp_mkdtemp(from, "ia-copy-");
 	int64_t bytes;
 	size_t i;
@@ -160,13 +137,11 @@ int storecopy_run(struct db *db, const struct settings *from, const struct setti
 			 from->media_root);
 		return IA_ERR_IO;
 	}
-	rc = jobs_each_media_key(db, storecopy_add_key, &keys);
+	rc = jobs_each_media_key(db, store_keys_add, &keys);
 	if (rc != 0)
 		snprintf(err, errlen, "cannot read the media keys of the images");
-	qsort(keys.v, keys.n, sizeof(char *), storecopy_cmp);
+	store_keys_sort(&keys);
 	for (i = 0; rc == 0 && i < keys.n; i++) {
-		if (i > 0 && strcmp(keys.v[i], keys.v[i - 1]) == 0)
-			continue;
 		rc = storecopy_one(from, to, keys.v[i], dir, &bytes, err, errlen);
 		if (rc == IA_ERR_NOTFOUND)
 			rep.missing++;
@@ -175,9 +150,7 @@ int storecopy_run(struct db *db, const struct settings *from, const struct setti
 			rep.bytes += bytes;
 		}
 	}
-	for (i = 0; i < keys.n; i++)
-		free(keys.v[i]);
-	free(keys.v);
+	store_keys_cleanup(&keys);
 	store_tmp_rmdir(dir);
 	free(dir);
 	if (out != NULL)

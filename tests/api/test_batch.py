@@ -346,10 +346,11 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
         owner = os.stat(self.media)  # the stack's service user when started as root
         for f in (tmp, enc, orphan, fresh):
             d = os.path.dirname(f)
-            if not os.path.isdir(d):
-                os.makedirs(d)
-                # a directory root made here would lock the stack out of it
-                os.chown(d, owner.st_uid, owner.st_gid)
+            for sub in (os.path.dirname(d), d):  # e.g. sources/ and sources/ab/
+                if not os.path.isdir(sub):
+                    os.mkdir(sub)
+                    # a directory root made here would lock the stack out of it
+                    os.chown(sub, owner.st_uid, owner.st_gid)
             with open(f, "wb") as fp:
                 fp.write(b"x")
             os.chown(f, owner.st_uid, owner.st_gid)

@@ -475,6 +475,29 @@ START_TEST(test_tmp_dir_removed_whole)
 }
 END_TEST
 
+/* The set of keys rows name: sorted, each once, asked with bsearch. */
+START_TEST(test_keys_set)
+{
+	struct store_keys k = {NULL, 0, 0};
+	const char *in[] = {"sources/b", "images/a", "sources/b", "images/c", "images/a"};
+	size_t i;
+
+	store_keys_sort(&k); /* empty: nothing to do */
+	ck_assert(!store_keys_has(&k, "images/a"));
+	for (i = 0; i < 300; i++)
+		store_keys_add(&k, in[i % 5]);
+	store_keys_sort(&k);
+	ck_assert_uint_eq(k.n, 3);
+	ck_assert_str_eq(k.v[0], "images/a");
+	ck_assert_str_eq(k.v[1], "images/c");
+	ck_assert_str_eq(k.v[2], "sources/b");
+	ck_assert(store_keys_has(&k, "images/c"));
+	ck_assert(!store_keys_has(&k, "images/b"));
+	store_keys_cleanup(&k);
+	ck_assert_uint_eq(k.n, 0);
+}
+END_TEST
+
 START_TEST(test_uri_key)
 {
 	char key[STORE_KEY_MAX];
@@ -511,6 +534,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_local_backend_objects);
 	tcase_add_test(tc, test_tmp_dir_removed_whole);
 	tcase_add_test(tc, test_uri_key);
+	tcase_add_test(tc, test_keys_set);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -260,6 +260,10 @@ int httpc_perform(const struct httpc_request *req, struct httpc_response *out)
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
 			 req->connect_timeout ? req->connect_timeout : 10L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout ? req->timeout : 120L);
+	if (req->stall_timeout > 0) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_timeout);
+	}
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpc_sink_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);

@@ -33,6 +33,10 @@ struct httpc_request {
 	long connect_timeout; /* seconds; 0 = 10 */
 	long timeout;         /* seconds; 0 = 120 */
 	size_t max_response;  /* bytes; 0 = 32 MiB */
+	/* Abort when nothing at all moved for this many seconds (waiting for
+	 * an answer included); 0 = only the total timeout. Bounds a server
+	 * that stops answering without cutting a long, slow transfer short. */
+	long stall_timeout;
 	/* PUT: the body is streamed from this file (never read whole; a
 	 * regular file; Content-Length is its size; content_type applies). */
 	const char *upload_path;

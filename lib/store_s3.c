@@ -36,9 +36,13 @@
 #define S3_CONNECT_TIMEOUT 5   /* seconds */
 #define S3_TIMEOUT         120 /* seconds, plus one per MiB uploaded */
 #define S3_CHECK_TIMEOUT   3
-#define S3_ERROR_MAX       (64 * 1024) /* an error or empty body in memory */
-#define S3_LIST_MAX        (8 << 20)   /* one ListObjectsV2 page (1000 keys) */
-#define S3_LIST_PAGES_MAX  100000
+/* A request with no byte moving for this long is given up (and retried):
+ * a gateway that stops answering costs seconds, not the total timeout
+ * times the attempts. */
+#define S3_STALL_TIMEOUT  10
+#define S3_ERROR_MAX      (64 * 1024) /* an error or empty body in memory */
+#define S3_LIST_MAX       (8 << 20)   /* one ListObjectsV2 page (1000 keys) */
+#define S3_LIST_PAGES_MAX 100000
 /* Keys per ListObjectsV2 page; the unit test builds with a small one. */
 #ifndef S3_LIST_PAGE_KEYS
 #define S3_LIST_PAGE_KEYS 1000
@@ -126,6 +130,7 @@ static int s3_perform(const struct settings *s, const struct s3_call *call,
 	req.download_path = call->download_path;
 	req.connect_timeout = call->connect_timeout ? call->connect_timeout : S3_CONNECT_TIMEOUT;
 	req.timeout = call->timeout ? call->timeout : S3_TIMEOUT;
+	req.stall_timeout = S3_STALL_TIMEOUT;
 	req.max_response = call->max_response ? call->max_response : S3_ERROR_MAX;
 	req.aws_sigv4 = sigv4;
 	req.aws_key_id = s->aws_access_key_id;

@@ -32,7 +32,6 @@ static int stability_add_image(struct stability_req *r, const char *path);
 static int stability_endpoint(const struct settings *s, const struct stability_call *c,
 			      struct stability_req *r);
 static double stability_clock(void);
-static void stability_sleep_ms(int64_t ms);
 static int stability_exchange(const struct settings *s, const struct stability_call *c,
 			      const struct stability_req *q, struct httpc_response *resp,
 			      int *attempts);
@@ -169,14 +168,6 @@ static double stability_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void stability_sleep_ms(int64_t ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /* How long to wait before retrying after resp: the provider's Retry-After
  * in seconds when longer than our own backoff, or -1 (give up now) when
  * it is over STABILITY_RETRY_AFTER_MAX. An HTTP-date is not used. */
@@ -244,7 +235,7 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 		if (rc == 0)
 			httpc_response_cleanup(resp);
 		rc = IA_ERR_UPSTREAM;
-		stability_sleep_ms(wait);
+		ia_sleep_ms(wait);
 		delay *= 2;
 	}
 	return rc;

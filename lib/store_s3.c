@@ -66,7 +66,6 @@ struct s3_call {
 
 static char *s3_endpoint(const struct settings *s);
 static char *s3_url(const struct settings *s, const struct s3_call *call);
-static void s3_sleep_ms(long ms);
 static int s3_perform(const struct settings *s, const struct s3_call *call,
 		      struct httpc_response *out);
 static int s3_judge(const struct s3_call *call, const struct httpc_response *r);
@@ -93,14 +92,6 @@ static char *s3_url(const struct settings *s, const struct s3_call *call)
 	free(ep);
 	free(key);
 	return url;
-}
-
-static void s3_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /*
@@ -137,7 +128,7 @@ static int s3_perform(const struct settings *s, const struct s3_call *call,
 	req.aws_secret = s->aws_secret_access_key;
 	for (attempt = 0; attempt < (call->attempts ? call->attempts : S3_ATTEMPTS); attempt++) {
 		if (attempt > 0)
-			s3_sleep_ms(S3_BACKOFF_MS << (attempt - 1));
+			ia_sleep_ms(S3_BACKOFF_MS << (attempt - 1));
 		rc = httpc_perform(&req, &res);
 		if (rc == IA_ERR_UPSTREAM)
 			continue;

@@ -29,6 +29,8 @@ int64_t ia_now(void);
 /* Microseconds since the epoch (CLOCK_REALTIME): an order of events that
  * holds across processes and hosts as far as their clocks agree. */
 int64_t ia_now_us(void);
+/* Sleep ms milliseconds, the whole time even when a signal interrupts. */
+void ia_sleep_ms(int64_t ms);
 
 /* Format a unix time as ISO 8601 UTC ("2026-11-29T12:00:00Z") into out[21]. */
 void ia_iso8601(int64_t t, char out[21]);

@@ -517,7 +517,7 @@ static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgo
 	case SVC_OUTLINE: return imgedge_outline(im, a->low, a->high);
 #endif
 #ifdef IMGOPS_HAVE_SEG
-	case SVC_REMOVE_BG: return imgseg_remove_background(im);
+	case SVC_REMOVE_BG: return imgseg_remove_background(im, NULL);
 #endif
 #ifdef IMGOPS_HAVE_STYLE
 	case SVC_AVATAR: return imgstyle_avatar(im);

@@ -604,13 +604,15 @@ static void seg_mask(gdImagePtr small, float *mask)
 	free(p.nl);
 }
 
-gdImagePtr imgseg_remove_background(gdImagePtr src)
+gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence)
 {
 	gdImagePtr small = NULL, dst = NULL;
 	float *mask = NULL;
 	int own = 0, sw, sh;
 	double scale;
 
+	if (confidence)
+		*confidence = 1.0; /* the backdrop-model engine reports a real value */
 	if (!src || gdImageSX(src) < 1 || gdImageSY(src) < 1)
 		goto out;
 	small = seg_small(src, &own);

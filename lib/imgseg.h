@@ -11,24 +11,26 @@
 #include <gd.h>
 
 /*
- * The "remove-background" service. Segments src GrabCut-style: a 5% border
- * band seeds the background colour model, the interior starts as "probably
- * foreground"; 5-component Gaussian mixtures (k-means initialised) model
- * both sides and a min-cut (Boykov-Kolmogorov max-flow, 8-neighbour
- * contrast-sensitive smoothness) relabels the interior, three rounds. It
- * runs on an area-averaged copy of at most ~400k pixels; the largest
- * foreground component is kept, its holes filled, and the mask is
- * upsampled and feathered (~2 px) into the alpha channel.
+ * Below this confidence a remove-background result is doubtful: with the
+ * service's engine "auto" it goes to Stability AI when a key is configured
+ * (the setting BG_MIN_CONFIDENCE overrides it).
+ */
+#define IMGSEG_MIN_CONFIDENCE 0.5
+
+/*
+ * The "remove-background" service.
  *
  * src: any gd image, not modified; may be NULL.
+ * confidence: may be NULL; else receives how sure the engine is of the cut,
+ * 0 (a guess) .. 1 (a clean backdrop that fits its model everywhere).
  * Returns a new truecolor image (saveAlpha on, alphaBlending off) with src's
  * colours and gd alpha 127 (transparent) on the background, 0 (opaque) on
- * the foreground (src's own translucency is kept), or NULL if src is NULL
- * or gd cannot allocate. Images narrower or shorter than 3 pixels have no
- * interior and come back fully transparent. The caller frees the result
- * with gdImageDestroy.
+ * the foreground, a soft band on its edges (src's own translucency is
+ * kept), or NULL if src is NULL or gd cannot allocate. Images narrower or
+ * shorter than 3 pixels have no interior and come back fully transparent.
+ * The caller frees the result with gdImageDestroy.
  */
-gdImagePtr imgseg_remove_background(gdImagePtr src);
+gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence);
 
 /*
  * k-means on m points of 3 floats (pts, row-major). Writes k centres

@@ -116,7 +116,7 @@ START_TEST(disc_on_gradient)
 {
 	gdImagePtr src = photo(320, 240, 70, 0);
 	int before = gdImageGetPixel(src, 3, 3);
-	gdImagePtr out = imgseg_remove_background(src);
+	gdImagePtr out = imgseg_remove_background(src, NULL);
 
 	check_disc(src, out, 70);
 	ck_assert_int_eq(gdImageGetPixel(src, 3, 3), before); /* src untouched */
@@ -129,7 +129,7 @@ END_TEST
 START_TEST(disc_on_two_bands)
 {
 	gdImagePtr src = photo(300, 260, 75, 1);
-	gdImagePtr out = imgseg_remove_background(src);
+	gdImagePtr out = imgseg_remove_background(src, NULL);
 
 	check_disc(src, out, 75);
 	/* deep in the ground band, far from the disc */
@@ -144,7 +144,7 @@ END_TEST
 START_TEST(large_image_downscaled)
 {
 	gdImagePtr src = photo(900, 700, 200, 1);
-	gdImagePtr out = imgseg_remove_background(src);
+	gdImagePtr out = imgseg_remove_background(src, NULL);
 
 	check_disc(src, out, 200);
 	gdImageDestroy(out);
@@ -156,7 +156,7 @@ END_TEST
 START_TEST(edge_is_feathered)
 {
 	gdImagePtr src = photo(320, 240, 70, 0);
-	gdImagePtr out = imgseg_remove_background(src);
+	gdImagePtr out = imgseg_remove_background(src, NULL);
 	int partial = 0;
 
 	for (int x = 160 + 60; x < 160 + 80; x++) {
@@ -176,12 +176,12 @@ START_TEST(null_and_tiny)
 	gdImagePtr one = gdImageCreateTrueColor(1, 1), two = gdImageCreateTrueColor(2, 9);
 	gdImagePtr out;
 
-	ck_assert_ptr_null(imgseg_remove_background(NULL));
-	out = imgseg_remove_background(one);
+	ck_assert_ptr_null(imgseg_remove_background(NULL, NULL));
+	out = imgseg_remove_background(one, NULL);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_int_eq(alpha_at(out, 0, 0), 127);
 	gdImageDestroy(out);
-	out = imgseg_remove_background(two);
+	out = imgseg_remove_background(two, NULL);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_int_eq(gdImageSY(out), 9);
 	ck_assert_int_eq(alpha_at(out, 1, 4), 127);
@@ -191,7 +191,7 @@ START_TEST(null_and_tiny)
 	for (int s = 3; s <= 12; s++) { /* smallest sizes with an interior */
 		gdImagePtr im = photo(s, s + 1, s / 3, 0);
 
-		out = imgseg_remove_background(im);
+		out = imgseg_remove_background(im, NULL);
 		ck_assert_ptr_nonnull(out);
 		ck_assert_int_eq(gdImageSX(out), s);
 		ck_assert_int_ge(alpha_at(out, 0, 0), 64); /* feather may reach */
@@ -206,7 +206,7 @@ START_TEST(flat_image_is_all_background)
 	gdImagePtr src = gdImageCreateTrueColor(64, 48), out;
 
 	gdImageFilledRectangle(src, 0, 0, 63, 47, gdTrueColorAlpha(40, 80, 120, 0));
-	out = imgseg_remove_background(src);
+	out = imgseg_remove_background(src, NULL);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_int_ge(alpha_at(out, 32, 24), 120);
 	gdImageDestroy(out);

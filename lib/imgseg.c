@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "imgseg.h"
+#include "imgbackdrop.h"
 #include "imgedge.h"
 #include "imgflow.h"
 #include "err.h"
@@ -25,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEG_MAX_PIXELS     400000
+#define SEG_MAX_PIXELS     520000
 #define SEG_K              5
 #define SEG_ITERS          3
 #define SEG_MARGIN         0.05   /* border band, fraction of each side */
@@ -34,6 +35,16 @@
 #define SEG_COV_REG        1.0    /* added to covariance diagonals (0..255 units) */
 #define SEG_FEATHER        2.0    /* mask blur sigma in full-resolution pixels */
 #define SEG_KMEANS_SAMPLES 20000
+#define SEG_FIT_SAMPLES    40000
+#define SEG_BAND           0.03   /* backdrop sample band, fraction of the shorter side */
+#define SEG_CALM           4.0    /* backdrop noise (levels) of a clean studio shot */
+#define SEG_NOISY          16.0   /* ... and of a backdrop that is no surface at all */
+#define SEG_STUDIO_MIN     0.35   /* confidence from which the studio path is taken */
+#define SEG_STUDIO_GAMMA   10.0   /* smoothness weight of the studio cut */
+#define SEG_TAU            4.0    /* noise-normalised distance where foreground starts */
+#define SEG_COST_CAP       40.0f
+#define SEG_MIN_PART       20000  /* parts below 1/20000 of the image are specks */
+#define SEG_REFIT_GAP      4      /* pixels kept clear of the subject when refitting */
 
 /* One Gaussian mixture in RGB. */
 struct gmm {
@@ -303,7 +314,7 @@ static void gmm_init(struct gc *p, int side)
 /* ---- GrabCut ------------------------------------------------------------ */
 
 /* beta from the mean squared colour difference, then the n-link weights. */
-static void gc_nlinks(struct gc *p)
+static void gc_nlinks(struct gc *p, double gamma)
 {
 	double sum = 0, beta = 0;
 	size_t cnt = 0;
@@ -328,7 +339,7 @@ static void gc_nlinks(struct gc *p)
 						continue;
 					}
 					p->nl[4 * i + d] =
-					    (float)(SEG_GAMMA / (d & 1 ? M_SQRT2 : 1.0) *
+					    (float)(gamma / (d & 1 ? M_SQRT2 : 1.0) *
 						    exp(-beta * d2));
 				}
 			}
@@ -401,7 +412,7 @@ static void gc_solve(struct gc *p)
 	gmm_init(p, 1);
 	gmm_learn(p, 0);
 	gmm_learn(p, 1);
-	gc_nlinks(p);
+	gc_nlinks(p, SEG_GAMMA);
 	imgflow_init(&f, p->w, p->h);
 	for (int it = 0; it < SEG_ITERS; it++)
 		if (gc_round(p, &f) == 0)
@@ -409,13 +420,113 @@ static void gc_solve(struct gc *p)
 	imgflow_cleanup(&f);
 }
 
+/* ---- studio backdrops: a fitted surface instead of colour mixtures ------ */
+
+/* Fit quality of the backdrop model: the confidence the engine reports. */
+static double studio_confidence(const struct imgbackdrop *bd)
+{
+	double noise = (bd->sigma[0] + bd->sigma[1] + bd->sigma[2]) / 3;
+	double calm = (SEG_NOISY - noise) / (SEG_NOISY - SEG_CALM);
+
+	calm = calm < 0 ? 0 : (calm > 1 ? 1 : calm);
+	return bd->inliers * calm;
+}
+
+/* Squared noise-normalised distance of every pixel from the backdrop. */
+static void studio_costs(const struct gc *p, const struct imgbackdrop *bd, float *cost)
+{
+	float *row = xmalloc((size_t)p->w * 3 * sizeof(*row));
+
+	for (int y = 0; y < p->h; y++) {
+		imgbackdrop_row(bd, p->w, p->h, y, row);
+		for (int x = 0; x < p->w; x++) {
+			size_t i = (size_t)y * p->w + x;
+
+			cost[i] = imgbackdrop_cost(bd, p->rgb + 3 * i, row + 3 * (size_t)x);
+		}
+	}
+	free(row);
+}
+
+/* Min-cut with backdrop-distance t-links; labels p->fg. */
+static void studio_cut(struct gc *p, const float *cost, struct imgflow *f)
+{
+	imgflow_clear(f);
+	for (int y = 0; y < p->h; y++) {
+		for (int x = 0; x < p->w; x++) {
+			size_t i = (size_t)y * p->w + x;
+			float c = cost[i] < SEG_COST_CAP ? cost[i] : SEG_COST_CAP;
+
+			imgflow_set_terminal(f, x, y, c * 0.5f, SEG_TAU * SEG_TAU * 0.5f);
+			for (int d = 0; d < 4; d++)
+				imgflow_set_edge(f, x, y, d, p->nl[4 * i + d]);
+		}
+	}
+	imgflow_run(f);
+	for (int y = 0; y < p->h; y++)
+		for (int x = 0; x < p->w; x++)
+			p->fg[(size_t)y * p->w + x] = (uint8_t)imgflow_is_source(f, x, y);
+}
+
+/* Background pixels at least `gap` pixels (box distance) from the foreground. */
+static uint8_t *studio_clear_background(const struct gc *p, int gap)
+{
+	uint8_t *near = xcalloc(p->n, 1);
+
+	for (int y = 0; y < p->h; y++)
+		for (int x = 0; x < p->w; x++) {
+			if (!p->fg[(size_t)y * p->w + x])
+				continue;
+			for (int v = y - gap < 0 ? 0 : y - gap; v <= y + gap && v < p->h; v++) {
+				int u0 = x - gap < 0 ? 0 : x - gap, u1 = x + gap < p->w ? x + gap : p->w - 1;
+
+				memset(near + (size_t)v * p->w + u0, 1, (size_t)(u1 - u0 + 1));
+			}
+		}
+	for (size_t i = 0; i < p->n; i++)
+		near[i] = !near[i];
+	return near;
+}
+
+/*
+ * The studio path: cut against the border's backdrop surface, refit the
+ * surface (one degree higher) to everything the cut left as background,
+ * and cut again.
+ */
+static void studio_solve(struct gc *p, struct imgbackdrop *bd)
+{
+	struct imgflow f;
+	float *cost = xmalloc(p->n * sizeof(*cost));
+	uint8_t *clear;
+	struct imgbackdrop refit;
+
+	gc_nlinks(p, SEG_STUDIO_GAMMA);
+	imgflow_init(&f, p->w, p->h);
+	studio_costs(p, bd, cost);
+	studio_cut(p, cost, &f);
+	clear = studio_clear_background(p, SEG_REFIT_GAP);
+	if (imgbackdrop_fit(&refit, p->rgb, p->w, p->h, clear, 0, 3, SEG_FIT_SAMPLES) == 0 &&
+	    refit.inliers > 0.5) {
+		*bd = refit;
+		studio_costs(p, bd, cost);
+		studio_cut(p, cost, &f);
+	}
+	free(clear);
+	imgflow_cleanup(&f);
+	free(cost);
+}
+
 /* ---- mask clean-up and output ------------------------------------------- */
 
-/* Keep only the largest 8-connected foreground component. */
-static void mask_keep_largest(uint8_t *fg, int w, int h)
+/*
+ * Keep the 8-connected foreground components of at least min_size pixels
+ * and the largest one (min_size SIZE_MAX: only the largest).
+ */
+static void mask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
 {
 	size_t n = (size_t)w * h, best_size = 0;
 	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
+	uint8_t *keep = xcalloc(n / 2 + 2, 1); /* per label; labels <= n / 2 + 1 */
 	struct imgflow_stack st = {NULL, 0, 0};
 
 	for (size_t s = 0; s < n; s++) {
@@ -440,13 +551,16 @@ static void mask_keep_largest(uint8_t *fg, int w, int h)
 				seg_push(&st, j);
 			}
 		}
+		if ((size_t)next < n / 2 + 2)
+			keep[next] = size >= min_size;
 		if (size > best_size) {
 			best_size = size;
 			best = next;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		fg[i] = fg[i] && lab[i] == best;
+		fg[i] = fg[i] && (lab[i] == best || ((size_t)lab[i] < n / 2 + 2 && keep[lab[i]]));
+	free(keep);
 	free(lab);
 	free(st.v);
 }
@@ -565,10 +679,31 @@ static void seg_compose(gdImagePtr src, gdImagePtr dst, const float *m, int sw, 
 	free(fx);
 }
 
-/* Segment the small image: fills mask (sw * sh floats, 0 or 1). */
-static void seg_mask(gdImagePtr small, float *mask)
+/* The small image as floats in p->rgb. */
+static void seg_load(struct gc *p, gdImagePtr small)
+{
+	for (int y = 0; y < p->h; y++)
+		for (int x = 0; x < p->w; x++) {
+			int c = seg_pixel(small, x, y);
+			float *z = p->rgb + 3 * ((size_t)y * p->w + x);
+
+			z[0] = (float)gdTrueColorGetRed(c);
+			z[1] = (float)gdTrueColorGetGreen(c);
+			z[2] = (float)gdTrueColorGetBlue(c);
+		}
+}
+
+/*
+ * Segment the small image: fills mask (sw * sh floats, 0 or 1) and returns
+ * the confidence. A backdrop that fits a smooth surface takes the studio
+ * path; anything else GrabCut's colour mixtures.
+ */
+static double seg_mask(gdImagePtr small, float *mask)
 {
 	struct gc p;
+	struct imgbackdrop bd;
+	double conf = 0;
+	int band;
 
 	memset(&p, 0, sizeof(p));
 	p.w = gdImageSX(small);
@@ -576,25 +711,26 @@ static void seg_mask(gdImagePtr small, float *mask)
 	p.n = (size_t)p.w * p.h;
 	if (p.w < 3 || p.h < 3) {
 		memset(mask, 0, p.n * sizeof(*mask));
-		return;
+		return 0;
 	}
 	p.rgb = xmalloc(p.n * 3 * sizeof(*p.rgb));
 	p.fixed = xmalloc(p.n);
 	p.fg = xmalloc(p.n);
 	p.comp = xcalloc(p.n, 1);
 	p.nl = xmalloc(p.n * 4 * sizeof(*p.nl));
-	for (int y = 0; y < p.h; y++)
-		for (int x = 0; x < p.w; x++) {
-			int c = seg_pixel(small, x, y);
-			float *z = p.rgb + 3 * ((size_t)y * p.w + x);
-
-			z[0] = (float)gdTrueColorGetRed(c);
-			z[1] = (float)gdTrueColorGetGreen(c);
-			z[2] = (float)gdTrueColorGetBlue(c);
-		}
-	gc_solve(&p);
-	mask_keep_largest(p.fg, p.w, p.h);
-	mask_fill_holes(p.fg, p.w, p.h);
+	seg_load(&p, small);
+	band = (int)(SEG_BAND * (p.w < p.h ? p.w : p.h) + 0.5);
+	band = band < 1 ? 1 : band;
+	if (imgbackdrop_fit(&bd, p.rgb, p.w, p.h, NULL, band, 2, SEG_FIT_SAMPLES) == 0)
+		conf = studio_confidence(&bd);
+	if (conf >= SEG_STUDIO_MIN) {
+		studio_solve(&p, &bd);
+		mask_keep_parts(p.fg, p.w, p.h, p.n / SEG_MIN_PART + 8);
+	} else {
+		gc_solve(&p);
+		mask_keep_parts(p.fg, p.w, p.h, SIZE_MAX);
+		mask_fill_holes(p.fg, p.w, p.h);
+	}
 	for (size_t i = 0; i < p.n; i++)
 		mask[i] = p.fg[i];
 	free(p.rgb);
@@ -602,6 +738,7 @@ static void seg_mask(gdImagePtr small, float *mask)
 	free(p.fg);
 	free(p.comp);
 	free(p.nl);
+	return conf;
 }
 
 gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence)
@@ -609,10 +746,10 @@ gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence)
 	gdImagePtr small = NULL, dst = NULL;
 	float *mask = NULL;
 	int own = 0, sw, sh;
-	double scale;
+	double scale, conf;
 
 	if (confidence)
-		*confidence = 1.0; /* the backdrop-model engine reports a real value */
+		*confidence = 0;
 	if (!src || gdImageSX(src) < 1 || gdImageSY(src) < 1)
 		goto out;
 	small = seg_small(src, &own);
@@ -621,7 +758,9 @@ gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence)
 	sw = gdImageSX(small);
 	sh = gdImageSY(small);
 	mask = xmalloc((size_t)sw * sh * sizeof(*mask));
-	seg_mask(small, mask);
+	conf = seg_mask(small, mask);
+	if (confidence)
+		*confidence = conf;
 	/* feather ~SEG_FEATHER full-size pixels, at least half a small pixel */
 	scale = (double)gdImageSX(src) / sw;
 	imgedge_blur(mask, sw, sh, fmax(SEG_FEATHER / scale, 0.5));

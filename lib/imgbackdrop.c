@@ -69,9 +69,10 @@ void imgbackdrop_row(const struct imgbackdrop *b, int w, int h, int y, float *ou
 		imgbackdrop_at(b, (x + 0.5) * 2.0 / w - 1.0, v, out + 3 * (size_t)x);
 }
 
-float imgbackdrop_cost(const struct imgbackdrop *b, const float *z, const float *bd)
+float imgbackdrop_cost(const struct imgbackdrop *b, const float *z, const float *bd, float *shadow,
+		       float *scale)
 {
-	double d2 = 0, zb = 0, bb = 0, s;
+	double d2 = 0, zb = 0, bb = 0, s, ds;
 
 	for (int c = 0; c < 3; c++) {
 		double e = (z[c] - bd[c]) / b->sigma[c];
@@ -81,17 +82,69 @@ float imgbackdrop_cost(const struct imgbackdrop *b, const float *z, const float 
 		bb += (double)bd[c] * bd[c];
 	}
 	s = bb > 0 ? zb / bb : 1;
-	if (s < 1 && s >= IMGBACKDROP_SHADOW_MIN) {
-		double ds = 2.0 + 12.0 * (1 - s);
+	if (scale)
+		*scale = (float)s;
+	if (!shadow)
+		return (float)d2;
+	*shadow = HUGE_VALF;
+	if (s >= 1 || s < IMGBACKDROP_SHADOW_MIN)
+		return (float)d2;
+	ds = 2.0 * (1 - s);
+	for (int c = 0; c < 3; c++) {
+		double e = (z[c] - s * bd[c]) / b->sigma[c];
 
-		for (int c = 0; c < 3; c++) {
-			double e = (z[c] - s * bd[c]) / b->sigma[c];
-
-			ds += e * e;
-		}
-		d2 = ds < d2 ? ds : d2;
+		ds += e * e;
 	}
+	*shadow = (float)ds;
 	return (float)d2;
+}
+
+/* The k-th pixel of the outermost ring, clockwise from the top-left corner. */
+static size_t bd_ring_pixel(int w, int h, int k)
+{
+	if (k < w)
+		return (size_t)k;
+	k -= w;
+	if (k < h - 1)
+		return (size_t)(k + 1) * w + (w - 1);
+	k -= h - 1;
+	if (k < w - 1)
+		return (size_t)(h - 1) * w + (w - 2 - k);
+	k -= w - 1;
+	return (size_t)(h - 2 - k) * w;
+}
+
+int imgbackdrop_ring_runs(const struct imgbackdrop *b, const float *rgb, int w, int h,
+			  int min_run)
+{
+	int ring = w > 1 && h > 1 ? 2 * (w + h) - 4 : 0, runs = 0, len = 0, start = -1;
+
+	/* start counting at an inlier so that no run is split across the start */
+	for (int k = 0; k < ring && start < 0; k++) {
+		size_t i = bd_ring_pixel(w, h, k);
+		float bd[3];
+
+		imgbackdrop_at(b, (i % w + 0.5) * 2.0 / w - 1.0, (i / w + 0.5) * 2.0 / h - 1.0, bd);
+		if (imgbackdrop_cost(b, rgb + 3 * i, bd, NULL, NULL) <= BD_INLIER * BD_INLIER)
+			start = k;
+	}
+	if (start < 0)
+		return ring > 0 ? 1 : 0;
+	for (int n = 1; n <= ring; n++) {
+		size_t i = bd_ring_pixel(w, h, (start + n) % ring);
+		float bd[3];
+		int out;
+
+		imgbackdrop_at(b, (i % w + 0.5) * 2.0 / w - 1.0, (i / w + 0.5) * 2.0 / h - 1.0, bd);
+		out = imgbackdrop_cost(b, rgb + 3 * i, bd, NULL, NULL) > BD_INLIER * BD_INLIER;
+		if (out) {
+			len++;
+			continue;
+		}
+		runs += len >= min_run;
+		len = 0;
+	}
+	return runs;
 }
 
 /* Is pixel (x, y) in the border band? */

@@ -37,6 +37,15 @@ struct imgbackdrop {
 int imgbackdrop_fit(struct imgbackdrop *b, const float *rgb, int w, int h, const uint8_t *use,
 		    int band, int degree, size_t max_samples);
 
+/*
+ * How broken-up the image border is under the fit: the number of runs of
+ * at least min_run outlier pixels along the outermost ring of pixels. A
+ * subject touching the border makes one or two runs; a busy photograph,
+ * whose border only partly resembles a smooth surface, makes many.
+ */
+int imgbackdrop_ring_runs(const struct imgbackdrop *b, const float *rgb, int w, int h,
+			  int min_run);
+
 /* The backdrop colour at normalised coordinates (u, v) in [-1, 1]. */
 void imgbackdrop_at(const struct imgbackdrop *b, double u, double v, float out[3]);
 
@@ -47,12 +56,14 @@ void imgbackdrop_at(const struct imgbackdrop *b, double u, double v, float out[3
 void imgbackdrop_row(const struct imgbackdrop *b, int w, int h, int y, float *out);
 
 /*
- * How well a pixel colour z fits the backdrop colour bd: the squared
- * noise-normalised distance, or, when smaller, that of a shadow (bd
- * darkened by a factor down to IMGBACKDROP_SHADOW_MIN, same chromaticity)
- * plus a penalty that grows with the darkening.
+ * How well a pixel colour z fits the backdrop colour bd: returns the
+ * squared noise-normalised distance. When shadow is not NULL it receives
+ * the distance of the best shadow explanation (bd darkened by the factor
+ * *scale, same chromaticity, not darker than IMGBACKDROP_SHADOW_MIN) plus a
+ * penalty that grows with the darkening, or HUGE_VALF when there is none.
  */
 #define IMGBACKDROP_SHADOW_MIN 0.35
-float imgbackdrop_cost(const struct imgbackdrop *b, const float *z, const float *bd);
+float imgbackdrop_cost(const struct imgbackdrop *b, const float *z, const float *bd, float *shadow,
+		       float *scale);
 
 #endif

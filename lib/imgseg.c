@@ -39,11 +39,17 @@
 #define SEG_BAND           0.03   /* backdrop sample band, fraction of the shorter side */
 #define SEG_CALM           4.0    /* backdrop noise (levels) of a clean studio shot */
 #define SEG_NOISY          16.0   /* ... and of a backdrop that is no surface at all */
+#define SEG_GC_MAX_PIXELS  160000 /* GrabCut works on a copy of at most this */
+#define SEG_RING_RUN       3      /* outlier pixels in a row that count on the border ring */
+#define SEG_RING_RUNS_OK   8      /* stretches of border a subject may cover */
 #define SEG_STUDIO_MIN     0.35   /* confidence from which the studio path is taken */
 #define SEG_STUDIO_GAMMA   10.0   /* smoothness weight of the studio cut */
 #define SEG_TAU            4.0    /* noise-normalised distance where foreground starts */
 #define SEG_COST_CAP       40.0f
+#define SEG_SHADOW_STEP    0.04   /* darkening per pixel a soft shadow may have */
 #define SEG_MIN_PART       20000  /* parts below 1/20000 of the image are specks */
+#define SEG_HOLE_BIAS      1.0    /* squared mean residual (noise units) of a real hole */
+#define SEG_HOLE_COST      6.0    /* its mean squared distance (3 for pure noise) */
 #define SEG_REFIT_GAP      4      /* pixels kept clear of the subject when refitting */
 
 /* One Gaussian mixture in RGB. */
@@ -422,30 +428,102 @@ static void gc_solve(struct gc *p)
 
 /* ---- studio backdrops: a fitted surface instead of colour mixtures ------ */
 
-/* Fit quality of the backdrop model: the confidence the engine reports. */
-static double studio_confidence(const struct imgbackdrop *bd)
+/*
+ * Fit quality of the backdrop model, the confidence the engine reports:
+ * the share of the border that fits, how calm the fit's noise is, and how
+ * few separate stretches of the border do not fit.
+ */
+static double studio_confidence(const struct imgbackdrop *bd, int runs)
 {
 	double noise = (bd->sigma[0] + bd->sigma[1] + bd->sigma[2]) / 3;
 	double calm = (SEG_NOISY - noise) / (SEG_NOISY - SEG_CALM);
+	double whole = runs <= SEG_RING_RUNS_OK ? 1.0 : (double)SEG_RING_RUNS_OK / runs;
 
 	calm = calm < 0 ? 0 : (calm > 1 ? 1 : calm);
-	return bd->inliers * calm;
+	return bd->inliers * calm * whole;
 }
 
-/* Squared noise-normalised distance of every pixel from the backdrop. */
-static void studio_costs(const struct gc *p, const struct imgbackdrop *bd, float *cost)
-{
-	float *row = xmalloc((size_t)p->w * 3 * sizeof(*row));
+/* Per-pixel fit to the backdrop surface (imgbackdrop_cost). */
+struct studio_fit {
+	float *plain;  /* squared noise-normalised distance */
+	float *shadow; /* the same for the best shadow, HUGE_VALF if none */
+	float *scale;  /* darkening factor of that shadow */
+	uint8_t *shade; /* 1 = reached from the clear backdrop by a soft shadow */
+	float *cost;   /* what the cut uses */
+	float *bd;     /* the backdrop colour of each pixel, n * 3 */
+};
 
+static void studio_costs(const struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf)
+{
 	for (int y = 0; y < p->h; y++) {
+		float *row = sf->bd + (size_t)y * p->w * 3;
+
 		imgbackdrop_row(bd, p->w, p->h, y, row);
 		for (int x = 0; x < p->w; x++) {
 			size_t i = (size_t)y * p->w + x;
 
-			cost[i] = imgbackdrop_cost(bd, p->rgb + 3 * i, row + 3 * (size_t)x);
+			sf->plain[i] = imgbackdrop_cost(bd, p->rgb + 3 * i, row + 3 * (size_t)x,
+							&sf->shadow[i], &sf->scale[i]);
 		}
 	}
-	free(row);
+}
+
+/*
+ * Shadows: the region reached from the clear backdrop (border-connected
+ * pixels that fit the surface) through pixels a darkened backdrop
+ * explains, each step darkening by at most `step`. A shadow fades in
+ * gently; a subject of the backdrop's hue starts at an edge, which stops
+ * the walk.
+ */
+static void studio_shadows(const struct gc *p, struct studio_fit *sf, double step)
+{
+	struct imgflow_stack st = {NULL, 0, 0};
+	const float tau2 = (float)(SEG_TAU * SEG_TAU);
+
+	memset(sf->shade, 0, p->n);
+	for (int y = 0; y < p->h; y++)
+		for (int x = 0; x < p->w; x++) {
+			size_t i = (size_t)y * p->w + x;
+
+			if ((x == 0 || y == 0 || x == p->w - 1 || y == p->h - 1) &&
+			    sf->plain[i] < tau2) {
+				sf->shade[i] = 1;
+				seg_push(&st, (int32_t)i);
+			}
+		}
+	while (st.len > 0) {
+		int32_t i = st.v[--st.len];
+		int x = i % p->w, y = i / p->w;
+
+		for (int d = 0; d < 8; d += 2) {
+			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+			int32_t j = ny * p->w + nx;
+			int ok;
+
+			if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h || sf->shade[j])
+				continue;
+			ok = sf->plain[j] < tau2 ||
+			     (sf->shadow[j] < tau2 && fabsf(sf->scale[j] - sf->scale[i]) <= step);
+			if (!ok)
+				continue;
+			sf->shade[j] = 1;
+			seg_push(&st, j);
+		}
+	}
+	free(st.v);
+	for (size_t i = 0; i < p->n; i++)
+		sf->cost[i] = sf->shade[i] && sf->shadow[i] < sf->plain[i] ? sf->shadow[i] : sf->plain[i];
+}
+
+/* How much the darkening factor varies between neighbours from noise alone. */
+static double studio_shadow_step(const struct imgbackdrop *bd)
+{
+	float c[3];
+	double level, noise = (bd->sigma[0] + bd->sigma[1] + bd->sigma[2]) / 3;
+
+	imgbackdrop_at(bd, 0, 0, c);
+	level = (c[0] + c[1] + c[2]) / 3;
+	return SEG_SHADOW_STEP + 3 * noise / (level > 16 ? level : 16);
 }
 
 /* Min-cut with backdrop-distance t-links; labels p->fg. */
@@ -468,8 +546,11 @@ static void studio_cut(struct gc *p, const float *cost, struct imgflow *f)
 			p->fg[(size_t)y * p->w + x] = (uint8_t)imgflow_is_source(f, x, y);
 }
 
-/* Background pixels at least `gap` pixels (box distance) from the foreground. */
-static uint8_t *studio_clear_background(const struct gc *p, int gap)
+/*
+ * Background pixels at least `gap` pixels (box distance) from the
+ * foreground that fit the backdrop without a shadow: what the refit uses.
+ */
+static uint8_t *studio_clear_background(const struct gc *p, const struct studio_fit *sf, int gap)
 {
 	uint8_t *near = xcalloc(p->n, 1);
 
@@ -484,36 +565,128 @@ static uint8_t *studio_clear_background(const struct gc *p, int gap)
 			}
 		}
 	for (size_t i = 0; i < p->n; i++)
-		near[i] = !near[i];
+		near[i] = !near[i] && sf->cost[i] == sf->plain[i];
 	return near;
+}
+
+/* Fit, shadows and cut for the current surface. */
+static void studio_round(struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf,
+			 struct imgflow *f)
+{
+	studio_costs(p, bd, sf);
+	studio_shadows(p, sf, studio_shadow_step(bd));
+	studio_cut(p, sf->cost, f);
+}
+
+/* What one enclosed background region looks like against the backdrop. */
+struct studio_region {
+	size_t count;
+	int open;          /* touches the image border */
+	double bias[3];    /* sum of noise-normalised residuals per channel */
+	double cost;       /* sum of plain costs */
+};
+
+/* Flood the background region of `seed` (4-connected), marking it in seen. */
+static void studio_region(const struct gc *p, const struct imgbackdrop *bd,
+			  const struct studio_fit *sf, int32_t seed, uint8_t *seen,
+			  struct imgflow_stack *st, struct imgflow_stack *members,
+			  struct studio_region *r)
+{
+	memset(r, 0, sizeof(*r));
+	members->len = 0;
+	seen[seed] = 1;
+	seg_push(st, seed);
+	while (st->len > 0) {
+		int32_t i = st->v[--st->len];
+		int x = i % p->w, y = i / p->w;
+
+		seg_push(members, i);
+		r->count++;
+		r->open |= x == 0 || y == 0 || x == p->w - 1 || y == p->h - 1;
+		r->cost += sf->plain[i];
+		for (int c = 0; c < 3; c++)
+			r->bias[c] += (p->rgb[3 * i + c] - sf->bd[3 * i + c]) / bd->sigma[c];
+		for (int d = 0; d < 8; d += 2) {
+			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+			int32_t j = ny * p->w + nx;
+
+			if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h || p->fg[j] || seen[j])
+				continue;
+			seen[j] = 1;
+			seg_push(st, j);
+		}
+	}
+}
+
+/*
+ * Holes: a background region enclosed by the subject stays transparent
+ * only when it is the backdrop showing through - its colours match the
+ * surface without a bias, as the border does. An enclosed region that is
+ * merely close to the backdrop colour (a white label on a white sweep, a
+ * grey body on a grey one) is part of the subject, and so is a speck.
+ */
+static void studio_holes(struct gc *p, const struct imgbackdrop *bd, const struct studio_fit *sf)
+{
+	uint8_t *seen = xcalloc(p->n, 1);
+	struct imgflow_stack st = {NULL, 0, 0}, members = {NULL, 0, 0};
+	size_t min_hole = p->n / SEG_MIN_PART + 8;
+
+	for (size_t s = 0; s < p->n; s++) {
+		struct studio_region r;
+		double bias2 = 0;
+
+		if (p->fg[s] || seen[s])
+			continue;
+		studio_region(p, bd, sf, (int32_t)s, seen, &st, &members, &r);
+		for (int c = 0; c < 3; c++)
+			bias2 += (r.bias[c] / r.count) * (r.bias[c] / r.count);
+		if (r.open || (r.count >= min_hole && bias2 <= SEG_HOLE_BIAS &&
+			       r.cost / r.count <= SEG_HOLE_COST))
+			continue;
+		for (size_t k = 0; k < members.len; k++)
+			p->fg[members.v[k]] = 1;
+	}
+	free(seen);
+	free(st.v);
+	free(members.v);
 }
 
 /*
  * The studio path: cut against the border's backdrop surface, refit the
- * surface (one degree higher) to everything the cut left as background,
- * and cut again.
+ * surface (one degree higher) to everything the cut left as clear
+ * background, and cut again.
  */
 static void studio_solve(struct gc *p, struct imgbackdrop *bd)
 {
 	struct imgflow f;
-	float *cost = xmalloc(p->n * sizeof(*cost));
+	struct studio_fit sf;
 	uint8_t *clear;
 	struct imgbackdrop refit;
 
+	sf.plain = xmalloc(p->n * sizeof(float));
+	sf.shadow = xmalloc(p->n * sizeof(float));
+	sf.scale = xmalloc(p->n * sizeof(float));
+	sf.cost = xmalloc(p->n * sizeof(float));
+	sf.shade = xmalloc(p->n);
+	sf.bd = xmalloc(p->n * 3 * sizeof(float));
 	gc_nlinks(p, SEG_STUDIO_GAMMA);
 	imgflow_init(&f, p->w, p->h);
-	studio_costs(p, bd, cost);
-	studio_cut(p, cost, &f);
-	clear = studio_clear_background(p, SEG_REFIT_GAP);
+	studio_round(p, bd, &sf, &f);
+	clear = studio_clear_background(p, &sf, SEG_REFIT_GAP);
 	if (imgbackdrop_fit(&refit, p->rgb, p->w, p->h, clear, 0, 3, SEG_FIT_SAMPLES) == 0 &&
 	    refit.inliers > 0.5) {
 		*bd = refit;
-		studio_costs(p, bd, cost);
-		studio_cut(p, cost, &f);
+		studio_round(p, bd, &sf, &f);
 	}
+	studio_holes(p, bd, &sf);
 	free(clear);
 	imgflow_cleanup(&f);
-	free(cost);
+	free(sf.plain);
+	free(sf.shadow);
+	free(sf.scale);
+	free(sf.cost);
+	free(sf.shade);
+	free(sf.bd);
 }
 
 /* ---- mask clean-up and output ------------------------------------------- */
@@ -611,16 +784,16 @@ static int seg_pixel(gdImagePtr im, int x, int y)
  * The small working copy: src itself when small enough, else an
  * area-averaged resample. *own says whether the caller must destroy it.
  */
-static gdImagePtr seg_small(gdImagePtr src, int *own)
+static gdImagePtr seg_small(gdImagePtr src, double max_pixels, int *own)
 {
 	int w = gdImageSX(src), h = gdImageSY(src), sw, sh;
 	double n = (double)w * h, s;
 	gdImagePtr im;
 
 	*own = 0;
-	if (n <= SEG_MAX_PIXELS)
+	if (n <= max_pixels)
 		return src;
-	s = sqrt(SEG_MAX_PIXELS / n);
+	s = sqrt(max_pixels / n);
 	sw = (int)(w * s);
 	sh = (int)(h * s);
 	sw = sw < 1 ? 1 : sw;
@@ -693,86 +866,131 @@ static void seg_load(struct gc *p, gdImagePtr small)
 		}
 }
 
+/* A mask being built: w x h floats, 0 or 1, and the confidence. */
+struct seg_mask {
+	float *m;
+	int w, h;
+	double confidence;
+};
+
+/* Allocate the working problem for a w x h image. */
+static void gc_alloc(struct gc *p, gdImagePtr im)
+{
+	memset(p, 0, sizeof(*p));
+	p->w = gdImageSX(im);
+	p->h = gdImageSY(im);
+	p->n = (size_t)p->w * p->h;
+	p->rgb = xmalloc(p->n * 3 * sizeof(*p->rgb));
+	p->fixed = xmalloc(p->n);
+	p->fg = xmalloc(p->n);
+	p->comp = xcalloc(p->n, 1);
+	p->nl = xmalloc(p->n * 4 * sizeof(*p->nl));
+	seg_load(p, im);
+}
+
+static void gc_free(struct gc *p)
+{
+	free(p->rgb);
+	free(p->fixed);
+	free(p->fg);
+	free(p->comp);
+	free(p->nl);
+}
+
+/* Hand p's labels over as the mask. */
+static void seg_take(struct seg_mask *out, const struct gc *p)
+{
+	out->w = p->w;
+	out->h = p->h;
+	out->m = xmalloc(p->n * sizeof(*out->m));
+	for (size_t i = 0; i < p->n; i++)
+		out->m[i] = p->fg[i];
+}
+
+/* The GrabCut path, on a smaller copy (colour mixtures need no detail). */
+static int seg_grabcut(gdImagePtr src, struct seg_mask *out)
+{
+	struct gc p;
+	int own;
+	gdImagePtr small = seg_small(src, SEG_GC_MAX_PIXELS, &own);
+
+	if (!small)
+		return -1;
+	gc_alloc(&p, small);
+	if (own)
+		gdImageDestroy(small);
+	gc_solve(&p);
+	mask_keep_parts(p.fg, p.w, p.h, SIZE_MAX);
+	mask_fill_holes(p.fg, p.w, p.h);
+	seg_take(out, &p);
+	gc_free(&p);
+	return 0;
+}
+
 /*
- * Segment the small image: fills mask (sw * sh floats, 0 or 1) and returns
- * the confidence. A backdrop that fits a smooth surface takes the studio
- * path; anything else GrabCut's colour mixtures.
+ * Segment src into out (a mask at working resolution) and rate it. A
+ * backdrop that fits a smooth surface takes the studio path; anything
+ * else GrabCut's colour mixtures.
  */
-static double seg_mask(gdImagePtr small, float *mask)
+static int seg_segment(gdImagePtr src, struct seg_mask *out)
 {
 	struct gc p;
 	struct imgbackdrop bd;
-	double conf = 0;
-	int band;
+	int own, band;
+	gdImagePtr small = seg_small(src, SEG_MAX_PIXELS, &own);
 
-	memset(&p, 0, sizeof(p));
-	p.w = gdImageSX(small);
-	p.h = gdImageSY(small);
-	p.n = (size_t)p.w * p.h;
-	if (p.w < 3 || p.h < 3) {
-		memset(mask, 0, p.n * sizeof(*mask));
+	if (!small)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (gdImageSX(small) < 3 || gdImageSY(small) < 3) {
+		out->w = gdImageSX(small);
+		out->h = gdImageSY(small);
+		out->m = xcalloc((size_t)out->w * out->h, sizeof(*out->m));
+		if (own)
+			gdImageDestroy(small);
 		return 0;
 	}
-	p.rgb = xmalloc(p.n * 3 * sizeof(*p.rgb));
-	p.fixed = xmalloc(p.n);
-	p.fg = xmalloc(p.n);
-	p.comp = xcalloc(p.n, 1);
-	p.nl = xmalloc(p.n * 4 * sizeof(*p.nl));
-	seg_load(&p, small);
+	gc_alloc(&p, small);
+	if (own)
+		gdImageDestroy(small);
 	band = (int)(SEG_BAND * (p.w < p.h ? p.w : p.h) + 0.5);
 	band = band < 1 ? 1 : band;
 	if (imgbackdrop_fit(&bd, p.rgb, p.w, p.h, NULL, band, 2, SEG_FIT_SAMPLES) == 0)
-		conf = studio_confidence(&bd);
-	if (conf >= SEG_STUDIO_MIN) {
-		studio_solve(&p, &bd);
-		mask_keep_parts(p.fg, p.w, p.h, p.n / SEG_MIN_PART + 8);
-	} else {
-		gc_solve(&p);
-		mask_keep_parts(p.fg, p.w, p.h, SIZE_MAX);
-		mask_fill_holes(p.fg, p.w, p.h);
+		out->confidence = studio_confidence(&bd, imgbackdrop_ring_runs(&bd, p.rgb, p.w, p.h,
+										SEG_RING_RUN));
+	if (out->confidence < SEG_STUDIO_MIN) {
+		gc_free(&p);
+		return seg_grabcut(src, out);
 	}
-	for (size_t i = 0; i < p.n; i++)
-		mask[i] = p.fg[i];
-	free(p.rgb);
-	free(p.fixed);
-	free(p.fg);
-	free(p.comp);
-	free(p.nl);
-	return conf;
+	studio_solve(&p, &bd);
+	mask_keep_parts(p.fg, p.w, p.h, p.n / SEG_MIN_PART + 8);
+	seg_take(out, &p);
+	gc_free(&p);
+	return 0;
 }
 
 gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence)
 {
-	gdImagePtr small = NULL, dst = NULL;
-	float *mask = NULL;
-	int own = 0, sw, sh;
-	double scale, conf;
+	gdImagePtr dst = NULL;
+	struct seg_mask sm = {0};
+	double scale;
 
 	if (confidence)
 		*confidence = 0;
-	if (!src || gdImageSX(src) < 1 || gdImageSY(src) < 1)
+	if (!src || gdImageSX(src) < 1 || gdImageSY(src) < 1 || seg_segment(src, &sm) != 0)
 		goto out;
-	small = seg_small(src, &own);
-	if (!small)
-		goto out;
-	sw = gdImageSX(small);
-	sh = gdImageSY(small);
-	mask = xmalloc((size_t)sw * sh * sizeof(*mask));
-	conf = seg_mask(small, mask);
 	if (confidence)
-		*confidence = conf;
+		*confidence = sm.confidence;
 	/* feather ~SEG_FEATHER full-size pixels, at least half a small pixel */
-	scale = (double)gdImageSX(src) / sw;
-	imgedge_blur(mask, sw, sh, fmax(SEG_FEATHER / scale, 0.5));
+	scale = (double)gdImageSX(src) / sm.w;
+	imgedge_blur(sm.m, sm.w, sm.h, fmax(SEG_FEATHER / scale, 0.5));
 	dst = gdImageCreateTrueColor(gdImageSX(src), gdImageSY(src));
 	if (!dst)
 		goto out;
 	gdImageAlphaBlending(dst, 0);
 	gdImageSaveAlpha(dst, 1);
-	seg_compose(src, dst, mask, sw, sh);
+	seg_compose(src, dst, sm.m, sm.w, sm.h);
 out:
-	if (own)
-		gdImageDestroy(small);
-	free(mask);
+	free(sm.m);
 	return dst;
 }

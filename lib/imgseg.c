@@ -17,6 +17,7 @@
 #include "imgbackdrop.h"
 #include "imgedge.h"
 #include "imgflow.h"
+#include "imgmatte.h"
 #include "err.h"
 #include "util.h"
 
@@ -426,6 +427,55 @@ static void gc_solve(struct gc *p)
 	imgflow_cleanup(&f);
 }
 
+/* ---- mask clean-up ------------------------------------------------------ */
+
+/*
+ * Keep the 8-connected foreground components of at least min_size pixels
+ * and the largest one (min_size SIZE_MAX: only the largest).
+ */
+static void mask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
+{
+	size_t n = (size_t)w * h, best_size = 0;
+	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
+	uint8_t *keep = xcalloc(n / 2 + 2, 1); /* per label; labels <= n / 2 + 1 */
+	struct imgflow_stack st = {NULL, 0, 0};
+
+	for (size_t s = 0; s < n; s++) {
+		size_t size = 0;
+
+		if (!fg[s] || lab[s])
+			continue;
+		lab[s] = ++next;
+		seg_push(&st, (int32_t)s);
+		while (st.len > 0) {
+			int32_t i = st.v[--st.len];
+			int x = i % w, y = i / w;
+
+			size++;
+			for (int d = 0; d < 8; d++) {
+				int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+				int32_t j = ny * w + nx;
+
+				if (nx < 0 || ny < 0 || nx >= w || ny >= h || !fg[j] || lab[j])
+					continue;
+				lab[j] = next;
+				seg_push(&st, j);
+			}
+		}
+		if ((size_t)next < n / 2 + 2)
+			keep[next] = size >= min_size;
+		if (size > best_size) {
+			best_size = size;
+			best = next;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		fg[i] = fg[i] && (lab[i] == best || ((size_t)lab[i] < n / 2 + 2 && keep[lab[i]]));
+	free(keep);
+	free(lab);
+	free(st.v);
+}
+
 /* ---- studio backdrops: a fitted surface instead of colour mixtures ------ */
 
 /*
@@ -553,29 +603,64 @@ static void studio_cut(struct gc *p, const float *cost, struct imgflow *f)
 static uint8_t *studio_clear_background(const struct gc *p, const struct studio_fit *sf, int gap)
 {
 	uint8_t *near = xcalloc(p->n, 1);
+	int *last = xmalloc((size_t)p->w * sizeof(*last));
 
+	/* rows: distance to the nearest foreground on the left and right */
+	for (int y = 0; y < p->h; y++) {
+		const uint8_t *fg = p->fg + (size_t)y * p->w;
+		uint8_t *out = near + (size_t)y * p->w;
+		int prev = -1 - gap;
+
+		for (int x = 0; x < p->w; x++) {
+			prev = fg[x] ? x : prev;
+			out[x] = x - prev <= gap;
+		}
+		prev = p->w + gap;
+		for (int x = p->w - 1; x >= 0; x--) {
+			prev = fg[x] ? x : prev;
+			out[x] |= prev - x <= gap;
+		}
+	}
+	/* columns of that: the box of side 2 gap + 1 around each foreground pixel */
+	for (int x = 0; x < p->w; x++)
+		last[x] = -1 - gap;
 	for (int y = 0; y < p->h; y++)
 		for (int x = 0; x < p->w; x++) {
-			if (!p->fg[(size_t)y * p->w + x])
-				continue;
-			for (int v = y - gap < 0 ? 0 : y - gap; v <= y + gap && v < p->h; v++) {
-				int u0 = x - gap < 0 ? 0 : x - gap, u1 = x + gap < p->w ? x + gap : p->w - 1;
+			uint8_t *o = near + (size_t)y * p->w + x;
 
-				memset(near + (size_t)v * p->w + u0, 1, (size_t)(u1 - u0 + 1));
-			}
+			last[x] = *o & 1 ? y : last[x];
+			*o |= (uint8_t)((y - last[x] <= gap) << 1);
+		}
+	for (int x = 0; x < p->w; x++)
+		last[x] = p->h + gap;
+	for (int y = p->h - 1; y >= 0; y--)
+		for (int x = 0; x < p->w; x++) {
+			uint8_t *o = near + (size_t)y * p->w + x;
+
+			last[x] = *o & 1 ? y : last[x];
+			*o |= (uint8_t)((last[x] - y <= gap) << 1);
 		}
 	for (size_t i = 0; i < p->n; i++)
-		near[i] = !near[i] && sf->cost[i] == sf->plain[i];
+		near[i] = !(near[i] & 2) && sf->cost[i] == sf->plain[i];
+	free(last);
 	return near;
 }
 
-/* Fit, shadows and cut for the current surface. */
+/*
+ * Fit, shadows and labels for the current surface: a min-cut when f is
+ * given, else the plain threshold (enough to find clear backdrop to refit).
+ */
 static void studio_round(struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf,
 			 struct imgflow *f)
 {
 	studio_costs(p, bd, sf);
 	studio_shadows(p, sf, studio_shadow_step(bd));
-	studio_cut(p, sf->cost, f);
+	if (f) {
+		studio_cut(p, sf->cost, f);
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		p->fg[i] = sf->cost[i] >= (float)(SEG_TAU * SEG_TAU);
 }
 
 /* What one enclosed background region looks like against the backdrop. */
@@ -651,12 +736,24 @@ static void studio_holes(struct gc *p, const struct imgbackdrop *bd, const struc
 	free(members.v);
 }
 
+/* Soft alpha at the cut's edge from the known backdrop (imgmatte.h). */
+static void studio_matte(const struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf,
+			 float *alpha)
+{
+	struct imgmatte_input in = {p->w, p->h, p->rgb, sf->bd, sf->scale, p->fg, bd->sigma};
+
+	/* the shading of the backdrop: the shadow's darkening where the cut used it */
+	for (size_t i = 0; i < p->n; i++)
+		sf->scale[i] = sf->cost[i] != sf->plain[i] ? sf->scale[i] : 1.0f;
+	imgmatte_known_backdrop(&in, alpha);
+}
+
 /*
  * The studio path: cut against the border's backdrop surface, refit the
  * surface (one degree higher) to everything the cut left as clear
  * background, and cut again.
  */
-static void studio_solve(struct gc *p, struct imgbackdrop *bd)
+static void studio_solve(struct gc *p, struct imgbackdrop *bd, float *alpha)
 {
 	struct imgflow f;
 	struct studio_fit sf;
@@ -669,16 +766,17 @@ static void studio_solve(struct gc *p, struct imgbackdrop *bd)
 	sf.cost = xmalloc(p->n * sizeof(float));
 	sf.shade = xmalloc(p->n);
 	sf.bd = xmalloc(p->n * 3 * sizeof(float));
+	studio_round(p, bd, &sf, NULL);
+	clear = studio_clear_background(p, &sf, SEG_REFIT_GAP);
+	if (imgbackdrop_fit(&refit, p->rgb, p->w, p->h, clear, 0, 3, SEG_FIT_SAMPLES) == 0 &&
+	    refit.inliers > 0.5)
+		*bd = refit;
 	gc_nlinks(p, SEG_STUDIO_GAMMA);
 	imgflow_init(&f, p->w, p->h);
 	studio_round(p, bd, &sf, &f);
-	clear = studio_clear_background(p, &sf, SEG_REFIT_GAP);
-	if (imgbackdrop_fit(&refit, p->rgb, p->w, p->h, clear, 0, 3, SEG_FIT_SAMPLES) == 0 &&
-	    refit.inliers > 0.5) {
-		*bd = refit;
-		studio_round(p, bd, &sf, &f);
-	}
 	studio_holes(p, bd, &sf);
+	mask_keep_parts(p->fg, p->w, p->h, p->n / SEG_MIN_PART + 8);
+	studio_matte(p, bd, &sf, alpha);
 	free(clear);
 	imgflow_cleanup(&f);
 	free(sf.plain);
@@ -690,53 +788,6 @@ static void studio_solve(struct gc *p, struct imgbackdrop *bd)
 }
 
 /* ---- mask clean-up and output ------------------------------------------- */
-
-/*
- * Keep the 8-connected foreground components of at least min_size pixels
- * and the largest one (min_size SIZE_MAX: only the largest).
- */
-static void mask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
-{
-	size_t n = (size_t)w * h, best_size = 0;
-	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
-	uint8_t *keep = xcalloc(n / 2 + 2, 1); /* per label; labels <= n / 2 + 1 */
-	struct imgflow_stack st = {NULL, 0, 0};
-
-	for (size_t s = 0; s < n; s++) {
-		size_t size = 0;
-
-		if (!fg[s] || lab[s])
-			continue;
-		lab[s] = ++next;
-		seg_push(&st, (int32_t)s);
-		while (st.len > 0) {
-			int32_t i = st.v[--st.len];
-			int x = i % w, y = i / w;
-
-			size++;
-			for (int d = 0; d < 8; d++) {
-				int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
-				int32_t j = ny * w + nx;
-
-				if (nx < 0 || ny < 0 || nx >= w || ny >= h || !fg[j] || lab[j])
-					continue;
-				lab[j] = next;
-				seg_push(&st, j);
-			}
-		}
-		if ((size_t)next < n / 2 + 2)
-			keep[next] = size >= min_size;
-		if (size > best_size) {
-			best_size = size;
-			best = next;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		fg[i] = fg[i] && (lab[i] == best || ((size_t)lab[i] < n / 2 + 2 && keep[lab[i]]));
-	free(keep);
-	free(lab);
-	free(st.v);
-}
 
 /* Background regions not 4-connected to the image border become foreground. */
 static void mask_fill_holes(uint8_t *fg, int w, int h)
@@ -871,6 +922,7 @@ struct seg_mask {
 	float *m;
 	int w, h;
 	double confidence;
+	int soft; /* m is already a soft alpha (matted), not a 0/1 cut */
 };
 
 /* Allocate the working problem for a w x h image. */
@@ -962,9 +1014,11 @@ static int seg_segment(gdImagePtr src, struct seg_mask *out)
 		gc_free(&p);
 		return seg_grabcut(src, out);
 	}
-	studio_solve(&p, &bd);
-	mask_keep_parts(p.fg, p.w, p.h, p.n / SEG_MIN_PART + 8);
-	seg_take(out, &p);
+	out->w = p.w;
+	out->h = p.h;
+	out->m = xmalloc(p.n * sizeof(*out->m));
+	out->soft = 1;
+	studio_solve(&p, &bd, out->m);
 	gc_free(&p);
 	return 0;
 }
@@ -983,7 +1037,8 @@ gdImagePtr imgseg_remove_background(gdImagePtr src, double *confidence)
 		*confidence = sm.confidence;
 	/* feather ~SEG_FEATHER full-size pixels, at least half a small pixel */
 	scale = (double)gdImageSX(src) / sm.w;
-	imgedge_blur(sm.m, sm.w, sm.h, fmax(SEG_FEATHER / scale, 0.5));
+	if (!sm.soft)
+		imgedge_blur(sm.m, sm.w, sm.h, fmax(SEG_FEATHER / scale, 0.5));
 	dst = gdImageCreateTrueColor(gdImageSX(src), gdImageSY(src));
 	if (!dst)
 		goto out;

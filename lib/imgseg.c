@@ -43,7 +43,7 @@
 #define SEG_GC_MAX_PIXELS  160000 /* GrabCut works on a copy of at most this */
 #define SEG_RING_RUN       3      /* outlier pixels in a row that count on the border ring */
 #define SEG_RING_RUNS_OK   8      /* stretches of border a subject may cover */
-#define SEG_STUDIO_MIN     0.35   /* confidence from which the studio path is taken */
+#define SEG_STUDIO_MIN     0.6    /* confidence from which the studio path is taken */
 #define SEG_STUDIO_GAMMA   10.0   /* smoothness weight of the studio cut */
 #define SEG_TAU            4.0    /* noise-normalised distance where foreground starts */
 #define SEG_COST_CAP       40.0f
@@ -1011,6 +1011,8 @@ static int seg_segment(gdImagePtr src, struct seg_mask *out)
 		out->confidence = studio_confidence(&bd, imgbackdrop_ring_runs(&bd, p.rgb, p.w, p.h,
 										SEG_RING_RUN));
 	if (out->confidence < SEG_STUDIO_MIN) {
+		/* no surface fits: the colour-mixture cut is a guess, and says so */
+		out->confidence *= 0.5;
 		gc_free(&p);
 		return seg_grabcut(src, out);
 	}

@@ -164,25 +164,6 @@ START_TEST(large_image_downscaled)
 }
 END_TEST
 
-/* The mask edge is feathered: some partial alpha along the disc outline. */
-START_TEST(edge_is_feathered)
-{
-	gdImagePtr src = photo(320, 240, 70, 0);
-	gdImagePtr out = imgseg_remove_background(src, NULL);
-	int partial = 0;
-
-	for (int x = 160 + 60; x < 160 + 80; x++) {
-		int a = alpha_at(out, x, 120);
-
-		partial += a > 10 && a < 117;
-	}
-	ck_assert_int_ge(partial, 2);
-	ck_assert_int_le(partial, 12);
-	gdImageDestroy(out);
-	gdImageDestroy(src);
-}
-END_TEST
-
 START_TEST(null_and_tiny)
 {
 	gdImagePtr one = gdImageCreateTrueColor(1, 1), two = gdImageCreateTrueColor(2, 9);
@@ -951,7 +932,6 @@ static Suite *imgseg_suite(void)
 	tcase_add_test(tc, disc_on_gradient);
 	tcase_add_test(tc, disc_on_two_bands);
 	tcase_add_test(tc, large_image_downscaled);
-	tcase_add_test(tc, edge_is_feathered);
 	tcase_add_test(tc, null_and_tiny);
 	tcase_add_test(tc, flat_image_is_all_background);
 	tcase_add_test(tc, kmeans_three_clusters);

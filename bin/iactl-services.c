@@ -127,8 +127,9 @@ int iactl_service_set_engine(struct db *db, const struct iactl_args *a)
 	const char *engine = a->pos[1];
 	int rc;
 
-	if (strcmp(engine, "local") != 0 && strcmp(engine, "stability") != 0) {
-		fputs("iactl: ENGINE must be local or stability\n", stderr);
+	if (strcmp(engine, "local") != 0 && strcmp(engine, "stability") != 0 &&
+	    strcmp(engine, "auto") != 0) {
+		fputs("iactl: ENGINE must be local, stability or auto\n", stderr);
 		return IACTL_USAGE;
 	}
 	rc = services_set_engine(db, a->pos[0], engine);

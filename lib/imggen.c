@@ -169,6 +169,7 @@ int imggen_generate(const char *prompt, const char *aspect_ratio, const char *se
 	out->height = h;
 	out->bytes = bytes;
 	out->format = fmt;
+	out->confidence = -1.0;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "provider", "local");
 	cJSON_AddBoolToObject(o, "placeholder", 1);

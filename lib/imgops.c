@@ -497,9 +497,13 @@ static void imgops_decode_opts(const struct imgops_service *s, const struct imgo
 	}
 }
 
-/* Run the transform on a decoded image: a new image, or NULL. */
+/*
+ * Run the transform on a decoded image: a new image, or NULL. *confidence
+ * gets the engine's confidence when it reports one (remove-background),
+ * else stays as the caller set it.
+ */
 static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgops_args *a,
-			       gdImagePtr im, int *unavailable)
+			       gdImagePtr im, double *confidence, int *unavailable)
 {
 	*unavailable = 0;
 	switch (s->id) {
@@ -517,7 +521,7 @@ static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgo
 	case SVC_OUTLINE: return imgedge_outline(im, a->low, a->high);
 #endif
 #ifdef IMGOPS_HAVE_SEG
-	case SVC_REMOVE_BG: return imgseg_remove_background(im, NULL);
+	case SVC_REMOVE_BG: return imgseg_remove_background(im, confidence);
 #endif
 #ifdef IMGOPS_HAVE_STYLE
 	case SVC_AVATAR: return imgstyle_avatar(im);
@@ -551,6 +555,7 @@ static int imgops_write(gdImagePtr *imp, enum img_format fmt, const char *path,
 		out->height = (uint32_t)gdImageSY(im);
 		out->bytes = bytes;
 		out->format = fmt;
+		out->confidence = -1.0; /* img_run_service sets the engine's */
 	}
 	free(tmp);
 	return rc;
@@ -600,6 +605,7 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 	struct img_info info;
 	struct img_result res;
 	gdImagePtr im = NULL, dst = NULL;
+	double confidence = -1.0;
 	int rc, unavailable = 0;
 
 	if (s == NULL) {
@@ -644,7 +650,7 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		dst = im; /* decoded straight to grey */
 		im = NULL;
 	} else {
-		dst = imgops_apply(s, &a, im, &unavailable);
+		dst = imgops_apply(s, &a, im, &confidence, &unavailable);
 	}
 	if (dst == NULL) {
 		rc = unavailable ? IA_ERR_UNAVAILABLE : IA_ERR_INVAL;
@@ -663,6 +669,7 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		imgops_err(errbuf, errlen, "%s", "The result could not be saved.");
 		goto out;
 	}
+	res.confidence = confidence;
 	*out = res;
 out:
 	if (im != NULL)

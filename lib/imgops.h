@@ -28,6 +28,9 @@ struct img_result {
 	uint32_t width, height;
 	uint64_t bytes;
 	enum img_format format;
+	/* How sure the engine is of its result, 0..1 (remove-background's
+	 * backdrop fit, imgseg.h); negative when the engine reports none. */
+	double confidence;
 };
 
 /*
@@ -71,6 +74,7 @@ int img_normalize_upload(const char *in_path, const char *out_path, struct img_r
  * IA_ERR_INVAL bad params or undecodable input, IA_ERR_TOOBIG source over
  * the pixel bound, IA_ERR_UNSUPPORTED unknown input type, IA_ERR_IO,
  * IA_ERR_UNAVAILABLE when a service's engine is not built in.
+ * out->confidence is the engine's (remove-background), else -1.
  */
 int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		    enum img_format fmt, const struct img_param *p, size_t n,

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "err.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,10 +94,14 @@ int services_set_enabled(struct db *db, const char *slug, bool enabled)
 
 int services_set_engine(struct db *db, const char *slug, const char *engine)
 {
-	if (strcmp(engine, "local") != 0 && strcmp(engine, "stability") != 0)
+	bool is_auto = strcmp(engine, "auto") == 0;
+
+	if (strcmp(engine, "local") != 0 && strcmp(engine, "stability") != 0 && !is_auto)
 		return IA_ERR_INVAL;
 	if (strcmp(slug, "generate") == 0 && strcmp(engine, "local") == 0)
 		return IA_ERR_INVAL; /* generation has no local engine but the dev placeholder */
+	if (is_auto && strcmp(slug, "remove-background") != 0)
+		return IA_ERR_INVAL; /* only imgseg reports a confidence to decide on */
 	return services_update(db, "UPDATE services SET engine = ? WHERE slug = ?", 0, engine,
 			       slug);
 }

@@ -17,15 +17,20 @@ struct service {
 	char description[256];
 	int64_t tokens; /* cost in credits */
 	bool enabled;
-	char engine[16]; /* "local" | "stability" */
+	char engine[16]; /* "local" | "stability" | "auto" (remove-background) */
 };
 
 /* Load by slug. IA_ERR_NOTFOUND. */
 int services_get(struct db *db, const char *slug, struct service *out);
 /* Every service ordered by code; fn returning non-zero stops the walk. */
 int services_each(struct db *db, int (*fn)(void *ud, const struct service *s), void *ud);
-/* Admin edits. IA_ERR_NOTFOUND for an unknown slug; IA_ERR_INVAL for a
- * negative cost or an engine other than local/stability. */
+/*
+ * Admin edits. IA_ERR_NOTFOUND for an unknown slug; IA_ERR_INVAL for a
+ * negative cost or an engine the service does not have: local, stability,
+ * or auto (the local engine, then Stability AI when its confidence is
+ * low), which only remove-background has, its engine reporting one;
+ * generate has no local engine.
+ */
 int services_set_cost(struct db *db, const char *slug, int64_t tokens);
 int services_set_enabled(struct db *db, const char *slug, bool enabled);
 int services_set_engine(struct db *db, const char *slug, const char *engine);

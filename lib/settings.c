@@ -9,6 +9,7 @@
 #include "err.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 
 #include <sodium.h>
 
-enum setting_kind { SET_STR, SET_INT, SET_BOOL };
+/* SET_FRACTION: a double from 0 to 1 written as a plain decimal. */
+enum setting_kind { SET_STR, SET_INT, SET_BOOL, SET_FRACTION };
 
 struct setting_def {
 	const char *name;
@@ -75,6 +77,9 @@ static const struct setting_def setting_defs[] = {
     S("TRUSTED_PROXIES", SET_STR, trusted_proxies, ""),
     S("MAX_ACTIVE_JOBS_PER_USER", SET_INT, max_active_jobs_per_user, "20"),
     S("JOB_RETRY_BASE_SECONDS", SET_INT, job_retry_base, "10"),
+    /* IMGSEG_MIN_CONFIDENCE (imgseg.h, which only the image layer includes;
+     * test_settings checks they agree) */
+    S("BG_MIN_CONFIDENCE", SET_FRACTION, bg_min_confidence, "0.5"),
 };
 #undef S
 
@@ -139,6 +144,31 @@ static char *settings_storage_value(const struct settings *s, const char *name)
 	return v;
 }
 
+/*
+ * A fraction from 0 to 1 as a plain decimal ("0", "1", "0.35", ".5", "1.0"):
+ * no sign, exponent, hex, inf/nan or whitespace, which strtod would take.
+ */
+static int settings_parse_fraction(const char *raw, double *out)
+{
+	size_t len = strlen(raw), digits = strspn(raw, "0123456789");
+	char *end = NULL;
+	double v;
+
+	if (len == 0 || len > 32)
+		return IA_ERR_INVAL;
+	if (digits < len &&
+	    (raw[digits] != '.' || strspn(raw + digits + 1, "0123456789") != len - digits - 1))
+		return IA_ERR_INVAL;
+	if (strcmp(raw, ".") == 0)
+		return IA_ERR_INVAL;
+	errno = 0;
+	v = strtod(raw, &end);
+	if (errno != 0 || end == raw || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+		return IA_ERR_INVAL;
+	*out = v;
+	return 0;
+}
+
 static int settings_apply(struct settings *s, const struct setting_def *d, const char *file,
 			  char *err, size_t errlen)
 {
@@ -171,6 +201,17 @@ static int settings_apply(struct settings *s, const struct setting_def *d, const
 		*(bool *)((char *)s + d->offset) =
 		    strcmp(raw, "1") == 0 || strcmp(raw, "true") == 0 || strcmp(raw, "yes") == 0;
 		break;
+	case SET_FRACTION: {
+		double f;
+
+		if (settings_parse_fraction(raw, &f) != 0) {
+			snprintf(err, errlen, "%s must be a decimal number from 0 to 1", d->name);
+			rc = IA_ERR_INVAL;
+			break;
+		}
+		memcpy((char *)s + d->offset, &f, sizeof(f));
+		break;
+	}
 	}
 	free(raw);
 	return rc;

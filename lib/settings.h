@@ -66,15 +66,19 @@ struct settings {
 	struct clientip_nets *trusted_nets; /* ... parsed (clientip.h); never NULL once loaded */
 	int64_t max_active_jobs_per_user;   /* MAX_ACTIVE_JOBS_PER_USER, default 20; 0 = no limit */
 	int64_t job_retry_base; /* JOB_RETRY_BASE_SECONDS: first retry delay, default 10 */
+	/* BG_MIN_CONFIDENCE, 0..1: below it a remove-background result of the
+	 * engine "auto" goes to Stability AI; default IMGSEG_MIN_CONFIDENCE. */
+	double bg_min_confidence;
 };
 
 /*
  * Load settings into *s (caller-owned; release with settings_cleanup).
  * Fails with IA_ERR_INVAL, writing a reason into err, when a number is
- * malformed, SECRET_KEY is missing while DEV_MODE is 0 or is shorter than
- * SETTINGS_SECRET_KEY_MIN bytes, or TRUSTED_PROXIES holds an entry that
- * is not an address or CIDR block. With DEV_MODE=1 and no SECRET_KEY, the
- * key is read from STATE/secret_key.
+ * malformed (BG_MIN_CONFIDENCE: a plain decimal from 0 to 1), SECRET_KEY
+ * is missing while DEV_MODE is 0 or is shorter than SETTINGS_SECRET_KEY_MIN
+ * bytes, or TRUSTED_PROXIES holds an entry that is not an address or CIDR
+ * block. With DEV_MODE=1 and no SECRET_KEY, the key is read from
+ * STATE/secret_key.
  */
 int settings_load(struct settings *s, char *err, size_t errlen);
 void settings_cleanup(struct settings *s);

@@ -273,6 +273,7 @@ static int stability_save(const struct httpc_response *r, enum img_format want,
 	res->height = info.height;
 	res->bytes = r->body_len;
 	res->format = info.format;
+	res->confidence = -1.0;
 out:
 	if (rc != 0)
 		(void)unlink(tmp);

@@ -12,6 +12,11 @@
  * past its time is stopped, and a job deleted while running is noticed
  * at the next renewal and stopped.
  *
+ * Engines: "local" and "stability" as the service's row says; "auto"
+ * (remove-background only) runs the local engine and, when the engine is
+ * not sure of its cut (confidence below BG_MIN_CONFIDENCE) and a Stability
+ * key is configured, Stability AI instead, for the same charge.
+ *
  * Files: each run gets a temp directory of its own under store_tmp_dir
  * (ia-job-XXXXXX). The child fetches the source into it (or reads the
  * media file itself on local disk), the engines write there, and only a
@@ -33,6 +38,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -48,6 +54,8 @@
 #define WORKER_MAX_PARAMS  32
 #define WORKER_RENEW       5 /* seconds between lease renewals */
 #define WORKER_UNDECODABLE "The uploaded file could not be decoded as an image."
+/* Seconds a run must have left for engine auto to try Stability AI. */
+#define WORKER_AUTO_MIN_BUDGET 5
 
 /* The job's params JSON as key/value strings borrowed from *json. */
 static size_t worker_params(const char *text, cJSON **json, struct img_param *p, char numbuf[][32])
@@ -104,6 +112,7 @@ struct worker_task {
 	const struct img_param *p;
 	size_t n;
 	int64_t lease_seconds;
+	int64_t started;   /* when the child started (the lease clock runs from there) */
 	char *ai_response; /* heap JSON text for the job row, or NULL */
 	bool final;        /* a failure must not be retried (already retried inside) */
 };
@@ -128,6 +137,15 @@ static const char *worker_param(const struct worker_task *t, const char *key)
 	return NULL;
 }
 
+/* Seconds a Stability call may still take: the run's time limit, less a
+ * margin and what the run has used already (the local engine under auto). */
+static long worker_budget(const struct worker_task *t)
+{
+	int64_t total = t->lease_seconds > 60 ? t->lease_seconds - 30 : t->lease_seconds / 2 + 1;
+
+	return (long)(total - (ia_now() - t->started));
+}
+
 /*
  * The Stability AI engine. Its client retries transient failures itself
  * (stability.h), so any failure here is final: the job fails and is
@@ -138,6 +156,7 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 {
 	struct stability_call c = {0};
 	struct stability_outcome o;
+	long budget = worker_budget(t);
 	int rc;
 
 	c.service = t->j->service;
@@ -146,8 +165,7 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 	c.aspect_ratio = t->j->aspect_ratio;
 	c.seed = worker_param(t, "seed");
 	c.format = t->fmt;
-	c.budget = t->lease_seconds > 60 ? (long)(t->lease_seconds - 30)
-					 : (long)(t->lease_seconds / 2 + 1);
+	c.budget = budget > 0 ? budget : 1; /* 0 would mean no bound */
 	c.source_path = t->src_path;
 	rc = stability_run(t->s, &c, t->out_path, &o, err, errlen);
 	if (rc == 0)
@@ -173,16 +191,111 @@ static int worker_placeholder(struct worker_task *t, struct img_result *res, cha
 	return rc;
 }
 
+static bool worker_have_key(const struct settings *s)
+{
+	return s->stability_ai_key != NULL && s->stability_ai_key[0] != '\0';
+}
+
+/*
+ * The ai_response of a remove-background job run under the engine auto
+ * (heap JSON text, caller frees): base, the record of the Stability call
+ * that made the result, or NULL when the local engine's result is
+ * delivered ({"provider": "local"}); either way with "engine": "auto" and
+ * the local engine's confidence rounded to 2 decimals, so users and admins
+ * see why it went where it went. failed (may be NULL) is the record of a
+ * Stability call that failed before the local result was delivered; it is
+ * kept under "stability".
+ */
+static char *worker_auto_record(const char *base, double confidence, const char *failed)
+{
+	cJSON *o = base != NULL ? cJSON_Parse(base) : NULL;
+	char *text;
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "provider", base != NULL ? "stability" : "local");
+	}
+	cJSON_AddStringToObject(o, "engine", "auto");
+	cJSON_AddNumberToObject(o, "confidence", round(confidence * 100.0) / 100.0);
+	if (failed != NULL) {
+		cJSON *f = cJSON_Parse(failed);
+
+		if (f != NULL)
+			cJSON_AddItemToObject(o, "stability", f);
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		abort();
+	return text;
+}
+
+/*
+ * The engine auto of remove-background (issue 12, item 3). The local
+ * engine writes dir/local.<ext>; when its confidence is below
+ * BG_MIN_CONFIDENCE and a Stability key is configured (and the run has
+ * time left), Stability AI makes the result instead: the same charge,
+ * nothing more taken or refunded. Otherwise, and when that call fails
+ * (the user paid for a removal and the local one exists), the local
+ * result is delivered. ai_response says which (worker_auto_record).
+ */
+static int worker_auto(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
+{
+	const char *out_path = t->out_path;
+	char *local_path = xasprintf("%s/local.%s", t->dir, img_format_ext(t->fmt));
+	char *stab = NULL; /* the record of the Stability call, when one was made */
+	struct img_result local;
+	int rc;
+
+	t->out_path = local_path;
+	rc = worker_local(t, &local, err, errlen);
+	t->out_path = out_path;
+	if (rc != 0)
+		goto out;
+	if (local.confidence >= 0.0 && local.confidence < t->s->bg_min_confidence &&
+	    worker_have_key(t->s) && worker_budget(t) >= WORKER_AUTO_MIN_BUDGET) {
+		log_info("job %lld: remove-background confidence %.2f below %.2f: Stability AI",
+			 (long long)t->j->id, local.confidence, t->s->bg_min_confidence);
+		rc = worker_stability(t, res, err, errlen);
+		stab = t->ai_response;
+		t->ai_response = NULL;
+		if (rc == 0) {
+			t->ai_response = worker_auto_record(stab, local.confidence, NULL);
+			goto out;
+		}
+		log_warn("job %lld: Stability AI failed (%s): the local result is delivered",
+			 (long long)t->j->id, ia_strerror(rc));
+		t->final = false;
+		err[0] = '\0';
+	}
+	if (rename(local_path, out_path) != 0) {
+		snprintf(err, errlen, "The result could not be saved.");
+		rc = IA_ERR_IO;
+		goto out;
+	}
+	rc = 0;
+	*res = local;
+	t->ai_response = worker_auto_record(NULL, local.confidence, stab);
+out:
+	(void)unlink(local_path); /* gone when renamed; else not the result */
+	free(local_path);
+	free(stab);
+	return rc;
+}
+
 /*
  * Dispatch on engine; fills res or err. generate goes to Stability AI when
  * its engine is stability and a key is configured, else to the local
  * placeholder when LOCAL_GENERATOR=1, else fails; the upload services go
- * to Stability AI when their engine is stability (failing without a key).
+ * to Stability AI when their engine is stability (failing without a key),
+ * remove-background under auto to worker_auto, the rest to the local engine
+ * (auto, which only remove-background may have, counts as local).
  */
 static int worker_execute(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
 {
 	const struct settings *s = t->s;
-	bool have_key = s->stability_ai_key != NULL && s->stability_ai_key[0] != '\0';
+	bool have_key = worker_have_key(s);
 	bool remote = strcmp(t->j->engine, "stability") == 0;
 
 	if (strcmp(t->j->service, "generate") == 0) {
@@ -196,6 +309,8 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
 	}
 	if (remote)
 		return worker_stability(t, res, err, errlen);
+	if (strcmp(t->j->engine, "auto") == 0 && strcmp(t->j->service, "remove-background") == 0)
+		return worker_auto(t, res, err, errlen);
 	return worker_local(t, res, err, errlen);
 }
 
@@ -320,6 +435,7 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 	if (getppid() != parent) /* it died before prctl */
 		_exit(1);
 	memset(&r, 0, sizeof(r));
+	t->started = ia_now();
 	snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 	r.rc = worker_source(t, &r, &raw, &normal_path);
 	if (r.rc == 0)

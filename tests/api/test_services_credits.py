@@ -71,6 +71,33 @@ class ServicesTest(ApiTestCase):
         self.assertEqual(services()["greyscale"]["tokens"], 1)
 
 
+class EngineAutoTest(ApiTestCase):
+    """`iactl service set-engine SLUG auto` (issue 12, item 3): remove-background only."""
+
+    def engine(self, slug):
+        admin = json.loads(iactl("service", "list", "--json").stdout)
+        return {s["slug"]: s["engine"] for s in admin}[slug]
+
+    def test_auto_for_remove_background(self):
+        self.addCleanup(iactl, "service", "set-engine", "remove-background", "local")
+        p = iactl("service", "set-engine", "remove-background", "auto")
+        self.assertEqual(p.stdout, "service remove-background now runs on the auto engine\n")
+        self.assertEqual(self.engine("remove-background"), "auto")
+        # the public catalogue does not show engines
+        self.assertNotIn("engine", services()["remove-background"])
+
+    def test_auto_refused_for_other_services(self):
+        for slug in ("greyscale", "enhancement", "avatar", "generate"):
+            before = self.engine(slug)
+            p = iactl("service", "set-engine", slug, "auto", check=False)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertEqual(p.stderr, "iactl: service %s has no auto engine\n" % slug)
+            self.assertEqual(self.engine(slug), before)
+        p = iactl("service", "set-engine", "remove-background", "AUTO", check=False)
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("local, stability or auto", p.stderr)
+
+
 class CreditsTest(ApiTestCase):
     def balance(self, access):
         return self.user_info(access)["credits"]

@@ -413,7 +413,7 @@ START_TEST(run_refusals)
 {
 	char *in = write_jpeg("in.jpg", 100, 50), *out = tpath("out.png");
 	struct img_param crop[] = {{"x", "90"}, {"y", "0"}, {"width", "20"}, {"height", "10"}};
-	struct img_result r = {0, 0, 0, IMG_FMT_UNKNOWN};
+	struct img_result r = {0, 0, 0, IMG_FMT_UNKNOWN, -1.0};
 	char err[128] = "";
 
 	ck_assert_int_eq(
@@ -436,6 +436,31 @@ START_TEST(run_refusals)
 	    img_run_service("cropping", in, out, IMG_FMT_WEBP, crop, 4, &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(r.width, 20);
 	ck_assert_int_eq(r.format, IMG_FMT_WEBP);
+	free(in);
+	free(out);
+}
+END_TEST
+
+/* The engine's confidence reaches the caller for remove-background (issue
+ * 12: engine=auto decides on it); other services report none (-1). */
+START_TEST(run_reports_confidence)
+{
+	char *in = write_jpeg("in.jpg", 64, 48), *out = tpath("out.png");
+	struct img_result r;
+	char err[128] = "";
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(img_run_service("remove-background", in, out, IMG_FMT_PNG, NULL, 0, &r,
+					 err, sizeof(err)),
+			 0);
+	ck_assert_msg(r.confidence >= 0.0 && r.confidence <= 1.0, "confidence %g", r.confidence);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(
+	    img_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)), 0);
+	ck_assert(r.confidence < 0.0);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(img_normalize_upload(in, out, &r), 0);
+	ck_assert(r.confidence < 0.0);
 	free(in);
 	free(out);
 }
@@ -503,6 +528,7 @@ static Suite *imgops_suite(void)
 	tcase_add_checked_fixture(td, setup, teardown);
 	tcase_add_test(td, run_thumbnail_and_greyscale);
 	tcase_add_test(td, run_refusals);
+	tcase_add_test(td, run_reports_confidence);
 	tcase_add_test(td, normalize_upload_strips_and_rotates);
 	suite_add_tcase(s, tv);
 	suite_add_tcase(s, ts);

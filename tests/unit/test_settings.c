@@ -3,8 +3,9 @@
  * overrides, the IA_CONFIG file with the environment winning over it,
  * malformed numbers, the SECRET_KEY rules (required unless DEV_MODE=1,
  * which reads STATE/secret_key; at least 32 bytes), TRUSTED_PROXIES
- * (parsed at load, a malformed entry refused) and exact CORS origin
- * matching.
+ * (parsed at load, a malformed entry refused), exact CORS origin
+ * matching, and BG_MIN_CONFIDENCE (a plain decimal from 0 to 1, default
+ * imgseg's IMGSEG_MIN_CONFIDENCE).
  *
  * Check forks a process per test, so setenv() in one test cannot leak
  * into the next; setup() still clears every variable the module reads so
@@ -14,6 +15,7 @@
 
 #include "clientip.h"
 #include "err.h"
+#include "imgseg.h"
 #include "settings.h"
 #include "util.h"
 
@@ -59,6 +61,7 @@ static const char *const all_names[] = {
     "DEFAULT_FROM_EMAIL",
     "CONTACT_EMAIL",
     "TRUSTED_PROXIES",
+    "BG_MIN_CONFIDENCE",
 };
 
 /* Keys of the shortest accepted length and longer (SETTINGS_SECRET_KEY_MIN). */
@@ -419,6 +422,73 @@ START_TEST(test_origin_allowed)
 }
 END_TEST
 
+/* Issue 12, item 3: the threshold of the remove-background engine "auto". */
+START_TEST(test_bg_min_confidence)
+{
+	static const struct {
+		const char *text;
+		double value;
+	} good[] = {{"0", 0.0},   {"1", 1.0},       {"0.35", 0.35},  {".5", 0.5},
+		    {"1.0", 1.0}, {"0.999", 0.999}, {"00.25", 0.25}, {"1.000", 1.0}};
+	struct settings s;
+	char err[256] = "";
+	size_t i;
+
+	setenv("SECRET_KEY", KEY, 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_double_eq(s.bg_min_confidence, IMGSEG_MIN_CONFIDENCE);
+	settings_cleanup(&s);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		setenv("BG_MIN_CONFIDENCE", good[i].text, 1);
+		ck_assert_msg(settings_load(&s, err, sizeof(err)) == 0, "%s: %s", good[i].text,
+			      err);
+		ck_assert_double_eq_tol(s.bg_min_confidence, good[i].value, 1e-12);
+		settings_cleanup(&s);
+	}
+}
+END_TEST
+
+static const char *const bad_fractions[] = {
+    "1.01", "2",    "-0.1",  "-0",   "+0.5",
+    "abc",  "",     " 0.5",  "0.5 ", "0.5\n",
+    "1e-1", "5e-1", "0x0.8", "nan",  "inf",
+    "0.5.", "..5",  ".",     "0,5",  "1.0000000000000000000000000000001",
+};
+
+START_TEST(test_bg_min_confidence_malformed)
+{
+	char err[256];
+
+	setenv("SECRET_KEY", KEY, 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("BG_MIN_CONFIDENCE", bad_fractions[_i], 1);
+	load_fails(err, sizeof(err));
+	ck_assert_msg(strcmp(err, "BG_MIN_CONFIDENCE must be a decimal number from 0 to 1") == 0,
+		      "value \"%s\": err \"%s\"", bad_fractions[_i], err);
+}
+END_TEST
+
+START_TEST(test_bg_min_confidence_in_file)
+{
+	struct settings s;
+	char err[256] = "";
+	char *conf = write_state_file("ia.conf", "BG_MIN_CONFIDENCE=0.8\n");
+
+	setenv("SECRET_KEY", KEY, 1);
+	setenv("IA_STATE_DIR", state_dir, 1);
+	setenv("IA_CONFIG", conf, 1);
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_double_eq_tol(s.bg_min_confidence, 0.8, 1e-12);
+	settings_cleanup(&s);
+	setenv("BG_MIN_CONFIDENCE", "0.1", 1); /* the environment wins */
+	ck_assert_int_eq(settings_load(&s, err, sizeof(err)), 0);
+	ck_assert_double_eq_tol(s.bg_min_confidence, 0.1, 1e-12);
+	settings_cleanup(&s);
+	free(conf);
+}
+END_TEST
+
 static Suite *settings_suite(void)
 {
 	Suite *s = suite_create("settings");
@@ -439,6 +509,10 @@ static Suite *settings_suite(void)
 	tcase_add_test(tc, test_trusted_proxies);
 	tcase_add_test(tc, test_trusted_proxies_malformed);
 	tcase_add_test(tc, test_origin_allowed);
+	tcase_add_test(tc, test_bg_min_confidence);
+	tcase_add_loop_test(tc, test_bg_min_confidence_malformed, 0,
+			    (int)(sizeof(bad_fractions) / sizeof(bad_fractions[0])));
+	tcase_add_test(tc, test_bg_min_confidence_in_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -114,8 +114,7 @@ static size_t bd_ring_pixel(int w, int h, int k)
 	return (size_t)(h - 2 - k) * w;
 }
 
-int imgbackdrop_ring_runs(const struct imgbackdrop *b, const float *rgb, int w, int h,
-			  int min_run)
+int imgbackdrop_ring_runs(const struct imgbackdrop *b, const float *rgb, int w, int h, int min_run)
 {
 	int ring = w > 1 && h > 1 ? 2 * (w + h) - 4 : 0, runs = 0, len = 0, start = -1;
 
@@ -161,8 +160,8 @@ static void bd_collect(struct bd_samples *s, const float *rgb, int w, int h, con
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++)
 			total += use ? use[(size_t)y * w + x] != 0 : bd_in_band(x, y, w, h, band);
-	stride = max_samples > 0 && total > max_samples ? (total + max_samples - 1) / max_samples
-							: 1;
+	stride =
+	    max_samples > 0 && total > max_samples ? (total + max_samples - 1) / max_samples : 1;
 	s->uv = xmalloc((total / stride + 1) * 2 * sizeof(*s->uv));
 	s->rgb = xmalloc((total / stride + 1) * 3 * sizeof(*s->rgb));
 	s->in = xmalloc(total / stride + 1);

@@ -18,10 +18,10 @@
 #define IMGBACKDROP_TERMS 10 /* 1, x, y, x2, xy, y2, x3, x2y, xy2, y3 */
 
 struct imgbackdrop {
-	int degree;                            /* 0..3 */
-	double coef[3][IMGBACKDROP_TERMS];     /* per channel (R, G, B) */
-	double sigma[3];                       /* noise per channel, levels */
-	double inliers;                        /* fraction of samples that fit */
+	int degree;                        /* 0..3 */
+	double coef[3][IMGBACKDROP_TERMS]; /* per channel (R, G, B) */
+	double sigma[3];                   /* noise per channel, levels */
+	double inliers;                    /* fraction of samples that fit */
 };
 
 /*
@@ -43,8 +43,7 @@ int imgbackdrop_fit(struct imgbackdrop *b, const float *rgb, int w, int h, const
  * subject touching the border makes one or two runs; a busy photograph,
  * whose border only partly resembles a smooth surface, makes many.
  */
-int imgbackdrop_ring_runs(const struct imgbackdrop *b, const float *rgb, int w, int h,
-			  int min_run);
+int imgbackdrop_ring_runs(const struct imgbackdrop *b, const float *rgb, int w, int h, int min_run);
 
 /* The backdrop colour at normalised coordinates (u, v) in [-1, 1]. */
 void imgbackdrop_at(const struct imgbackdrop *b, double u, double v, float out[3]);

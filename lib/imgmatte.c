@@ -44,8 +44,7 @@ static void box_sum(float *plane, int w, int h, int r)
 }
 
 /* Subject pixels whose whole (2 band + 1)^2 box is subject: certain subject. */
-static void matte_core(const struct imgmatte_input *in, float *count, uint8_t *core,
-		       uint8_t *band)
+static void matte_core(const struct imgmatte_input *in, float *count, uint8_t *core, uint8_t *band)
 {
 	size_t n = (size_t)in->w * in->h;
 

@@ -47,11 +47,11 @@
 #define SEG_STUDIO_GAMMA   10.0   /* smoothness weight of the studio cut */
 #define SEG_TAU            4.0    /* noise-normalised distance where foreground starts */
 #define SEG_COST_CAP       40.0f
-#define SEG_SHADOW_STEP    0.04   /* darkening per pixel a soft shadow may have */
-#define SEG_MIN_PART       20000  /* parts below 1/20000 of the image are specks */
-#define SEG_HOLE_BIAS      1.0    /* squared mean residual (noise units) of a real hole */
-#define SEG_HOLE_COST      6.0    /* its mean squared distance (3 for pure noise) */
-#define SEG_REFIT_GAP      4      /* pixels kept clear of the subject when refitting */
+#define SEG_SHADOW_STEP    0.04  /* darkening per pixel a soft shadow may have */
+#define SEG_MIN_PART       20000 /* parts below 1/20000 of the image are specks */
+#define SEG_HOLE_BIAS      1.0   /* squared mean residual (noise units) of a real hole */
+#define SEG_HOLE_COST      6.0   /* its mean squared distance (3 for pure noise) */
+#define SEG_REFIT_GAP      4     /* pixels kept clear of the subject when refitting */
 
 /* One Gaussian mixture in RGB. */
 struct gmm {
@@ -345,9 +345,8 @@ static void gc_nlinks(struct gc *p, double gamma)
 						cnt++;
 						continue;
 					}
-					p->nl[4 * i + d] =
-					    (float)(gamma / (d & 1 ? M_SQRT2 : 1.0) *
-						    exp(-beta * d2));
+					p->nl[4 * i + d] = (float)(gamma / (d & 1 ? M_SQRT2 : 1.0) *
+								   exp(-beta * d2));
 				}
 			}
 		}
@@ -495,12 +494,12 @@ static double studio_confidence(const struct imgbackdrop *bd, int runs)
 
 /* Per-pixel fit to the backdrop surface (imgbackdrop_cost). */
 struct studio_fit {
-	float *plain;  /* squared noise-normalised distance */
-	float *shadow; /* the same for the best shadow, HUGE_VALF if none */
-	float *scale;  /* darkening factor of that shadow */
+	float *plain;   /* squared noise-normalised distance */
+	float *shadow;  /* the same for the best shadow, HUGE_VALF if none */
+	float *scale;   /* darkening factor of that shadow */
 	uint8_t *shade; /* 1 = reached from the clear backdrop by a soft shadow */
-	float *cost;   /* what the cut uses */
-	float *bd;     /* the backdrop colour of each pixel, n * 3 */
+	float *cost;    /* what the cut uses */
+	float *bd;      /* the backdrop colour of each pixel, n * 3 */
 };
 
 static void studio_costs(const struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf)
@@ -562,7 +561,8 @@ static void studio_shadows(const struct gc *p, struct studio_fit *sf, double ste
 	}
 	free(st.v);
 	for (size_t i = 0; i < p->n; i++)
-		sf->cost[i] = sf->shade[i] && sf->shadow[i] < sf->plain[i] ? sf->shadow[i] : sf->plain[i];
+		sf->cost[i] =
+		    sf->shade[i] && sf->shadow[i] < sf->plain[i] ? sf->shadow[i] : sf->plain[i];
 }
 
 /* How much the darkening factor varies between neighbours from noise alone. */
@@ -666,9 +666,9 @@ static void studio_round(struct gc *p, const struct imgbackdrop *bd, struct stud
 /* What one enclosed background region looks like against the backdrop. */
 struct studio_region {
 	size_t count;
-	int open;          /* touches the image border */
-	double bias[3];    /* sum of noise-normalised residuals per channel */
-	double cost;       /* sum of plain costs */
+	int open;       /* touches the image border */
+	double bias[3]; /* sum of noise-normalised residuals per channel */
+	double cost;    /* sum of plain costs */
 };
 
 /* Flood the background region of `seed` (4-connected), marking it in seen. */
@@ -1008,8 +1008,8 @@ static int seg_segment(gdImagePtr src, struct seg_mask *out)
 	band = (int)(SEG_BAND * (p.w < p.h ? p.w : p.h) + 0.5);
 	band = band < 1 ? 1 : band;
 	if (imgbackdrop_fit(&bd, p.rgb, p.w, p.h, NULL, band, 2, SEG_FIT_SAMPLES) == 0)
-		out->confidence = studio_confidence(&bd, imgbackdrop_ring_runs(&bd, p.rgb, p.w, p.h,
-										SEG_RING_RUN));
+		out->confidence = studio_confidence(
+		    &bd, imgbackdrop_ring_runs(&bd, p.rgb, p.w, p.h, SEG_RING_RUN));
 	if (out->confidence < SEG_STUDIO_MIN) {
 		/* no surface fits: the colour-mixture cut is a guess, and says so */
 		out->confidence *= 0.5;

@@ -26,7 +26,7 @@
 const int imgflow_dx[8] = {1, 1, 0, -1, -1, -1, 0, 1};
 const int imgflow_dy[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 
-static void flow_push(struct imgflow_stack *s, int32_t v)
+void imgflow_stack_push(struct imgflow_stack *s, int32_t v)
 {
 	if (s->len == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 1024;
@@ -206,7 +206,7 @@ static int32_t flow_grow(struct imgflow *f, int32_t i)
 static void flow_orphan(struct imgflow *f, int32_t i)
 {
 	f->parent[i] = ARC_ORPHAN;
-	flow_push(&f->orphans, i);
+	imgflow_stack_push(&f->orphans, i);
 }
 
 /* Push the bottleneck along source -> mid -> sink; orphan saturated links. */
@@ -346,5 +346,43 @@ void imgflow_run(struct imgflow *f)
 		flow_augment(f, mid);
 		while (f->orphans.len > 0)
 			flow_adopt(f, f->orphans.v[--f->orphans.len]);
+	}
+}
+
+void imgflow_nlinks(const float *rgb, int w, int h, double gamma, float *nl)
+{
+	double sum = 0, beta = 0;
+	size_t cnt = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int y = 0; y < h; y++) {
+			for (int x = 0; x < w; x++) {
+				size_t i = (size_t)y * w + x;
+
+				for (int d = 0; d < 4; d++) {
+					int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+					const float *a = rgb + 3 * i,
+						    *b = rgb + 3 * ((size_t)ny * w + nx);
+					float d0, d1, d2;
+
+					nl[4 * i + d] = 0;
+					if (nx < 0 || nx >= w || ny >= h)
+						continue;
+					d0 = a[0] - b[0];
+					d1 = a[1] - b[1];
+					d2 = a[2] - b[2];
+					d2 = d0 * d0 + d1 * d1 + d2 * d2;
+					if (pass == 0) {
+						sum += d2;
+						cnt++;
+						continue;
+					}
+					nl[4 * i + d] = (float)(gamma / (d & 1 ? M_SQRT2 : 1.0) *
+								exp(-beta * d2));
+				}
+			}
+		}
+		if (pass == 0 && sum > 0)
+			beta = (double)cnt / (2.0 * sum);
 	}
 }

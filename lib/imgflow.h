@@ -22,6 +22,17 @@ struct imgflow_stack {
 	size_t len, cap;
 };
 
+/* Append v to s (grows; aborts on out-of-memory like xmalloc). */
+void imgflow_stack_push(struct imgflow_stack *s, int32_t v);
+
+/*
+ * Contrast-sensitive n-link weights of an RGB image (w x h, 3 floats a
+ * pixel), as GrabCut has them: gamma / length * exp(-beta |z_p - z_q|^2),
+ * beta from the image's mean squared neighbour difference. Writes
+ * nl[4 * i + d] for directions 0..3 (0 where the neighbour is outside).
+ */
+void imgflow_nlinks(const float *rgb, int w, int h, double gamma, float *nl);
+
 /*
  * Solver state. The grid is padded with one ring of inert nodes so that
  * every real node has eight neighbours: an arc's head and its reverse arc

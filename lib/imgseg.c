@@ -14,10 +14,10 @@
 #include "config.h"
 
 #include "imgseg.h"
-#include "imgbackdrop.h"
 #include "imgedge.h"
 #include "imgflow.h"
-#include "imgmatte.h"
+#include "imgmask.h"
+#include "imgstudio.h"
 #include "err.h"
 #include "util.h"
 
@@ -36,22 +36,8 @@
 #define SEG_COV_REG        1.0    /* added to covariance diagonals (0..255 units) */
 #define SEG_FEATHER        2.0    /* mask blur sigma in full-resolution pixels */
 #define SEG_KMEANS_SAMPLES 20000
-#define SEG_FIT_SAMPLES    40000
-#define SEG_BAND           0.03   /* backdrop sample band, fraction of the shorter side */
-#define SEG_CALM           4.0    /* backdrop noise (levels) of a clean studio shot */
-#define SEG_NOISY          16.0   /* ... and of a backdrop that is no surface at all */
 #define SEG_GC_MAX_PIXELS  160000 /* GrabCut works on a copy of at most this */
-#define SEG_RING_RUN       3      /* outlier pixels in a row that count on the border ring */
-#define SEG_RING_RUNS_OK   8      /* stretches of border a subject may cover */
 #define SEG_STUDIO_MIN     0.6    /* confidence from which the studio path is taken */
-#define SEG_STUDIO_GAMMA   10.0   /* smoothness weight of the studio cut */
-#define SEG_TAU            4.0    /* noise-normalised distance where foreground starts */
-#define SEG_COST_CAP       40.0f
-#define SEG_SHADOW_STEP    0.04  /* darkening per pixel a soft shadow may have */
-#define SEG_MIN_PART       20000 /* parts below 1/20000 of the image are specks */
-#define SEG_HOLE_BIAS      1.0   /* squared mean residual (noise units) of a real hole */
-#define SEG_HOLE_COST      6.0   /* its mean squared distance (3 for pure noise) */
-#define SEG_REFIT_GAP      4     /* pixels kept clear of the subject when refitting */
 
 /* One Gaussian mixture in RGB. */
 struct gmm {
@@ -70,15 +56,6 @@ struct gc {
 	float *nl;       /* n * 4 n-link weights towards directions 0..3 */
 	struct gmm g[2]; /* [0] background, [1] foreground */
 };
-
-static void seg_push(struct imgflow_stack *s, int32_t v)
-{
-	if (s->len == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 1024;
-		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
-	}
-	s->v[s->len++] = v;
-}
 
 /* ---- k-means ----------------------------------------------------------- */
 
@@ -320,41 +297,6 @@ static void gmm_init(struct gc *p, int side)
 
 /* ---- GrabCut ------------------------------------------------------------ */
 
-/* beta from the mean squared colour difference, then the n-link weights. */
-static void gc_nlinks(struct gc *p, double gamma)
-{
-	double sum = 0, beta = 0;
-	size_t cnt = 0;
-
-	for (int pass = 0; pass < 2; pass++) {
-		for (int y = 0; y < p->h; y++) {
-			for (int x = 0; x < p->w; x++) {
-				size_t i = (size_t)y * p->w + x;
-
-				for (int d = 0; d < 4; d++) {
-					int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
-					float d2;
-
-					p->nl[4 * i + d] = 0;
-					if (nx < 0 || nx >= p->w || ny >= p->h)
-						continue;
-					d2 = dist3(p->rgb + 3 * i,
-						   p->rgb + 3 * ((size_t)ny * p->w + nx));
-					if (pass == 0) {
-						sum += d2;
-						cnt++;
-						continue;
-					}
-					p->nl[4 * i + d] = (float)(gamma / (d & 1 ? M_SQRT2 : 1.0) *
-								   exp(-beta * d2));
-				}
-			}
-		}
-		if (pass == 0 && sum > 0)
-			beta = (double)cnt / (2.0 * sum);
-	}
-}
-
 /* Load t-links and n-links of the current models into the flow graph. */
 static void gc_graph(struct gc *p, struct imgflow *f)
 {
@@ -418,7 +360,7 @@ static void gc_solve(struct gc *p)
 	gmm_init(p, 1);
 	gmm_learn(p, 0);
 	gmm_learn(p, 1);
-	gc_nlinks(p, SEG_GAMMA);
+	imgflow_nlinks(p->rgb, p->w, p->h, SEG_GAMMA, p->nl);
 	imgflow_init(&f, p->w, p->h);
 	for (int it = 0; it < SEG_ITERS; it++)
 		if (gc_round(p, &f) == 0)
@@ -426,404 +368,7 @@ static void gc_solve(struct gc *p)
 	imgflow_cleanup(&f);
 }
 
-/* ---- mask clean-up ------------------------------------------------------ */
-
-/*
- * Keep the 8-connected foreground components of at least min_size pixels
- * and the largest one (min_size SIZE_MAX: only the largest).
- */
-static void mask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
-{
-	size_t n = (size_t)w * h, best_size = 0;
-	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
-	uint8_t *keep = xcalloc(n / 2 + 2, 1); /* per label; labels <= n / 2 + 1 */
-	struct imgflow_stack st = {NULL, 0, 0};
-
-	for (size_t s = 0; s < n; s++) {
-		size_t size = 0;
-
-		if (!fg[s] || lab[s])
-			continue;
-		lab[s] = ++next;
-		seg_push(&st, (int32_t)s);
-		while (st.len > 0) {
-			int32_t i = st.v[--st.len];
-			int x = i % w, y = i / w;
-
-			size++;
-			for (int d = 0; d < 8; d++) {
-				int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
-				int32_t j = ny * w + nx;
-
-				if (nx < 0 || ny < 0 || nx >= w || ny >= h || !fg[j] || lab[j])
-					continue;
-				lab[j] = next;
-				seg_push(&st, j);
-			}
-		}
-		if ((size_t)next < n / 2 + 2)
-			keep[next] = size >= min_size;
-		if (size > best_size) {
-			best_size = size;
-			best = next;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		fg[i] = fg[i] && (lab[i] == best || ((size_t)lab[i] < n / 2 + 2 && keep[lab[i]]));
-	free(keep);
-	free(lab);
-	free(st.v);
-}
-
-/* ---- studio backdrops: a fitted surface instead of colour mixtures ------ */
-
-/*
- * Fit quality of the backdrop model, the confidence the engine reports:
- * the share of the border that fits, how calm the fit's noise is, and how
- * few separate stretches of the border do not fit.
- */
-static double studio_confidence(const struct imgbackdrop *bd, int runs)
-{
-	double noise = (bd->sigma[0] + bd->sigma[1] + bd->sigma[2]) / 3;
-	double calm = (SEG_NOISY - noise) / (SEG_NOISY - SEG_CALM);
-	double whole = runs <= SEG_RING_RUNS_OK ? 1.0 : (double)SEG_RING_RUNS_OK / runs;
-
-	calm = calm < 0 ? 0 : (calm > 1 ? 1 : calm);
-	return bd->inliers * calm * whole;
-}
-
-/* Per-pixel fit to the backdrop surface (imgbackdrop_cost). */
-struct studio_fit {
-	float *plain;   /* squared noise-normalised distance */
-	float *shadow;  /* the same for the best shadow, HUGE_VALF if none */
-	float *scale;   /* darkening factor of that shadow */
-	uint8_t *shade; /* 1 = reached from the clear backdrop by a soft shadow */
-	float *cost;    /* what the cut uses */
-	float *bd;      /* the backdrop colour of each pixel, n * 3 */
-};
-
-static void studio_costs(const struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf)
-{
-	for (int y = 0; y < p->h; y++) {
-		float *row = sf->bd + (size_t)y * p->w * 3;
-
-		imgbackdrop_row(bd, p->w, p->h, y, row);
-		for (int x = 0; x < p->w; x++) {
-			size_t i = (size_t)y * p->w + x;
-
-			sf->plain[i] = imgbackdrop_cost(bd, p->rgb + 3 * i, row + 3 * (size_t)x,
-							&sf->shadow[i], &sf->scale[i]);
-		}
-	}
-}
-
-/*
- * Shadows: the region reached from the clear backdrop (border-connected
- * pixels that fit the surface) through pixels a darkened backdrop
- * explains, each step darkening by at most `step`. A shadow fades in
- * gently; a subject of the backdrop's hue starts at an edge, which stops
- * the walk.
- */
-static void studio_shadows(const struct gc *p, struct studio_fit *sf, double step)
-{
-	struct imgflow_stack st = {NULL, 0, 0};
-	const float tau2 = (float)(SEG_TAU * SEG_TAU);
-
-	memset(sf->shade, 0, p->n);
-	for (int y = 0; y < p->h; y++)
-		for (int x = 0; x < p->w; x++) {
-			size_t i = (size_t)y * p->w + x;
-
-			if ((x == 0 || y == 0 || x == p->w - 1 || y == p->h - 1) &&
-			    sf->plain[i] < tau2) {
-				sf->shade[i] = 1;
-				seg_push(&st, (int32_t)i);
-			}
-		}
-	while (st.len > 0) {
-		int32_t i = st.v[--st.len];
-		int x = i % p->w, y = i / p->w;
-
-		for (int d = 0; d < 8; d += 2) {
-			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
-			int32_t j = ny * p->w + nx;
-			int ok;
-
-			if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h || sf->shade[j])
-				continue;
-			ok = sf->plain[j] < tau2 ||
-			     (sf->shadow[j] < tau2 && fabsf(sf->scale[j] - sf->scale[i]) <= step);
-			if (!ok)
-				continue;
-			sf->shade[j] = 1;
-			seg_push(&st, j);
-		}
-	}
-	free(st.v);
-	for (size_t i = 0; i < p->n; i++)
-		sf->cost[i] =
-		    sf->shade[i] && sf->shadow[i] < sf->plain[i] ? sf->shadow[i] : sf->plain[i];
-}
-
-/* How much the darkening factor varies between neighbours from noise alone. */
-static double studio_shadow_step(const struct imgbackdrop *bd)
-{
-	float c[3];
-	double level, noise = (bd->sigma[0] + bd->sigma[1] + bd->sigma[2]) / 3;
-
-	imgbackdrop_at(bd, 0, 0, c);
-	level = (c[0] + c[1] + c[2]) / 3;
-	return SEG_SHADOW_STEP + 3 * noise / (level > 16 ? level : 16);
-}
-
-/* Min-cut with backdrop-distance t-links; labels p->fg. */
-static void studio_cut(struct gc *p, const float *cost, struct imgflow *f)
-{
-	imgflow_clear(f);
-	for (int y = 0; y < p->h; y++) {
-		for (int x = 0; x < p->w; x++) {
-			size_t i = (size_t)y * p->w + x;
-			float c = cost[i] < SEG_COST_CAP ? cost[i] : SEG_COST_CAP;
-
-			imgflow_set_terminal(f, x, y, c * 0.5f, SEG_TAU * SEG_TAU * 0.5f);
-			for (int d = 0; d < 4; d++)
-				imgflow_set_edge(f, x, y, d, p->nl[4 * i + d]);
-		}
-	}
-	imgflow_run(f);
-	for (int y = 0; y < p->h; y++)
-		for (int x = 0; x < p->w; x++)
-			p->fg[(size_t)y * p->w + x] = (uint8_t)imgflow_is_source(f, x, y);
-}
-
-/*
- * Background pixels at least `gap` pixels (box distance) from the
- * foreground that fit the backdrop without a shadow: what the refit uses.
- */
-static uint8_t *studio_clear_background(const struct gc *p, const struct studio_fit *sf, int gap)
-{
-	uint8_t *near = xcalloc(p->n, 1);
-	int *last = xmalloc((size_t)p->w * sizeof(*last));
-
-	/* rows: distance to the nearest foreground on the left and right */
-	for (int y = 0; y < p->h; y++) {
-		const uint8_t *fg = p->fg + (size_t)y * p->w;
-		uint8_t *out = near + (size_t)y * p->w;
-		int prev = -1 - gap;
-
-		for (int x = 0; x < p->w; x++) {
-			prev = fg[x] ? x : prev;
-			out[x] = x - prev <= gap;
-		}
-		prev = p->w + gap;
-		for (int x = p->w - 1; x >= 0; x--) {
-			prev = fg[x] ? x : prev;
-			out[x] |= prev - x <= gap;
-		}
-	}
-	/* columns of that: the box of side 2 gap + 1 around each foreground pixel */
-	for (int x = 0; x < p->w; x++)
-		last[x] = -1 - gap;
-	for (int y = 0; y < p->h; y++)
-		for (int x = 0; x < p->w; x++) {
-			uint8_t *o = near + (size_t)y * p->w + x;
-
-			last[x] = *o & 1 ? y : last[x];
-			*o |= (uint8_t)((y - last[x] <= gap) << 1);
-		}
-	for (int x = 0; x < p->w; x++)
-		last[x] = p->h + gap;
-	for (int y = p->h - 1; y >= 0; y--)
-		for (int x = 0; x < p->w; x++) {
-			uint8_t *o = near + (size_t)y * p->w + x;
-
-			last[x] = *o & 1 ? y : last[x];
-			*o |= (uint8_t)((last[x] - y <= gap) << 1);
-		}
-	for (size_t i = 0; i < p->n; i++)
-		near[i] = !(near[i] & 2) && sf->cost[i] == sf->plain[i];
-	free(last);
-	return near;
-}
-
-/*
- * Fit, shadows and labels for the current surface: a min-cut when f is
- * given, else the plain threshold (enough to find clear backdrop to refit).
- */
-static void studio_round(struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf,
-			 struct imgflow *f)
-{
-	studio_costs(p, bd, sf);
-	studio_shadows(p, sf, studio_shadow_step(bd));
-	if (f) {
-		studio_cut(p, sf->cost, f);
-		return;
-	}
-	for (size_t i = 0; i < p->n; i++)
-		p->fg[i] = sf->cost[i] >= (float)(SEG_TAU * SEG_TAU);
-}
-
-/* What one enclosed background region looks like against the backdrop. */
-struct studio_region {
-	size_t count;
-	int open;       /* touches the image border */
-	double bias[3]; /* sum of noise-normalised residuals per channel */
-	double cost;    /* sum of plain costs */
-};
-
-/* Flood the background region of `seed` (4-connected), marking it in seen. */
-static void studio_region(const struct gc *p, const struct imgbackdrop *bd,
-			  const struct studio_fit *sf, int32_t seed, uint8_t *seen,
-			  struct imgflow_stack *st, struct imgflow_stack *members,
-			  struct studio_region *r)
-{
-	memset(r, 0, sizeof(*r));
-	members->len = 0;
-	seen[seed] = 1;
-	seg_push(st, seed);
-	while (st->len > 0) {
-		int32_t i = st->v[--st->len];
-		int x = i % p->w, y = i / p->w;
-
-		seg_push(members, i);
-		r->count++;
-		r->open |= x == 0 || y == 0 || x == p->w - 1 || y == p->h - 1;
-		r->cost += sf->plain[i];
-		for (int c = 0; c < 3; c++)
-			r->bias[c] += (p->rgb[3 * i + c] - sf->bd[3 * i + c]) / bd->sigma[c];
-		for (int d = 0; d < 8; d += 2) {
-			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
-			int32_t j = ny * p->w + nx;
-
-			if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h || p->fg[j] || seen[j])
-				continue;
-			seen[j] = 1;
-			seg_push(st, j);
-		}
-	}
-}
-
-/*
- * Holes: a background region enclosed by the subject stays transparent
- * only when it is the backdrop showing through - its colours match the
- * surface without a bias, as the border does. An enclosed region that is
- * merely close to the backdrop colour (a white label on a white sweep, a
- * grey body on a grey one) is part of the subject, and so is a speck.
- */
-static void studio_holes(struct gc *p, const struct imgbackdrop *bd, const struct studio_fit *sf)
-{
-	uint8_t *seen = xcalloc(p->n, 1);
-	struct imgflow_stack st = {NULL, 0, 0}, members = {NULL, 0, 0};
-	size_t min_hole = p->n / SEG_MIN_PART + 8;
-
-	for (size_t s = 0; s < p->n; s++) {
-		struct studio_region r;
-		double bias2 = 0;
-
-		if (p->fg[s] || seen[s])
-			continue;
-		studio_region(p, bd, sf, (int32_t)s, seen, &st, &members, &r);
-		for (int c = 0; c < 3; c++)
-			bias2 += (r.bias[c] / r.count) * (r.bias[c] / r.count);
-		if (r.open || (r.count >= min_hole && bias2 <= SEG_HOLE_BIAS &&
-			       r.cost / r.count <= SEG_HOLE_COST))
-			continue;
-		for (size_t k = 0; k < members.len; k++)
-			p->fg[members.v[k]] = 1;
-	}
-	free(seen);
-	free(st.v);
-	free(members.v);
-}
-
-/* Soft alpha at the cut's edge from the known backdrop (imgmatte.h). */
-static void studio_matte(const struct gc *p, const struct imgbackdrop *bd, struct studio_fit *sf,
-			 float *alpha)
-{
-	struct imgmatte_input in = {p->w, p->h, p->rgb, sf->bd, sf->scale, p->fg, bd->sigma};
-
-	/* the shading of the backdrop: the shadow's darkening where the cut used it */
-	for (size_t i = 0; i < p->n; i++)
-		sf->scale[i] = sf->cost[i] != sf->plain[i] ? sf->scale[i] : 1.0f;
-	imgmatte_known_backdrop(&in, alpha);
-}
-
-/*
- * The studio path: cut against the border's backdrop surface, refit the
- * surface (one degree higher) to everything the cut left as clear
- * background, and cut again.
- */
-static void studio_solve(struct gc *p, struct imgbackdrop *bd, float *alpha)
-{
-	struct imgflow f;
-	struct studio_fit sf;
-	uint8_t *clear;
-	struct imgbackdrop refit;
-
-	sf.plain = xmalloc(p->n * sizeof(float));
-	sf.shadow = xmalloc(p->n * sizeof(float));
-	sf.scale = xmalloc(p->n * sizeof(float));
-	sf.cost = xmalloc(p->n * sizeof(float));
-	sf.shade = xmalloc(p->n);
-	sf.bd = xmalloc(p->n * 3 * sizeof(float));
-	studio_round(p, bd, &sf, NULL);
-	clear = studio_clear_background(p, &sf, SEG_REFIT_GAP);
-	if (imgbackdrop_fit(&refit, p->rgb, p->w, p->h, clear, 0, 3, SEG_FIT_SAMPLES) == 0 &&
-	    refit.inliers > 0.5)
-		*bd = refit;
-	gc_nlinks(p, SEG_STUDIO_GAMMA);
-	imgflow_init(&f, p->w, p->h);
-	studio_round(p, bd, &sf, &f);
-	studio_holes(p, bd, &sf);
-	mask_keep_parts(p->fg, p->w, p->h, p->n / SEG_MIN_PART + 8);
-	studio_matte(p, bd, &sf, alpha);
-	free(clear);
-	imgflow_cleanup(&f);
-	free(sf.plain);
-	free(sf.shadow);
-	free(sf.scale);
-	free(sf.cost);
-	free(sf.shade);
-	free(sf.bd);
-}
-
 /* ---- mask clean-up and output ------------------------------------------- */
-
-/* Background regions not 4-connected to the image border become foreground. */
-static void mask_fill_holes(uint8_t *fg, int w, int h)
-{
-	size_t n = (size_t)w * h;
-	uint8_t *seen = xcalloc(n, 1);
-	struct imgflow_stack st = {NULL, 0, 0};
-
-	for (int y = 0; y < h; y++)
-		for (int x = 0; x < w; x++) {
-			int32_t i = y * w + x;
-
-			if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && !fg[i]) {
-				seen[i] = 1;
-				seg_push(&st, i);
-			}
-		}
-	while (st.len > 0) {
-		int32_t i = st.v[--st.len];
-		int x = i % w, y = i / w;
-
-		for (int d = 0; d < 8; d += 2) {
-			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
-			int32_t j = ny * w + nx;
-
-			if (nx < 0 || ny < 0 || nx >= w || ny >= h || fg[j] || seen[j])
-				continue;
-			seen[j] = 1;
-			seg_push(&st, j);
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		fg[i] = !seen[i];
-	free(seen);
-	free(st.v);
-}
 
 /* Truecolor pixel of any gd image. */
 static int seg_pixel(gdImagePtr im, int x, int y)
@@ -903,18 +448,22 @@ static void seg_compose(gdImagePtr src, gdImagePtr dst, const float *m, int sw, 
 	free(fx);
 }
 
-/* The small image as floats in p->rgb. */
-static void seg_load(struct gc *p, gdImagePtr small)
+/* A gd image as floats, 3 a pixel, 0..255 (heap). */
+static float *seg_rgb(gdImagePtr im)
 {
-	for (int y = 0; y < p->h; y++)
-		for (int x = 0; x < p->w; x++) {
-			int c = seg_pixel(small, x, y);
-			float *z = p->rgb + 3 * ((size_t)y * p->w + x);
+	int w = gdImageSX(im), h = gdImageSY(im);
+	float *rgb = xmalloc((size_t)w * h * 3 * sizeof(*rgb));
+
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			int c = seg_pixel(im, x, y);
+			float *z = rgb + 3 * ((size_t)y * w + x);
 
 			z[0] = (float)gdTrueColorGetRed(c);
 			z[1] = (float)gdTrueColorGetGreen(c);
 			z[2] = (float)gdTrueColorGetBlue(c);
 		}
+	return rgb;
 }
 
 /* A mask being built: w x h floats, 0 or 1, and the confidence. */
@@ -932,12 +481,11 @@ static void gc_alloc(struct gc *p, gdImagePtr im)
 	p->w = gdImageSX(im);
 	p->h = gdImageSY(im);
 	p->n = (size_t)p->w * p->h;
-	p->rgb = xmalloc(p->n * 3 * sizeof(*p->rgb));
+	p->rgb = seg_rgb(im);
 	p->fixed = xmalloc(p->n);
 	p->fg = xmalloc(p->n);
 	p->comp = xcalloc(p->n, 1);
 	p->nl = xmalloc(p->n * 4 * sizeof(*p->nl));
-	seg_load(p, im);
 }
 
 static void gc_free(struct gc *p)
@@ -972,8 +520,8 @@ static int seg_grabcut(gdImagePtr src, struct seg_mask *out)
 	if (own)
 		gdImageDestroy(small);
 	gc_solve(&p);
-	mask_keep_parts(p.fg, p.w, p.h, SIZE_MAX);
-	mask_fill_holes(p.fg, p.w, p.h);
+	imgmask_keep_parts(p.fg, p.w, p.h, SIZE_MAX);
+	imgmask_fill_holes(p.fg, p.w, p.h);
 	seg_take(out, &p);
 	gc_free(&p);
 	return 0;
@@ -986,42 +534,36 @@ static int seg_grabcut(gdImagePtr src, struct seg_mask *out)
  */
 static int seg_segment(gdImagePtr src, struct seg_mask *out)
 {
-	struct gc p;
 	struct imgbackdrop bd;
-	int own, band;
+	int own;
 	gdImagePtr small = seg_small(src, SEG_MAX_PIXELS, &own);
+	float *rgb;
 
 	if (!small)
 		return -1;
 	memset(out, 0, sizeof(*out));
-	if (gdImageSX(small) < 3 || gdImageSY(small) < 3) {
-		out->w = gdImageSX(small);
-		out->h = gdImageSY(small);
+	out->w = gdImageSX(small);
+	out->h = gdImageSY(small);
+	if (out->w < 3 || out->h < 3) {
 		out->m = xcalloc((size_t)out->w * out->h, sizeof(*out->m));
 		if (own)
 			gdImageDestroy(small);
 		return 0;
 	}
-	gc_alloc(&p, small);
+	rgb = seg_rgb(small);
 	if (own)
 		gdImageDestroy(small);
-	band = (int)(SEG_BAND * (p.w < p.h ? p.w : p.h) + 0.5);
-	band = band < 1 ? 1 : band;
-	if (imgbackdrop_fit(&bd, p.rgb, p.w, p.h, NULL, band, 2, SEG_FIT_SAMPLES) == 0)
-		out->confidence = studio_confidence(
-		    &bd, imgbackdrop_ring_runs(&bd, p.rgb, p.w, p.h, SEG_RING_RUN));
+	out->confidence = imgstudio_fit(rgb, out->w, out->h, &bd);
 	if (out->confidence < SEG_STUDIO_MIN) {
 		/* no surface fits: the colour-mixture cut is a guess, and says so */
 		out->confidence *= 0.5;
-		gc_free(&p);
+		free(rgb);
 		return seg_grabcut(src, out);
 	}
-	out->w = p.w;
-	out->h = p.h;
-	out->m = xmalloc(p.n * sizeof(*out->m));
+	out->m = xmalloc((size_t)out->w * out->h * sizeof(*out->m));
 	out->soft = 1;
-	studio_solve(&p, &bd, out->m);
-	gc_free(&p);
+	imgstudio_cut(rgb, out->w, out->h, &bd, out->m);
+	free(rgb);
 	return 0;
 }
 

@@ -1,0 +1,140 @@
+/*
+ * imgmask.c - clean-up of binary masks (imgmask.h): connected components
+ * by an explicit stack (no recursion, any image size), and a box dilation
+ * by running distances, O(pixels) whatever the radius.
+ */
+#include "config.h"
+
+#include "imgmask.h"
+#include "imgflow.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Keep the 8-connected foreground components of at least min_size pixels
+ * and the largest one (min_size SIZE_MAX: only the largest).
+ */
+void imgmask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
+{
+	size_t n = (size_t)w * h, best_size = 0;
+	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
+	uint8_t *keep = xcalloc(n / 2 + 2, 1); /* per label; labels <= n / 2 + 1 */
+	struct imgflow_stack st = {NULL, 0, 0};
+
+	for (size_t s = 0; s < n; s++) {
+		size_t size = 0;
+
+		if (!fg[s] || lab[s])
+			continue;
+		lab[s] = ++next;
+		imgflow_stack_push(&st, (int32_t)s);
+		while (st.len > 0) {
+			int32_t i = st.v[--st.len];
+			int x = i % w, y = i / w;
+
+			size++;
+			for (int d = 0; d < 8; d++) {
+				int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+				int32_t j = ny * w + nx;
+
+				if (nx < 0 || ny < 0 || nx >= w || ny >= h || !fg[j] || lab[j])
+					continue;
+				lab[j] = next;
+				imgflow_stack_push(&st, j);
+			}
+		}
+		if ((size_t)next < n / 2 + 2)
+			keep[next] = size >= min_size;
+		if (size > best_size) {
+			best_size = size;
+			best = next;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		fg[i] = fg[i] && (lab[i] == best || ((size_t)lab[i] < n / 2 + 2 && keep[lab[i]]));
+	free(keep);
+	free(lab);
+	free(st.v);
+}
+
+/* Background regions not 4-connected to the image border become foreground. */
+void imgmask_fill_holes(uint8_t *fg, int w, int h)
+{
+	size_t n = (size_t)w * h;
+	uint8_t *seen = xcalloc(n, 1);
+	struct imgflow_stack st = {NULL, 0, 0};
+
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			int32_t i = y * w + x;
+
+			if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && !fg[i]) {
+				seen[i] = 1;
+				imgflow_stack_push(&st, i);
+			}
+		}
+	while (st.len > 0) {
+		int32_t i = st.v[--st.len];
+		int x = i % w, y = i / w;
+
+		for (int d = 0; d < 8; d += 2) {
+			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+			int32_t j = ny * w + nx;
+
+			if (nx < 0 || ny < 0 || nx >= w || ny >= h || fg[j] || seen[j])
+				continue;
+			seen[j] = 1;
+			imgflow_stack_push(&st, j);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		fg[i] = !seen[i];
+	free(seen);
+	free(st.v);
+}
+
+void imgmask_near(const uint8_t *fg, int w, int h, int gap, uint8_t *near)
+{
+	int *last = xmalloc((size_t)w * sizeof(*last));
+
+	/* rows: the nearest foreground on the left and on the right */
+	for (int y = 0; y < h; y++) {
+		const uint8_t *row = fg + (size_t)y * w;
+		uint8_t *out = near + (size_t)y * w;
+		int prev = -1 - gap;
+
+		for (int x = 0; x < w; x++) {
+			prev = row[x] ? x : prev;
+			out[x] = x - prev <= gap;
+		}
+		prev = w + gap;
+		for (int x = w - 1; x >= 0; x--) {
+			prev = row[x] ? x : prev;
+			out[x] |= prev - x <= gap;
+		}
+	}
+	/* columns of that (bit 1): the box of side 2 gap + 1 */
+	for (int x = 0; x < w; x++)
+		last[x] = -1 - gap;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			uint8_t *o = near + (size_t)y * w + x;
+
+			last[x] = *o & 1 ? y : last[x];
+			*o |= (uint8_t)((y - last[x] <= gap) << 1);
+		}
+	for (int x = 0; x < w; x++)
+		last[x] = h + gap;
+	for (int y = h - 1; y >= 0; y--)
+		for (int x = 0; x < w; x++) {
+			uint8_t *o = near + (size_t)y * w + x;
+
+			last[x] = *o & 1 ? y : last[x];
+			*o |= (uint8_t)((last[x] - y <= gap) << 1);
+		}
+	for (size_t i = 0; i < (size_t)w * h; i++)
+		near[i] = (near[i] & 2) != 0;
+	free(last);
+}

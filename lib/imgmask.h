@@ -1,0 +1,24 @@
+/*
+ * imgmask.h - clean-up of binary masks (w x h bytes, 1 = subject) for the
+ * background removal: keep the real parts, fill holes, find what lies near
+ * the subject.
+ */
+#ifndef IA_IMGMASK_H
+#define IA_IMGMASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Keep the 8-connected foreground components of at least min_size pixels
+ * and the largest one (min_size SIZE_MAX: only the largest).
+ */
+void imgmask_keep_parts(uint8_t *fg, int w, int h, size_t min_size);
+
+/* Background regions not 4-connected to the image border become foreground. */
+void imgmask_fill_holes(uint8_t *fg, int w, int h);
+
+/* near[i] = 1 where a foreground pixel lies within gap pixels (box distance). */
+void imgmask_near(const uint8_t *fg, int w, int h, int gap, uint8_t *near);
+
+#endif

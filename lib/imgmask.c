@@ -9,6 +9,7 @@
 #include "imgflow.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,4 +138,90 @@ void imgmask_near(const uint8_t *fg, int w, int h, int gap, uint8_t *near)
 	for (size_t i = 0; i < (size_t)w * h; i++)
 		near[i] = (near[i] & 2) != 0;
 	free(last);
+}
+
+/* z of (b - a) x (c - a): > 0 when a, b, c turn counter-clockwise. */
+static long hull_turn(const int *a, const int *b, const int *c)
+{
+	return (long)(b[0] - a[0]) * (c[1] - a[1]) - (long)(b[1] - a[1]) * (c[0] - a[0]);
+}
+
+/*
+ * Convex hull of pts (n points, already sorted by y then x) by the
+ * monotone chain; writes the corners to hull, returns their count.
+ */
+static int hull_chain(const int (*pts)[2], int n, int (*hull)[2])
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		while (k >= 2 && hull_turn(hull[k - 2], hull[k - 1], pts[i]) <= 0)
+			k--;
+		memcpy(hull[k++], pts[i], sizeof(hull[0]));
+	}
+	for (int i = n - 2, lower = k + 1; i >= 0; i--) {
+		while (k >= lower && hull_turn(hull[k - 2], hull[k - 1], pts[i]) <= 0)
+			k--;
+		memcpy(hull[k++], pts[i], sizeof(hull[0]));
+	}
+	return k > 1 ? k - 1 : k;
+}
+
+/* Fill row y of inside between the hull's crossings of it. */
+static void hull_fill_row(const int (*hull)[2], int k, int w, int y, uint8_t *row)
+{
+	double lo = HUGE_VAL, hi = -HUGE_VAL;
+
+	for (int i = 0; i < k; i++) {
+		const int *a = hull[i], *b = hull[(i + 1) % k];
+
+		if ((a[1] > y && b[1] > y) || (a[1] < y && b[1] < y))
+			continue;
+		if (a[1] == b[1]) {
+			lo = fmin(lo, fmin(a[0], b[0]));
+			hi = fmax(hi, fmax(a[0], b[0]));
+			continue;
+		}
+		double x = a[0] + (double)(y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+
+		lo = fmin(lo, x);
+		hi = fmax(hi, x);
+	}
+	for (int x = (int)ceil(lo - 1e-9); x <= (int)floor(hi + 1e-9) && x < w; x++)
+		if (x >= 0)
+			row[x] = 1;
+}
+
+void imgmask_hull(const uint8_t *m, int w, int h, uint8_t *inside)
+{
+	int(*pts)[2] = xmalloc((size_t)2 * h * sizeof(*pts)), (*hull)[2], n = 0, k;
+
+	memset(inside, 0, (size_t)w * h);
+	for (int y = 0; y < h; y++) { /* the outermost pixels of each row suffice */
+		int x0 = -1, x1 = -1;
+
+		for (int x = 0; x < w; x++)
+			if (m[(size_t)y * w + x]) {
+				x0 = x0 < 0 ? x : x0;
+				x1 = x;
+			}
+		if (x0 < 0)
+			continue;
+		pts[n][0] = x0;
+		pts[n++][1] = y;
+		if (x1 != x0) {
+			pts[n][0] = x1;
+			pts[n++][1] = y;
+		}
+	}
+	if (n == 0) {
+		free(pts);
+		return;
+	}
+	hull = xmalloc((size_t)(n + 1) * sizeof(*hull));
+	k = hull_chain((const int(*)[2])pts, n, hull);
+	for (int y = hull[0][1]; y < h; y++)
+		hull_fill_row((const int(*)[2])hull, k, w, y, inside + (size_t)y * w);
+	free(hull);
+	free(pts);
 }

@@ -21,4 +21,10 @@ void imgmask_fill_holes(uint8_t *fg, int w, int h);
 /* near[i] = 1 where a foreground pixel lies within gap pixels (box distance). */
 void imgmask_near(const uint8_t *fg, int w, int h, int gap, uint8_t *near);
 
+/*
+ * inside[i] = 1 on the convex hull of the mask's pixels (pixel centres,
+ * hull edges included), 0 elsewhere; all 0 for an empty mask.
+ */
+void imgmask_hull(const uint8_t *m, int w, int h, uint8_t *inside);
+
 #endif

@@ -35,6 +35,7 @@
 #define STUDIO_MIN_PART     20000 /* parts below 1/20000 of the image are specks */
 #define STUDIO_HOLE_BIAS    1.0   /* squared mean residual (noise units) of a real hole */
 #define STUDIO_HOLE_COST    6.0   /* its mean squared distance (3 for pure noise) */
+#define STUDIO_ISLAND       0.85  /* share of shaded surroundings that makes a part an island */
 #define STUDIO_REFIT_GAP    4     /* pixels kept clear of the subject when refitting */
 
 /* The working state: the image, the labels, and every pixel's fit. */
@@ -190,6 +191,90 @@ static void studio_round(struct studio *p, const struct imgbackdrop *bd, struct 
 		p->fg[i] = p->cost[i] >= (float)(STUDIO_TAU * STUDIO_TAU);
 }
 
+/* Is background pixel i a shadow: explained by one and not by the plain backdrop? */
+static int studio_shaded(const struct studio *p, size_t i)
+{
+	return !p->fg[i] && p->cost[i] != p->plain[i] &&
+	       p->plain[i] >= (float)(STUDIO_TAU * STUDIO_TAU);
+}
+
+/*
+ * Grow one foreground component from seed (8-connected, marking lab) and
+ * count the background around it: all of it, and the shaded part.
+ */
+static void studio_part(const struct studio *p, int32_t seed, uint8_t *lab,
+			struct imgflow_stack *st, struct imgflow_stack *part, size_t *ring,
+			size_t *shaded)
+{
+	*ring = *shaded = 0;
+	part->len = 0;
+	lab[seed] = 1;
+	imgflow_stack_push(st, seed);
+	while (st->len > 0) {
+		int32_t i = st->v[--st->len];
+		int x = i % p->w, y = i / p->w;
+
+		imgflow_stack_push(part, i);
+		for (int d = 0; d < 8; d++) {
+			int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];
+			int32_t j = ny * p->w + nx;
+
+			if (nx < 0 || ny < 0 || nx >= p->w || ny >= p->h)
+				continue;
+			if (!p->fg[j]) {
+				*ring += (d & 1) == 0;
+				*shaded += (d & 1) == 0 && studio_shaded(p, (size_t)j);
+				continue;
+			}
+			if (!lab[j]) {
+				lab[j] = 1;
+				imgflow_stack_push(st, j);
+			}
+		}
+	}
+}
+
+/*
+ * Islands: a shadow lies beside the subject, never around its parts. When
+ * parts of the subject are almost wholly surrounded by "shadow", that
+ * shadow is the subject's own body in the backdrop's hue (a grey case on a
+ * grey sweep), reached by the walk where the real shadow touches it: what
+ * is shaded within the convex hull of those parts goes back to the
+ * subject. (A drop shadow around the whole subject lies outside its hull.)
+ */
+static void studio_islands(struct studio *p)
+{
+	uint8_t *lab = xcalloc(p->n, 1), *isl = xcalloc(p->n, 1);
+	struct imgflow_stack st = {NULL, 0, 0}, part = {NULL, 0, 0};
+	int found = 0;
+
+	for (size_t s = 0; s < p->n; s++) {
+		size_t ring, shaded;
+
+		if (!p->fg[s] || lab[s])
+			continue;
+		studio_part(p, (int32_t)s, lab, &st, &part, &ring, &shaded);
+		if (part.len < p->n / STUDIO_MIN_PART + 8 || ring == 0 ||
+		    (double)shaded < STUDIO_ISLAND * (double)ring)
+			continue;
+		for (size_t k = 0; k < part.len; k++)
+			isl[part.v[k]] = 1;
+		found = 1;
+	}
+	if (found) {
+		imgmask_hull(isl, p->w, p->h, lab);
+		for (size_t i = 0; i < p->n; i++)
+			if (lab[i] && studio_shaded(p, i)) {
+				p->fg[i] = 1;
+				p->cost[i] = p->plain[i];
+			}
+	}
+	free(lab);
+	free(isl);
+	free(st.v);
+	free(part.v);
+}
+
 /* What one enclosed background region looks like against the backdrop. */
 struct studio_region {
 	size_t count;
@@ -294,6 +379,7 @@ static void studio_solve(struct studio *p, struct imgbackdrop *bd, float *alpha)
 	imgflow_init(&f, p->w, p->h);
 	studio_round(p, bd, &f);
 	imgflow_cleanup(&f);
+	studio_islands(p);
 	studio_holes(p, bd);
 	imgmask_keep_parts(p->fg, p->w, p->h, p->n / STUDIO_MIN_PART + 8);
 	studio_matte(p, bd, alpha);

@@ -1,15 +1,17 @@
 /*
- * imgseg.c - background removal by a GrabCut-style graph cut.
+ * imgseg.c - background removal: the choice of method and the output.
  *
- * This module implements, on a downscaled copy of the image (at most
- * SEG_MAX_PIXELS): a trimap whose border band is certain background and
- * whose interior is "probably foreground"; one Gaussian mixture per side
- * (SEG_K full-covariance components, k-means initialised); and SEG_ITERS
- * rounds of "assign components, re-learn mixtures, min-cut" (the cut is
- * imgflow.c's grid max-flow, 8-connected, contrast-sensitive n-links).
- * The binary result is cleaned (largest component, holes filled), blurred a
- * little and bilinearly upsampled straight into the output's alpha channel,
- * so no full-resolution plane is ever allocated besides the output image.
+ * On a working copy of at most SEG_MAX_PIXELS the backdrop is fitted as a
+ * smooth surface (imgstudio_fit). When it fits (confidence >=
+ * SEG_STUDIO_MIN), the studio path cuts and mattes the subject
+ * (imgstudio.c). Otherwise this module's GrabCut does, on a smaller copy
+ * (SEG_GC_MAX_PIXELS): a trimap whose border band is certain background;
+ * one Gaussian mixture per side (SEG_K full-covariance components, k-means
+ * initialised); SEG_ITERS rounds of "assign components, re-learn mixtures,
+ * min-cut" (imgflow.c); the largest part kept, holes filled, the edge
+ * feathered. Either alpha is bilinearly upsampled straight into the
+ * output's alpha channel, so no full-resolution plane is allocated besides
+ * the output image.
  */
 #include "config.h"
 

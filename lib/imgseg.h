@@ -1,7 +1,8 @@
 /*
  * imgseg.h - foreground / background segmentation for the local image
- * engine: the "remove-background" service (GrabCut-style graph cut) and the
- * colour k-means it is seeded with, which the avatar stylisation reuses.
+ * engine: the "remove-background" service (a fitted studio backdrop, or
+ * GrabCut when the backdrop is no smooth surface) and the colour k-means,
+ * which the avatar stylisation reuses.
  */
 #ifndef IA_IMGSEG_H
 #define IA_IMGSEG_H
@@ -18,7 +19,12 @@
 #define IMGSEG_MIN_CONFIDENCE 0.5
 
 /*
- * The "remove-background" service.
+ * The "remove-background" service. A backdrop that fits a smooth colour
+ * surface (flat, gradient, vignette; imgstudio.h) is cut against that
+ * surface: soft shadows transparent, holes the backdrop shows through
+ * transparent, thin parts and subjects running off the border kept, the
+ * edge matted. Any other picture goes through GrabCut, and its confidence
+ * is at most half its backdrop fit.
  *
  * src: any gd image, not modified; may be NULL.
  * confidence: may be NULL; else receives how sure the engine is of the cut,

@@ -179,6 +179,45 @@ START_TEST(cut_disc_on_gradient)
 }
 END_TEST
 
+/*
+ * Regression (refit biased bright): on a gradient backdrop with 2 levels
+ * of noise and no subject at all, the refitted surface must stay on the
+ * backdrop. Pixels that noise made slightly darker fit a "shadow" better
+ * than the plain surface; leaving them out of the refit lifted it by
+ * about half the noise.
+ */
+START_TEST(cut_refit_not_biased_by_noise_shadows)
+{
+	static float alpha[W * H];
+	float *rgb = scene(W / 2.0, H / 2.0, 0, 1, NULL);
+	struct imgbackdrop bd;
+	double bias[3] = {0};
+	int n = 0;
+
+	imgstudio_fit(rgb, W, H, &bd);
+	imgstudio_cut(rgb, W, H, &bd, alpha);
+	for (int i = 0; i < W * H; i++)
+		ck_assert_float_lt(alpha[i], 0.05f);
+	for (int y = 0; y < H; y += 3)
+		for (int x = 0; x < W; x += 3) {
+			float got[3], want[3];
+
+			imgbackdrop_at(&bd, (x + 0.5) * 2.0 / W - 1, (y + 0.5) * 2.0 / H - 1, got);
+			backdrop(x, 1, want);
+			for (int c = 0; c < 3; c++)
+				bias[c] += got[c] - want[c];
+			n++;
+		}
+	for (int c = 0; c < 3; c++) {
+		ck_assert_msg(fabs(bias[c] / n) < 0.3, "channel %d: refit off by %.2f levels", c,
+			      bias[c] / n);
+		ck_assert_msg(fabs(bd.sigma[c] - 2.0) < 0.15, "channel %d: sigma %.2f, noise 2", c,
+			      bd.sigma[c]);
+	}
+	free(rgb);
+}
+END_TEST
+
 static Suite *imgstudio_suite(void)
 {
 	Suite *s = suite_create("imgstudio");
@@ -188,6 +227,7 @@ static Suite *imgstudio_suite(void)
 	tcase_add_test(tc, fit_not_confident_on_noise);
 	tcase_add_test(tc, fit_not_confident_on_stripes);
 	tcase_add_test(tc, cut_disc_on_gradient);
+	tcase_add_test(tc, cut_refit_not_biased_by_noise_shadows);
 	suite_add_tcase(s, tc);
 	return s;
 }

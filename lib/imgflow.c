@@ -209,6 +209,12 @@ static void flow_orphan(struct imgflow *f, int32_t i)
 	imgflow_stack_push(&f->orphans, i);
 }
 
+/* The smaller of two capacities (fminf is a libm call unless -ffast-math). */
+static inline float flow_min(float a, float b)
+{
+	return b < a ? b : a;
+}
+
 /* Push the bottleneck along source -> mid -> sink; orphan saturated links. */
 static void flow_augment(struct imgflow *f, int32_t mid)
 {
@@ -216,11 +222,11 @@ static void flow_augment(struct imgflow *f, int32_t mid)
 	int32_t i, a;
 
 	for (i = mid >> 3; (a = f->parent[i]) != ARC_TERMINAL; i = flow_head(f, a))
-		b = fminf(b, f->rcap[flow_sister(f, a)]);
-	b = fminf(b, f->tr[i]);
+		b = flow_min(b, f->rcap[flow_sister(f, a)]);
+	b = flow_min(b, f->tr[i]);
 	for (i = flow_head(f, mid); (a = f->parent[i]) != ARC_TERMINAL; i = flow_head(f, a))
-		b = fminf(b, f->rcap[a]);
-	b = fminf(b, -f->tr[i]);
+		b = flow_min(b, f->rcap[a]);
+	b = flow_min(b, -f->tr[i]);
 
 	f->rcap[flow_sister(f, mid)] += b;
 	f->rcap[mid] -= b;

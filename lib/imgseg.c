@@ -38,7 +38,7 @@
 #define SEG_COV_REG        1.0    /* added to covariance diagonals (0..255 units) */
 #define SEG_FEATHER        2.0    /* mask blur sigma in full-resolution pixels */
 #define SEG_KMEANS_SAMPLES 20000
-#define SEG_GC_MAX_PIXELS  160000 /* GrabCut works on a copy of at most this */
+#define SEG_GC_MAX_PIXELS  100000 /* GrabCut works on a copy of at most this */
 #define SEG_STUDIO_MIN     0.6    /* confidence from which the studio path is taken */
 
 /* One Gaussian mixture in RGB. */

@@ -141,10 +141,9 @@ static double studio_shadow_step(const struct imgbackdrop *bd)
 	return STUDIO_SHADOW_STEP + 3 * noise / (level > 16 ? level : 16);
 }
 
-/* Min-cut with backdrop-distance t-links; labels p->fg. */
+/* Min-cut with backdrop-distance t-links on a fresh f; labels p->fg. */
 static void studio_cut(struct studio *p, const float *cost, struct imgflow *f)
 {
-	imgflow_clear(f);
 	for (int y = 0; y < p->h; y++) {
 		for (int x = 0; x < p->w; x++) {
 			size_t i = (size_t)y * p->w + x;

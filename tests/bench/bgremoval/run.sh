@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 set_dir=${2:-/tmp/ia-bgset}
 seed=${SEED:-12}
-packages="python3-numpy python3-opencv python3-skimage python3-pil adwaita-icon-theme gnome-backgrounds fonts-dejavu-core"
+packages="time python3-numpy python3-opencv python3-skimage python3-pil adwaita-icon-theme gnome-backgrounds fonts-dejavu-core"
 missing=$(for p in $packages; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
 	[ "$(id -u)" = 0 ] || { echo "missing packages: $missing (apt-get install them)" >&2; exit 2; }

@@ -2,10 +2,11 @@
 """Score background-removal engines against the ground truth from make_set.py.
 
     score.py [--set /tmp/ia-bgset] [--build build] [--engines ours,grabcut] [--json OUT.json]
+    score.py --tables OUT.json        (the tables again, from an earlier run's results)
 
 Engines, run on every image in the same run:
   ours     BUILD/bin/ia-batch --run remove-background IN OUT; the alpha of OUT is scored.
-           Time = wall time of the whole process; peak RSS from wait4().
+           Time = wall time of the whole process; peak RSS from /usr/bin/time.
   grabcut  OpenCV GrabCut (python3-opencv), rectangle inset 5 px from the border,
            5 iterations, alpha = 1 for (probable) foreground. Time = imread + grabCut
            in this process (no interpreter start-up), peak RSS not measured.
@@ -51,8 +52,12 @@ def run_ours(build, path, tmp):
     out = os.path.join(tmp, "out.png")
     if os.path.exists(out):
         os.unlink(out)
+    rss = os.path.join(tmp, "rss")
     t0 = time.perf_counter()
-    p = subprocess.Popen([os.path.join(build, "bin", "ia-batch"), "--run", "remove-background", path, out],
+    # /usr/bin/time reports ia-batch's own peak RSS (a child forked from this big
+    # interpreter would count the interpreter's pages it shared before exec)
+    p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss,
+                          os.path.join(build, "bin", "ia-batch"), "--run", "remove-background", path, out],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, err = p.communicate(timeout=120)
@@ -60,7 +65,6 @@ def run_ours(build, path, tmp):
         p.kill(); p.communicate()
         return None, time.perf_counter() - t0, None, "timeout"
     dt = time.perf_counter() - t0
-    # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN (max over children)
     if p.returncode != 0:
         return None, dt, None, "exit %d: %s" % (p.returncode, err.decode(errors="replace").strip()[-200:])
     if not os.path.exists(out):
@@ -68,7 +72,9 @@ def run_ours(build, path, tmp):
     im = Image.open(out)
     if "A" not in im.getbands():
         return None, dt, None, "output has no alpha (%s)" % im.mode
-    return np.asarray(im.getchannel("A"), float) / 255.0, dt, None, None
+    with open(rss) as f:
+        kb = int(f.read().split()[-1])
+    return np.asarray(im.getchannel("A"), float) / 255.0, dt, kb, None
 
 
 def run_grabcut(path, inset=5, iters=5):
@@ -111,14 +117,38 @@ def table(title, summary):
     return "\n".join(lines)
 
 
+def print_totals(rows, engines, cats):
+    """Both halves: by category, the four studio categories together, by half, overall."""
+    studio = lambda r: "studio (flat, gradient, vignette, shadow)" if r["category"].startswith("studio_") else None
+    s = summarise(rows, engines, lambda r: r["category"], cats) + \
+        summarise(rows, engines, studio, ["studio (flat, gradient, vignette, shadow)"]) + \
+        summarise(rows, engines, lambda r: r["half"], ["tune", "held-out"]) + \
+        summarise(rows, engines, lambda r: "**all**", ["**all**"])
+    print(table("Both halves (%d images)" % (len(rows) // len(engines)), s))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", default="/tmp/ia-bgset")
     ap.add_argument("--build", default="build")
     ap.add_argument("--engines", default="ours,grabcut")
     ap.add_argument("--json", default=None, help="write per-image results here")
+    ap.add_argument("--tables", default=None, metavar="RESULTS.json",
+                    help="only print the tables of an earlier run's per-image results")
     args = ap.parse_args()
     engines = args.engines.split(",")
+    if args.tables:
+        with open(args.tables) as f:
+            rows = json.load(f)
+        engines = [e for e in engines if any(r["engine"] == e for r in rows)]
+        cats = list(dict.fromkeys(r["category"] for r in rows))
+        for half in ["tune", "held-out"]:
+            sub = [r for r in rows if r["half"] == half]
+            s = summarise(sub, engines, lambda r: r["category"], cats) + \
+                summarise(sub, engines, lambda r: "**all**", ["**all**"])
+            print(table("Half: %s (%d images)" % (half, len(sub) // len(engines)), s))
+        print_totals(rows, engines, cats)
+        return
     with open(os.path.join(args.set, "manifest.csv")) as f:
         manifest = list(csv.DictReader(f))
     rows = []
@@ -130,7 +160,8 @@ def main():
             mp = gt.size / 1e6
             for e in engines:
                 if e == "ours":
-                    alpha, sec, _, err = run_ours(args.build, path, tmp)
+                    alpha, sec, kb, err = run_ours(args.build, path, tmp)
+                    peak_rss_kb = max(peak_rss_kb, kb or 0)
                 elif e == "grabcut":
                     alpha, sec, _, err = run_grabcut(path)
                 else:
@@ -144,18 +175,13 @@ def main():
                 print("%-22s %-8s IoU %.3f MAE %.3f BF %.3f %6.0f ms%s" % (
                     m["name"], e, r["iou"], r["mae"], r["bf"], sec * 1000, "  FAIL " + err if err else ""),
                     file=sys.stderr, flush=True)
-    if "ours" in engines:
-        import resource
-        peak_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cats = list(dict.fromkeys(m["category"] for m in manifest))
     for half in ["tune", "held-out"]:
         sub = [r for r in rows if r["half"] == half]
         s = summarise(sub, engines, lambda r: r["category"], cats) + \
             summarise(sub, engines, lambda r: "**all**", ["**all**"])
         print(table("Half: %s (%d images)" % (half, len(sub) // len(engines)), s))
-    s = summarise(rows, engines, lambda r: r["half"], ["tune", "held-out"]) + \
-        summarise(rows, engines, lambda r: "**all**", ["**all**"])
-    print(table("Both halves (%d images)" % (len(rows) // len(engines)), s))
+    print_totals(rows, engines, cats)
     if peak_rss_kb:
         print("\nPeak RSS of the largest `ours` process: %.0f MB" % (peak_rss_kb / 1024))
     if args.json:

@@ -21,8 +21,7 @@ void imgmask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
 {
 	size_t n = (size_t)w * h, best_size = 0;
 	int32_t *lab = xcalloc(n, sizeof(*lab)), best = 0, next = 0;
-	uint8_t *keep = xcalloc(n / 2 + 2, 1); /* per label; labels <= n / 2 + 1 */
-	struct imgflow_stack st = {NULL, 0, 0};
+	struct imgflow_stack st = {NULL, 0, 0}, keep = {NULL, 0, 0}; /* keep.v[label - 1] */
 
 	for (size_t s = 0; s < n; s++) {
 		size_t size = 0;
@@ -46,16 +45,15 @@ void imgmask_keep_parts(uint8_t *fg, int w, int h, size_t min_size)
 				imgflow_stack_push(&st, j);
 			}
 		}
-		if ((size_t)next < n / 2 + 2)
-			keep[next] = size >= min_size;
+		imgflow_stack_push(&keep, size >= min_size);
 		if (size > best_size) {
 			best_size = size;
 			best = next;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		fg[i] = fg[i] && (lab[i] == best || ((size_t)lab[i] < n / 2 + 2 && keep[lab[i]]));
-	free(keep);
+		fg[i] = lab[i] != 0 && (lab[i] == best || keep.v[lab[i] - 1]);
+	free(keep.v);
 	free(lab);
 	free(st.v);
 }

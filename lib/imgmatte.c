@@ -2,11 +2,12 @@
  * imgmatte.c - known-backdrop matting of a cut's edge band (imgmatte.h).
  * Box sums (running sums, separable, O(pixels)) give the local mean colour
  * of the certain subject and the local shading of the backdrop; the band
- * is found by eroding and dilating the mask with the same box sums.
+ * is the mask dilated less the mask eroded (imgmask_near).
  */
 #include "config.h"
 
 #include "imgmatte.h"
+#include "imgmask.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -43,26 +44,23 @@ static void box_sum(float *plane, int w, int h, int r)
 	free(line);
 }
 
-/* Subject pixels whose whole (2 band + 1)^2 box is subject: certain subject. */
-static void matte_core(const struct imgmatte_input *in, float *count, uint8_t *core, uint8_t *band)
+/*
+ * Certain subject (no backdrop within IMGMATTE_BAND pixels, box distance)
+ * and the band around the cut's edge (anything within IMGMATTE_BAND of the
+ * subject that is not certain subject).
+ */
+static void matte_core(const struct imgmatte_input *in, uint8_t *core, uint8_t *band)
 {
 	size_t n = (size_t)in->w * in->h;
 
 	for (size_t i = 0; i < n; i++)
-		count[i] = in->mask[i] ? 1.0f : 0.0f;
-	box_sum(count, in->w, in->h, IMGMATTE_BAND);
-	for (int y = 0; y < in->h; y++)
-		for (int x = 0; x < in->w; x++) {
-			size_t i = (size_t)y * in->w + x;
-			int wx = (x + IMGMATTE_BAND < in->w ? x + IMGMATTE_BAND : in->w - 1) -
-				 (x - IMGMATTE_BAND > 0 ? x - IMGMATTE_BAND : 0) + 1;
-			int wy = (y + IMGMATTE_BAND < in->h ? y + IMGMATTE_BAND : in->h - 1) -
-				 (y - IMGMATTE_BAND > 0 ? y - IMGMATTE_BAND : 0) + 1;
-			float all = (float)(wx * wy);
-
-			core[i] = count[i] > all - 0.5f;
-			band[i] = count[i] > 0.5f && !core[i];
-		}
+		band[i] = !in->mask[i];
+	imgmask_near(band, in->w, in->h, IMGMATTE_BAND, core); /* near backdrop */
+	for (size_t i = 0; i < n; i++)
+		core[i] = in->mask[i] && !core[i];
+	imgmask_near(in->mask, in->w, in->h, IMGMATTE_BAND, band);
+	for (size_t i = 0; i < n; i++)
+		band[i] = band[i] && !core[i];
 }
 
 /* One pixel's mixing estimate, or -1 when the subject colour is unknown. */
@@ -94,7 +92,7 @@ void imgmatte_known_backdrop(const struct imgmatte_input *in, float *alpha)
 	float *plane = xmalloc(n * sizeof(*plane)), *shade = NULL, *bgn = NULL;
 	uint8_t *core = xmalloc(n), *band = xmalloc(n);
 
-	matte_core(in, count, core, band);
+	matte_core(in, core, band);
 	for (int c = 0; c < 3; c++) {
 		for (size_t i = 0; i < n; i++)
 			plane[i] = core[i] ? in->rgb[3 * i + c] : 0;

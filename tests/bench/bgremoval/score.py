@@ -117,6 +117,16 @@ def table(title, summary):
     return "\n".join(lines)
 
 
+def print_tables(rows, engines, cats):
+    """Each half by category, then the totals."""
+    for half in ["tune", "held-out"]:
+        sub = [r for r in rows if r["half"] == half]
+        s = summarise(sub, engines, lambda r: r["category"], cats) + \
+            summarise(sub, engines, lambda r: "**all**", ["**all**"])
+        print(table("Half: %s (%d images)" % (half, len(sub) // len(engines)), s))
+    print_totals(rows, engines, cats)
+
+
 def print_totals(rows, engines, cats):
     """Both halves: by category, the four studio categories together, by half, overall."""
     studio = lambda r: "studio (flat, gradient, vignette, shadow)" if r["category"].startswith("studio_") else None
@@ -141,13 +151,7 @@ def main():
         with open(args.tables) as f:
             rows = json.load(f)
         engines = [e for e in engines if any(r["engine"] == e for r in rows)]
-        cats = list(dict.fromkeys(r["category"] for r in rows))
-        for half in ["tune", "held-out"]:
-            sub = [r for r in rows if r["half"] == half]
-            s = summarise(sub, engines, lambda r: r["category"], cats) + \
-                summarise(sub, engines, lambda r: "**all**", ["**all**"])
-            print(table("Half: %s (%d images)" % (half, len(sub) // len(engines)), s))
-        print_totals(rows, engines, cats)
+        print_tables(rows, engines, list(dict.fromkeys(r["category"] for r in rows)))
         return
     with open(os.path.join(args.set, "manifest.csv")) as f:
         manifest = list(csv.DictReader(f))
@@ -175,13 +179,7 @@ def main():
                 print("%-22s %-8s IoU %.3f MAE %.3f BF %.3f %6.0f ms%s" % (
                     m["name"], e, r["iou"], r["mae"], r["bf"], sec * 1000, "  FAIL " + err if err else ""),
                     file=sys.stderr, flush=True)
-    cats = list(dict.fromkeys(m["category"] for m in manifest))
-    for half in ["tune", "held-out"]:
-        sub = [r for r in rows if r["half"] == half]
-        s = summarise(sub, engines, lambda r: r["category"], cats) + \
-            summarise(sub, engines, lambda r: "**all**", ["**all**"])
-        print(table("Half: %s (%d images)" % (half, len(sub) // len(engines)), s))
-    print_totals(rows, engines, cats)
+    print_tables(rows, engines, list(dict.fromkeys(m["category"] for m in manifest)))
     if peak_rss_kb:
         print("\nPeak RSS of the largest `ours` process: %.0f MB" % (peak_rss_kb / 1024))
     if args.json:

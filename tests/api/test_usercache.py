@@ -60,6 +60,7 @@ class UserCacheTest(ApiTestCase):
             r = request("GET", "/api/v1/user/info/", token=self.access)
             self.assertJsonResponse(r, 403, {"detail": "Account is suspended."})
         iactl("user", "unban", self.email)
+        settle()
         self.warm()
 
     def test_ban_written_in_sqlite_applies_to_the_next_request(self):

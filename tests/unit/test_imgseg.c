@@ -13,7 +13,8 @@
  * drop shadow; a little noise): a shadow is backdrop, a hole in the subject
  * is transparent, a 2 px stem survives, a subject running off the border is
  * kept, the edge alpha follows the true coverage, a vignetted backdrop comes
- * off whole, every letter of a word is kept, and the confidence is high on a
+ * off whole, every letter of a word is kept, a white card on an off-white
+ * sweep is kept whole, and the confidence is high on a
  * clean studio shot and low on noise. IA_TEST_VERBOSE=1 prints what each of
  * these measures, so a change to the engine can see its margins.
  */
@@ -265,6 +266,7 @@ struct scene {
 	const struct prim *prims;
 	int nprims;
 	const struct shadow *shadow; /* may be NULL */
+	int untextured;              /* 1 = the subject is one flat colour */
 	float *cov;                  /* set by scene_draw: exact subject coverage */
 };
 
@@ -365,7 +367,7 @@ static gdImagePtr scene_draw(struct scene *s, uint32_t seed)
 			double two, a = coverage(s, x, y, &two), px = x + 0.5, py = y + 0.5;
 			double shade =
 			    backdrop_shade(s, px, py) * (1 - shadow_dark(s->shadow, px, py));
-			double tex = 1 + 0.06 * sin(x * 0.19 + y * 0.11);
+			double tex = s->untextured ? 1 : 1 + 0.06 * sin(x * 0.19 + y * 0.11);
 			int c[3];
 
 			for (int k = 0; k < 3; k++) {
@@ -770,6 +772,39 @@ START_TEST(vignetted_backdrop_comes_off)
 }
 END_TEST
 
+/*
+ * A white card on an off-white sweep: per pixel the card is within the
+ * noise of the backdrop (2.6 noise levels at most, in blue), on average it
+ * is not. It is kept whole; the sweep around it comes off.
+ */
+START_TEST(white_on_white_is_kept)
+{
+	const struct prim card[] = {{BOX, 150, 90, 330, 250, 14, 0}};
+	struct scene s = {.w = 480,
+			  .h = 340,
+			  .kind = FLAT,
+			  .bg = {247, 243, 238},
+			  .fg = {246, 245, 244},
+			  .prims = card,
+			  .nprims = 1,
+			  .untextured = 1};
+	gdImagePtr src = scene_draw(&s, 909), out = imgseg_remove_background(src, NULL);
+	struct tally in = {0, 0}, bg = {0, 0};
+
+	ck_assert_ptr_nonnull(out);
+	tally_inout(&s, out, 6, &in, &bg);
+	report("white on white", "card opaque", frac(&in));
+	report("white on white", "backdrop clear", frac(&bg));
+	report("white on white", "iou", scene_iou(&s, out));
+	ck_assert_msg(frac(&in) >= 0.95, "%.1f%% of the card opaque", 100 * frac(&in));
+	ck_assert_msg(frac(&bg) >= 0.97, "%.1f%% of the backdrop transparent", 100 * frac(&bg));
+	ck_assert_msg(scene_iou(&s, out) >= 0.93, "IoU %.3f", scene_iou(&s, out));
+	free(s.cov);
+	gdImageDestroy(out);
+	gdImageDestroy(src);
+}
+END_TEST
+
 /* Four block letters "LITE": each one is kept, not only the largest. */
 START_TEST(separate_parts_are_all_kept)
 {
@@ -876,6 +911,7 @@ static Suite *imgseg_suite(void)
 	tcase_add_test(tc, soft_edge_follows_coverage);
 	tcase_add_test(tc, vignetted_backdrop_comes_off);
 	tcase_add_test(tc, separate_parts_are_all_kept);
+	tcase_add_test(tc, white_on_white_is_kept);
 	tcase_add_test(tc, confidence_high_on_studio_shot);
 	tcase_add_test(tc, confidence_low_on_noise);
 	suite_add_tcase(s, tc);

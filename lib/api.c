@@ -16,6 +16,7 @@
 #include "http.h"
 #include "ratelimit.h"
 #include "settings.h"
+#include "svcparams.h"
 #include "text.h"
 #include "users.h"
 #include "util.h"
@@ -367,5 +368,6 @@ cJSON *api_service_json(const struct service *s)
 	api_add_int(o, "tokens", s->tokens);
 	cJSON_AddBoolToObject(o, "free", s->tokens == 0);
 	cJSON_AddBoolToObject(o, "enabled", s->enabled);
+	svcparams_add_json(svcparams_find(s->slug), o);
 	return o;
 }

@@ -62,7 +62,8 @@ struct service;
 cJSON *api_image_json(const struct job_row *r);
 /* One credits/history entry (caller deletes). */
 cJSON *api_ledger_json(const struct credits_entry *c);
-/* One services entry (caller deletes). */
+/* One services entry (caller deletes), with the "formats" and "params"
+ * that lib/svcparams.c validates with. */
 cJSON *api_service_json(const struct service *s);
 
 /* The <user> JSON object of API.md (caller deletes); NULL when its flags

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "imgops.h"
 #include "jobs.h"
+#include "queue.h"
 #include "router.h"
 #include "services.h"
 #include "settings.h"
@@ -122,6 +123,28 @@ static void handle_generate(struct http_request *req, const struct route_args *a
 	cJSON_Delete(body);
 }
 
+/*
+ * The 202 reply of a job in flight. A pending job says how many jobs ia-batch
+ * will claim before it; one claimed between the two reads has none ahead.
+ * A processing job has no position (API.md: pending only), nor has a
+ * pending one when the database cannot say (the reply stays useful).
+ */
+static cJSON *images_in_flight(const struct job_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	int64_t pos = 0;
+	int rc;
+
+	cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
+	cJSON_AddStringToObject(o, "status", r->status);
+	if (strcmp(r->status, "pending") == 0) {
+		rc = queue_position(app_db(), r->id, &pos);
+		if (rc == 0 || rc == IA_ERR_NOTFOUND)
+			cJSON_AddNumberToObject(o, "position", (double)pos);
+	}
+	return o;
+}
+
 static void handle_status(struct http_request *req, const struct route_args *args)
 {
 	struct job_row r;
@@ -135,9 +158,7 @@ static void handle_status(struct http_request *req, const struct route_args *arg
 		return;
 	}
 	if (strcmp(r.status, "pending") == 0 || strcmp(r.status, "processing") == 0) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
-		cJSON_AddStringToObject(o, "status", r.status);
+		o = images_in_flight(&r);
 		http_reply_json(req, 202, o);
 	} else {
 		o = api_image_json(&r);

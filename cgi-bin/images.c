@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "credits.h"
 #include "err.h"
+#include "gallery.h"
 #include "http.h"
 #include "imgops.h"
 #include "jobs.h"
@@ -174,24 +175,38 @@ static int images_add_row(void *ud, const struct job_row *r)
 	return 0;
 }
 
+/* The gallery: ?status= and ?service= filters (400 first, as DRF filters
+ * before it pages), then the page. */
 static void handle_gallery(struct http_request *req, const struct route_args *args)
 {
+	struct gallery_query q;
+	struct api_errors e;
 	struct user u;
 	int64_t page, size, count;
 	cJSON *results;
+	int rc;
 
 	(void)args;
-	if (auth_require(req, app_db(), &u) != 0 || api_page_args(req, &page, &size) != 0)
+	if (auth_require(req, app_db(), &u) != 0)
+		return;
+	api_errors_init(&e);
+	rc = gallery_query_read(req, app_db(), &q, &e);
+	if (rc == IA_ERR_INVAL)
+		api_errors_reply(req, &e);
+	else if (rc != 0)
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+	api_errors_cleanup(&e);
+	if (rc != 0 || api_page_args(req, &page, &size) != 0)
 		return;
 	results = cJSON_CreateArray();
-	if (jobs_count_processed(app_db(), u.id, &count) != 0 ||
-	    jobs_each_processed(app_db(), u.id, (page - 1) * size, size, images_add_row, results) !=
-		0) {
+	if (jobs_count_filtered(app_db(), u.id, &q.filter, &count) != 0 ||
+	    jobs_each_filtered(app_db(), u.id, &q.filter, (page - 1) * size, size, images_add_row,
+			       results) != 0) {
 		cJSON_Delete(results);
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		return;
 	}
-	api_reply_page(req, count, page, size, results);
+	api_reply_page_query(req, count, page, size, q.link, results);
 }
 
 static void handle_delete(struct http_request *req, const struct route_args *args)

@@ -83,6 +83,10 @@ int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size);
  */
 void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
 		    cJSON *results);
+/* As api_reply_page, with extra (NULL or "&name=value...", URL-encoded)
+ * appended to the next/previous links: the list's filters. */
+void api_reply_page_query(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
+			  const char *extra, cJSON *results);
 
 /*
  * Count one request against the per-minute limit of an endpoint group

@@ -201,6 +201,8 @@ static int imgops_field_parse(const struct imgops_service *s, const struct svcpa
 	slot = imgops_slot(a, f->name);
 	if (slot != NULL)
 		*slot = (int)iv;
+	else if (f->type == SVCPARAM_INTEGER) /* a table entry imgops cannot run */
+		return imgops_fail(e, f->name, "This parameter is not supported.");
 	return 0;
 }
 

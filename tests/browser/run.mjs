@@ -476,6 +476,90 @@ async function loggedOutRedirect({ page }) {
   await page.waitForURL(/\/users\/login\?next=(%2F|\/)checkout/)
 }
 
+/** Logs the shared user in by seeding its tokens before every page load. */
+async function seedSharedUser(context) {
+  const user = await sharedUser()
+  await context.addInitScript(([a, r]) => {
+    if (!window.localStorage.getItem('refresh_token')) {
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [user.access, user.refresh])
+  return user
+}
+
+/* Issue 13, point 1. The job id goes into the URL, a reload resumes polling
+ * and shows the job again, the recent-jobs tray (localStorage, per user)
+ * lists it, and the dashboard and gallery show it while it runs, with its
+ * queue position. The server's status answers are held at "pending,
+ * position 2" (a routed 202) until the test lets the real ones through, so
+ * the job stays visibly queued however fast the batch processor is. */
+async function jobSurvivesReload({ page, context }) {
+  const user = await seedSharedUser(context)
+  let hold = true
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
+    hold
+      ? route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ detail: 'Image is still being processed.', status: 'pending', position: 2 }) })
+      : route.continue(),
+  )
+  await page.goto('/create/grayscale/')
+  await page.setInputFiles('#image-file', { name: 'reload.png', mimeType: 'image/png', buffer: makePng(120, 90) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await page.waitForURL(/[?&]job=\d+/)
+  const id = new URL(page.url()).searchParams.get('job')
+  await page.locator('[data-testid=job-status]').filter({ hasText: '2 jobs ahead' }).waitFor()
+
+  await page.reload()
+  const card = page.locator(`[data-testid=job-progress][data-job-id="${id}"]`)
+  await card.waitFor()
+  await page.locator('[data-testid=job-status]').filter({ hasText: '2 jobs ahead' }).waitFor()
+  assert((await page.locator('[data-testid=service-form]').count()) === 0, 'after the reload the empty form is shown instead of the job')
+
+  const uid = JSON.parse(Buffer.from(user.refresh.split('.')[1], 'base64url').toString()).user_id
+  const stored = await page.evaluate((k) => window.localStorage.getItem(k), `ia_recent_jobs:${uid}`)
+  assert(stored && JSON.parse(stored).some((j) => String(j.id) === id), `job ${id} is not in localStorage (${stored})`)
+
+  await page.click('[data-testid=jobs-toggle]')
+  const entry = page.locator(`[data-testid=recent-job-${id}]`)
+  await entry.waitFor()
+  assert(/Queued/.test(await entry.textContent()), `the tray does not say the job is queued: ${await entry.textContent()}`)
+  const running = await text(page, '[data-testid=jobs-active-count]')
+  assert(/^\(?\d+ running\)?$/.test(running), `the tray button does not count the running job: "${running}"`)
+  await page.screenshot({ path: join(SHOTS, 'desktop-job-queued-tray.png'), fullPage: true })
+  await page.keyboard.press('Escape')
+  await page.locator('[data-testid=recent-jobs]').waitFor({ state: 'hidden' })
+
+  await page.goto('/dashboard')
+  const dash = page.locator(`[data-testid=active-job-${id}]`)
+  await dash.waitFor()
+  await page.locator(`[data-testid=active-job-status-${id}]`).filter({ hasText: '2 jobs ahead' }).waitFor()
+  await page.setViewportSize(PHONE)
+  await page.screenshot({ path: join(SHOTS, 'phone-dashboard-job-queued.png'), fullPage: true })
+  await page.setViewportSize(DESKTOP)
+
+  await page.goto('/users/images/')
+  await page.locator(`[data-testid=active-job-${id}]`).waitFor()
+  await page.locator(`[data-testid=active-job-${id}] a`).click()
+  await page.waitForURL(new RegExp(`/create/grayscale/\\?job=${id}$`))
+  await card.waitFor()
+
+  hold = false
+  const result = await waitForResult(page)
+  assert((await result.getAttribute('data-image-id')) === id, 'the result shown is not the job of the URL')
+  await page.reload()
+  await waitForResult(page)
+  await page.click('[data-testid=jobs-toggle]')
+  await page.locator(`[data-testid=recent-job-${id}]`).filter({ hasText: 'Done' }).waitFor()
+  assert((await page.locator('[data-testid=jobs-active-count]').count()) === 0, 'the tray still counts a finished job as running')
+
+  // "Process another image" takes the job out of the URL.
+  await page.keyboard.press('Escape')
+  await page.click('[data-testid=start-over]')
+  await page.locator('[data-testid=service-form]').waitFor()
+  assert(!/[?&]job=/.test(page.url()), `the job stayed in the URL: ${page.url()}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -506,6 +590,7 @@ async function main() {
     await scenario('verify-email-banner-resend-link', verifyEmail)
     await scenario('service-client-validation', serviceValidation)
     await scenario('logged-out-redirects-to-login', loggedOutRedirect)
+    await scenario('job-survives-reload', jobSurvivesReload)
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
     await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })

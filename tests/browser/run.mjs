@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { makePng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
+import { makePng, makeNoisyPng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..', '..')
@@ -560,6 +560,87 @@ async function jobSurvivesReload({ page, context }) {
   assert(!/[?&]job=/.test(page.url()), `the job stayed in the URL: ${page.url()}`)
 }
 
+/* Issue 13, point 3. The upload shows its percent and can be cancelled
+ * (nothing charged, no job); the network is throttled through the DevTools
+ * protocol so the upload of a 1.4 MB file takes seconds. Then the same file
+ * goes through unthrottled and its result is shown. */
+async function uploadProgressCancel({ page, context }) {
+  const user = await seedSharedUser(context)
+  const info = async () => (await apiCall(BASE_URL, '/api/v1/user/info/', { token: user.access })).body.credits
+  const credits = await info()
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 200 * 1024 })
+  await page.goto('/create/grayscale/')
+  const png = makeNoisyPng(800, 600)
+  await page.setInputFiles('#image-file', { name: 'noise.png', mimeType: 'image/png', buffer: png })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await page.waitForFunction(() => {
+    const m = /^(\d+)%$/.exec((document.querySelector('[data-testid=upload-percent]')?.textContent || '').trim())
+    return m && Number(m[1]) >= 5 && Number(m[1]) < 100
+  })
+  const seen = await text(page, '[data-testid=upload-percent]')
+  console.log(`    upload progress seen: ${seen} of ${(png.length / 1024 / 1024).toFixed(1)} MB`)
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))
+  assert(focused === 'upload-cancel', `focus is on ${focused}, not on the Cancel button`)
+  await page.screenshot({ path: join(SHOTS, 'desktop-upload-progress.png'), fullPage: true })
+  await page.click('[data-testid=upload-cancel]')
+  await page.locator('[data-testid=upload-cancelled]').waitFor()
+  assert((await page.locator('[data-testid=job-progress]').count()) === 0, 'a cancelled upload shows a job')
+  await page.waitForTimeout(300)
+  assert((await info()) === credits, 'a cancelled upload was charged')
+
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
+  await page.click('[data-testid=submit]')
+  await waitForResult(page)
+  assert((await info()) === credits - 1, 'the upload after the cancelled one was not charged once')
+}
+
+/* Issue 13, point 3. Click -> result shown for a 400x300 greyscale, timed
+ * in the page (the click's timestamp to the result image's load event).
+ * Logs every run and the median; asserts nothing about the time. */
+async function clickToResult({ page, context }) {
+  const user = await createUser(BASE_URL, 'bench')
+  await context.addInitScript(([a, r]) => {
+    if (!window.localStorage.getItem('refresh_token')) {
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [user.access, user.refresh])
+  const runs = Number(process.env.CLICK_RUNS || 7)
+  const times = []
+  const png = makePng(400, 300)
+  for (let i = 0; i < runs; i++) {
+    await page.goto('/create/grayscale/')
+    await page.setInputFiles('#image-file', { name: 'bench.png', mimeType: 'image/png', buffer: png })
+    await page.waitForFunction(() => /400 × 300/.test(document.querySelector('[data-testid=file-name]')?.textContent || ''))
+    await page.evaluate(() => {
+      window.__clickAt = null
+      window.__shownAt = null
+      document.querySelector('[data-testid=submit]').addEventListener('click', () => {
+        window.__clickAt = performance.now()
+      }, { capture: true, once: true })
+      const seen = (img) => {
+        if (window.__shownAt === null) window.__shownAt = performance.now()
+        return img
+      }
+      new MutationObserver((_, obs) => {
+        const img = document.querySelector('[data-testid=result-image]')
+        if (!img) return
+        obs.disconnect()
+        if (img.complete && img.naturalWidth > 0) seen(img)
+        else img.addEventListener('load', () => seen(img), { once: true })
+      }).observe(document.body, { childList: true, subtree: true })
+    })
+    await page.click('[data-testid=submit]')
+    await page.waitForFunction(() => window.__shownAt !== null, null, { timeout: JOB_TIMEOUT_MS })
+    times.push(await page.evaluate(() => Math.round(window.__shownAt - window.__clickAt)))
+  }
+  const sorted = [...times].sort((a, b) => a - b)
+  console.log(`    click -> result, 400x300 greyscale, ${runs} runs (ms): ${times.join(' ')}; median ${sorted[Math.floor(runs / 2)]}, min ${sorted[0]}, max ${sorted[runs - 1]}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -591,6 +672,8 @@ async function main() {
     await scenario('service-client-validation', serviceValidation)
     await scenario('logged-out-redirects-to-login', loggedOutRedirect)
     await scenario('job-survives-reload', jobSurvivesReload)
+    await scenario('upload-progress-cancel', uploadProgressCancel)
+    await scenario('click-to-result-time', clickToResult)
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
     await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })

@@ -641,6 +641,76 @@ async function clickToResult({ page, context }) {
   console.log(`    click -> result, 400x300 greyscale, ${runs} runs (ms): ${times.join(' ')}; median ${sorted[Math.floor(runs / 2)]}, min ${sorted[0]}, max ${sorted[runs - 1]}`)
 }
 
+/* Issue 13, point 2. Result views, gallery cards and the dashboard show the
+ * result's `thumbnail` and keep the full file (`image`) for Download. Until
+ * the server sends thumbnails, the status and gallery answers get a
+ * stand-in one (a routed /media/ URL) when they lack it; a server that
+ * sends its own keeps it. The images a gallery page loads are then summed
+ * without the stand-in and logged. */
+async function thumbnailsShown({ page, context }) {
+  await seedSharedUser(context)
+  const thumb = makePng(64, 48)
+  const fakeThumb = (img) => `/media/ui-test-thumb-${img.id}.png?exp=1&sig=0`
+  const withThumb = (img) => (img && img.id && img.image && !img.thumbnail ? { ...img, thumbnail: fakeThumb(img) } : img)
+  await context.route(/\/media\/ui-test-thumb-\d+\.png/, (route) => route.fulfill({ status: 200, contentType: 'image/png', body: thumb }))
+  let finished = null
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, async (route) => {
+    const res = await route.fetch()
+    if (res.status() !== 200) return route.fulfill({ response: res })
+    finished = withThumb(await res.json())
+    return route.fulfill({ response: res, json: finished })
+  })
+  await context.route(/\/api\/v1\/user\/images\/?(\?.*)?$/, async (route) => {
+    const res = await route.fetch()
+    if (res.status() !== 200) return route.fulfill({ response: res })
+    const body = await res.json()
+    return route.fulfill({ response: res, json: { ...body, results: (body.results || []).map(withThumb) } })
+  })
+
+  await page.goto('/create/grayscale/')
+  await page.setInputFiles('#image-file', { name: 'thumbs.png', mimeType: 'image/png', buffer: makePng(300, 200) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await waitForResult(page)
+  const id = String(finished.id)
+  const shown = await page.getAttribute('[data-testid=result-image]', 'src')
+  assert(shown === finished.thumbnail, `the result view shows ${shown}, not the thumbnail ${finished.thumbnail}`)
+  const dl = await page.getAttribute('[data-testid=download-link]', 'href')
+  assert(dl === finished.image, `Download points at ${dl}, not the full file ${finished.image}`)
+  assert((await page.getAttribute('[data-testid=full-size-link]', 'href')) === finished.image, 'no "Full size" link to the full file')
+
+  await page.goto('/users/images/')
+  const card = page.locator(`[data-testid=card-image-${id}]`)
+  await card.waitFor()
+  await page.waitForFunction((i) => {
+    const el = document.querySelector(`[data-testid=card-image-${i}]`)
+    return el && el.complete && el.naturalWidth > 0
+  }, id)
+  const cardSrc = await card.getAttribute('src')
+  assert(cardSrc.split('?')[0] === finished.thumbnail.split('?')[0], `the gallery card shows ${cardSrc}, not the thumbnail ${finished.thumbnail}`)
+  const cardDl = await page.getAttribute(`[data-testid=card-download-${id}]`, 'href')
+  assert(cardDl && cardDl.split('?')[0] === finished.image.split('?')[0], `the card's Download points at ${cardDl}, not the full file`)
+  await page.setViewportSize(PHONE)
+  await page.screenshot({ path: join(SHOTS, 'phone-gallery-thumbnails.png'), fullPage: true })
+  await page.setViewportSize(DESKTOP)
+
+  // What a gallery page costs in image bytes with the server's own answers.
+  await context.unrouteAll({ behavior: 'ignoreErrors' })
+  const sizes = []
+  const onResponse = async (res) => {
+    if (!/\/media\//.test(res.url()) || res.request().resourceType() !== 'image') return
+    const s = await res.request().sizes().catch(() => null)
+    if (s) sizes.push(s.responseBodySize)
+  }
+  page.on('response', onResponse)
+  await page.goto('/users/images/')
+  await page.locator('[data-testid=gallery-list]').waitFor()
+  await page.waitForLoadState('networkidle')
+  page.off('response', onResponse)
+  const server = await page.evaluate(() => document.querySelectorAll('[data-gallery-item]').length)
+  console.log(`    gallery page: ${server} cards, ${sizes.length} images, ${(sizes.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} KB`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -674,6 +744,7 @@ async function main() {
     await scenario('job-survives-reload', jobSurvivesReload)
     await scenario('upload-progress-cancel', uploadProgressCancel)
     await scenario('click-to-result-time', clickToResult)
+    await scenario('thumbnails-shown-full-file-downloaded', thumbnailsShown)
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
     await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })

@@ -10,6 +10,7 @@
 // The last line printed is "N passed, M failed"; the exit status is 1 on failure.
 import { createRequire } from 'node:module'
 import { mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makePng, makeNoisyPng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
@@ -711,6 +712,69 @@ async function thumbnailsShown({ page, context }) {
   console.log(`    gallery page: ${server} cards, ${sizes.length} images, ${(sizes.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} KB`)
 }
 
+/* Issue 13, point 4. The page reads the picked image's size before any
+ * upload: 4x of a 4000x3000 PNG would exceed 50 MP, so Process is disabled
+ * with the reason and 2x is offered; the estimated output size follows the
+ * scale. A balance below the cost (lowered with iactl) and a disabled
+ * service (a routed /services/ answer) disable Process with their reason.
+ * Nothing is uploaded at any point. */
+async function checkBeforeSpending({ page, context }) {
+  const buildDir = process.env.IA_BUILD_DIR
+  if (!buildDir) throw new Skip('IA_BUILD_DIR is not set (iactl cannot lower a balance)')
+  const user = await createUser(BASE_URL, 'spend')
+  await context.addInitScript(([a, r]) => {
+    if (!window.localStorage.getItem('refresh_token')) {
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [user.access, user.refresh])
+  const uploads = []
+  context.on('request', (r) => {
+    if (/\/api\/v1\/process\//.test(r.url())) uploads.push(r.url())
+  })
+  const submit = page.locator('[data-testid=submit]')
+
+  await page.goto('/process/enhancement/')
+  await page.setInputFiles('#image-file', { name: 'photo.png', mimeType: 'image/png', buffer: makePng(4000, 3000) })
+  const warn = page.locator('[data-testid=scale-too-big]')
+  await warn.waitFor()
+  const said = (await warn.textContent()).replace(/\s+/g, ' ')
+  assert(/4× of 4000 × 3000 px/.test(said) && /50 MP/.test(said), `the 4x warning says: ${said}`)
+  assert((await text(page, '[data-testid=output-size]')) === '16000 × 12000 px (192.0 MP)', `output size at 4x: ${await text(page, '[data-testid=output-size]')}`)
+  assert(await submit.isDisabled(), 'Process is enabled for a 192 MP output')
+  assert(/choose 2×/.test(await text(page, '[data-testid=submit-blocked]')), 'no reason shown beside the disabled Process button')
+  assert((await submit.getAttribute('aria-describedby')) === 'submit-blocked', 'the reason is not tied to the button')
+  await page.screenshot({ path: join(SHOTS, 'desktop-enhance-too-big.png'), fullPage: true })
+  await page.setViewportSize(PHONE)
+  await page.screenshot({ path: join(SHOTS, 'phone-enhance-too-big.png'), fullPage: true })
+  await page.setViewportSize(DESKTOP)
+
+  await page.click('[data-testid=use-smaller-scale]')
+  assert((await page.inputValue('#param-scale')) === '2', 'the offered 2x was not chosen')
+  await page.locator('[data-testid=output-size]').filter({ hasText: '8000 × 6000 px (48.0 MP)' }).waitFor()
+  assert((await warn.count()) === 0, 'the warning stayed at 2x')
+  assert(await submit.isEnabled(), 'Process stays disabled at 2x')
+
+  // A balance below the cost.
+  const credits = (await apiCall(BASE_URL, '/api/v1/user/info/', { token: user.access })).body.credits
+  execFileSync(join(buildDir, 'bin', 'iactl'), ['credits', 'revoke', user.email, String(credits - 2)], { stdio: 'pipe' })
+  await page.goto('/process/enhancement/')
+  await page.locator('[data-testid=submit-blocked]').filter({ hasText: 'This costs 3 credits and your balance is 2 credits.' }).waitFor()
+  assert(await submit.isDisabled(), 'Process is enabled with a balance below the cost')
+  assert((await page.locator('[data-testid=submit-blocked] a[href="/pricing"]').count()) === 1, 'no link to buy credits beside the reason')
+
+  // A disabled service.
+  await context.route(/\/api\/v1\/services\/?$/, async (route) => {
+    const res = await route.fetch()
+    const list = await res.json()
+    return route.fulfill({ response: res, json: list.map((sv) => (sv.slug === 'outline' ? { ...sv, enabled: false } : sv)) })
+  })
+  await page.goto('/create/outline/')
+  await page.locator('[data-testid=submit-blocked]').filter({ hasText: 'disabled' }).waitFor()
+  assert(await submit.isDisabled(), 'Process is enabled for a disabled service')
+  assert(uploads.length === 0, `something was uploaded: ${uploads.join(', ')}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -745,6 +809,7 @@ async function main() {
     await scenario('upload-progress-cancel', uploadProgressCancel)
     await scenario('click-to-result-time', clickToResult)
     await scenario('thumbnails-shown-full-file-downloaded', thumbnailsShown)
+    await scenario('check-before-spending', checkBeforeSpending)
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
     await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })

@@ -165,12 +165,7 @@ async function signupUploadGalleryDelete({ page }) {
   await page.fill('#signup-password', password)
   await page.fill('#signup-password2', password)
   await page.click('[data-testid=signup-submit]')
-  await page.waitForURL(/\/users\/login\?/)
-  await page.locator('[data-testid=login-notice]').waitFor()
-  assert((await page.inputValue('#login-email')) === email, 'login form is not prefilled with the new email')
-
-  await page.fill('#login-password', password)
-  await page.click('[data-testid=login-submit]')
+  // Sign-up logs the new account in.
   await page.waitForURL(/\/dashboard$/)
   const before = await balance(page)
   assert(before > 0, `a new account should have credits, has ${before}`)
@@ -775,6 +770,36 @@ async function checkBeforeSpending({ page, context }) {
   assert(uploads.length === 0, `something was uploaded: ${uploads.join(', ')}`)
 }
 
+/* Issue 13, point 9. A logged-out visitor who picks a service lands on
+ * sign-up (not log-in), which says what the free credits buy for that
+ * service; signing up logs in and goes on to the service's page. The
+ * server's "GenerateImage" reads "Generate image". */
+async function onboardingSignupReturns({ page }) {
+  await page.goto('/')
+  const gen = page.locator('[data-testid=service-card-generate]')
+  await gen.waitFor()
+  await page.waitForLoadState('networkidle')
+  const genText = (await gen.textContent()).replace(/\s+/g, ' ')
+  assert(/Generate image/.test(genText) && !/GenerateImage/.test(genText), `the generate card reads: ${genText}`)
+
+  await page.click('[data-testid=service-card-remove-background]')
+  await page.waitForURL(/\/users\/signup\?next=(%2F|\/)remove(%2F|\/)background/)
+  const pitch = page.locator('[data-testid=signup-credits]')
+  await pitch.filter({ hasText: '33 background removals' }).waitFor()
+  assert(/100 free credits/.test(await pitch.textContent()), `the sign-up page says: ${await pitch.textContent()}`)
+  await page.screenshot({ path: join(SHOTS, 'phone-signup-from-service.png'), fullPage: true })
+
+  const email = uniqueEmail('onboard')
+  await page.fill('#signup-email', email)
+  await page.fill('#signup-password', 'Onboard-Me-2026')
+  await page.fill('#signup-password2', 'Onboard-Me-2026')
+  await page.click('[data-testid=signup-submit]')
+  await page.waitForURL(/\/remove\/background\/$/)
+  await page.locator('[data-testid=service-title]').waitFor()
+  await page.locator('[data-testid=balance]').filter({ hasText: '100 credits' }).waitFor()
+  assert(await page.evaluate(() => Boolean(window.localStorage.getItem('refresh_token'))), 'sign-up did not log the new account in')
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -810,6 +835,7 @@ async function main() {
     await scenario('click-to-result-time', clickToResult)
     await scenario('thumbnails-shown-full-file-downloaded', thumbnailsShown)
     await scenario('check-before-spending', checkBeforeSpending)
+    await scenario('onboarding-signup-returns', onboardingSignupReturns, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
     await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })

@@ -104,7 +104,7 @@ export const SERVICE_DEFS = [
   {
     code: 7,
     slug: 'generate',
-    name: 'Generate Image',
+    name: 'Generate image',
     path: '/generate/image/',
     tokens: 9,
     blurb: 'Describe a picture in words and get a new image.',
@@ -168,13 +168,24 @@ export function loadServices(force = false) {
   return pending
 }
 
+/**
+ * A service name as people write it: the server's "GenerateImage" (the
+ * original's name, kept in the API) becomes "Generate image"; names with
+ * spaces are kept as they are.
+ */
+export function displayName(name) {
+  if (typeof name !== 'string' || !name || /\s/.test(name) || !/[a-z][A-Z]/.test(name)) return name
+  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').split(' ')
+  return [words[0], ...words.slice(1).map((w) => w.toLowerCase())].join(' ')
+}
+
 /** The service as the server describes it, falling back to SERVICE_DEFS. */
 export function liveService(slug) {
   const def = serviceDef(slug) || { slug, name: slug, tokens: 0 }
   const live = catalog.bySlug[slug]
   return {
     ...def,
-    name: (live && live.name) || def.name,
+    name: displayName((live && live.name) || def.name),
     description: (live && live.description) || def.blurb,
     tokens: live && typeof live.tokens === 'number' ? live.tokens : def.tokens,
     free: Boolean(live && live.free),
@@ -195,11 +206,11 @@ export function serviceLabel(service) {
   if (typeof service === 'number' || /^\d+$/.test(String(service))) {
     const code = Number(service)
     const live = Object.values(catalog.bySlug).find((s) => s.code === code)
-    if (live) return live.name
+    if (live) return displayName(live.name)
     const def = SERVICE_DEFS.find((s) => s.code === code)
     return def ? def.name : `Service ${code}`
   }
-  if (typeof service === 'object') return service.name || service.slug || 'Image'
+  if (typeof service === 'object') return displayName(service.name) || service.slug || 'Image'
   const def = serviceDef(String(service))
   return def ? liveService(def.slug).name : String(service)
 }

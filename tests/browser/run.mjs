@@ -9,7 +9,7 @@
 // Every scenario fails on a console error or an uncaught page error.
 // The last line printed is "N passed, M failed"; the exit status is 1 on failure.
 import { createRequire } from 'node:module'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -800,6 +800,86 @@ async function onboardingSignupReturns({ page }) {
   assert(await page.evaluate(() => Boolean(window.localStorage.getItem('refresh_token'))), 'sign-up did not log the new account in')
 }
 
+let axeSource = null
+
+/** Runs axe-core on the page as it is; returns "label: rule (impact) targets" lines. */
+async function axeViolations(page, label) {
+  if (!axeSource) axeSource = readFileSync(requireFromStatic.resolve('axe-core/axe.min.js'), 'utf8')
+  // Evaluated through the DevTools protocol, so the page's CSP does not apply.
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource)
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))
+  })
+  return violations.map((v) => `${label}: ${v.id} (${v.impact}) ${v.targets.join(', ')}`)
+}
+
+/* axe-core (static/ devDependency) on the main page states, public and
+ * logged in: the service form with a picked image and the 4x warning, a
+ * queued job (held at pending by a routed 202) with the recent-jobs tray
+ * open, the dashboard's running job, a result, the gallery and its preview
+ * dialog, and the phone menu. Fails on any violation. */
+async function axeStates(viewportName, { page, context, allow }) {
+  allow(404, /\/no\/such\/page$/)
+  const found = []
+  const check = async (label) => {
+    await page.waitForLoadState('networkidle')
+    found.push(...(await axeViolations(page, `${viewportName} ${label}`)))
+  }
+  for (const [name, path] of PUBLIC_PAGES) {
+    await page.goto(path)
+    await page.locator('h1').first().waitFor()
+    await check(name)
+  }
+  await seedSharedUser(context)
+  for (const [name, path] of PRIVATE_PAGES) {
+    await page.goto(path)
+    await page.locator('h1').first().waitFor()
+    await check(name)
+  }
+  await page.goto('/process/enhancement/')
+  await page.setInputFiles('#image-file', { name: 'big.png', mimeType: 'image/png', buffer: makePng(2000, 1800) })
+  await page.locator('[data-testid=scale-too-big]').waitFor()
+  await check('enhancement 4x too big')
+
+  let hold = true
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
+    hold
+      ? route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ detail: 'Image is still being processed.', status: 'pending', position: 1 }) })
+      : route.continue(),
+  )
+  await page.goto('/create/grayscale/')
+  await page.setInputFiles('#image-file', { name: 'axe.png', mimeType: 'image/png', buffer: makePng(160, 120) })
+  await page.locator('[data-testid=output-size]').waitFor()
+  await check('greyscale file picked')
+  await page.click('[data-testid=submit]')
+  await page.locator('[data-testid=job-status]').filter({ hasText: 'ahead' }).waitFor()
+  await page.click('[data-testid=jobs-toggle]')
+  await page.locator('[data-testid=recent-jobs]').waitFor()
+  await check('job queued, tray open')
+  const jobUrl = page.url()
+  await page.goto('/dashboard')
+  await page.locator('[data-testid=active-jobs]').waitFor()
+  await check('dashboard with a running job')
+  hold = false
+  await page.goto(jobUrl)
+  await waitForResult(page)
+  await check('result')
+  await page.goto('/users/images/')
+  await page.locator('[data-gallery-item]').first().waitFor()
+  await check('gallery')
+  await page.locator('[data-gallery-item] button').first().click()
+  await page.locator('[data-testid=preview-dialog][open]').waitFor()
+  await check('gallery preview dialog')
+  await page.keyboard.press('Escape')
+  if (viewportName === 'phone') {
+    await page.click('[data-testid=menu-toggle]')
+    await page.locator('#main-menu [data-testid=nav-logout]').waitFor()
+    await check('menu open')
+  }
+  assert(found.length === 0, `axe-core violations:\n    ${found.join('\n    ')}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -837,6 +917,8 @@ async function main() {
     await scenario('check-before-spending', checkBeforeSpending)
     await scenario('onboarding-signup-returns', onboardingSignupReturns, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)
+    await scenario('axe-phone', (t) => axeStates('phone', t), { viewport: PHONE })
+    await scenario('axe-desktop', (t) => axeStates('desktop', t), { viewport: DESKTOP })
     await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
     await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })
   } finally {

@@ -880,6 +880,97 @@ async function axeStates(viewportName, { page, context, allow }) {
   assert(found.length === 0, `axe-core violations:\n    ${found.join('\n    ')}`)
 }
 
+function iactl(args, input) {
+  const buildDir = process.env.IA_BUILD_DIR
+  if (!buildDir) throw new Skip('IA_BUILD_DIR is not set (iactl is needed)')
+  return execFileSync(join(buildDir, 'bin', 'iactl'), args, { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString()
+}
+
+/** Seeds a user's tokens once per context (a cleared session stays cleared). */
+async function seedOnce(context, user) {
+  await context.addInitScript(([a, r]) => {
+    if (!window.sessionStorage.getItem('seeded')) {
+      window.sessionStorage.setItem('seeded', '1')
+      window.localStorage.setItem('access_token', a)
+      window.localStorage.setItem('refresh_token', r)
+    }
+  }, [user.access, user.refresh])
+}
+
+/* Issue 13, point 10. A session revoked on the server (the password changed
+ * with iactl) sends the next page that needs it to the login page with
+ * "Your session ended", not the token error; logging in returns there. */
+async function sessionEnded({ page, context, allow }) {
+  const user = await createUser(BASE_URL, 'ended')
+  await seedOnce(context, user)
+  await page.goto('/dashboard')
+  await page.waitForFunction(() => /^\d+$/.test((document.querySelector('[data-testid=credit-balance]')?.textContent || '').trim()))
+  await page.waitForTimeout(1100) // tokens issued in the second of the change would survive it
+  iactl(['user', 'password', user.email, '--password-stdin'], 'Changed-Elsewhere-9\n')
+  allow(401, /\/api\/v1\/(user\/|token\/refresh)/)
+  await page.click('#main-menu a[href="/users/images/"]')
+  await page.waitForURL(/\/users\/login\?next=(%2F|\/)users(%2F|\/)images(%2F|\/)?&ended=1$/)
+  await page.locator('[data-testid=login-notice]').filter({ hasText: 'Your session ended' }).waitFor()
+  assert(!/token not valid/i.test(await page.textContent('body')), 'the token error is shown')
+  await page.screenshot({ path: join(SHOTS, 'desktop-session-ended.png'), fullPage: true })
+  await page.fill('#login-email', user.email)
+  await page.fill('#login-password', 'Changed-Elsewhere-9')
+  await page.click('[data-testid=login-submit]')
+  await page.waitForURL(/\/users\/images\/$/)
+}
+
+/* Issue 13, point 10. A 402 (the balance was spent elsewhere) refreshes the
+ * balance shown, and Process is then disabled with the reason. */
+async function balanceAfter402({ page, context, allow }) {
+  const user = await createUser(BASE_URL, 'pay')
+  await seedOnce(context, user)
+  await page.goto('/create/grayscale/')
+  await page.locator('[data-testid=balance]').filter({ hasText: '100 credits' }).waitFor()
+  iactl(['credits', 'revoke', user.email, '100'])
+  allow(402, /\/api\/v1\/process\//)
+  await page.setInputFiles('#image-file', { name: 'late.png', mimeType: 'image/png', buffer: makePng(60, 40) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await page.locator('[data-testid=submit-error]').filter({ hasText: 'Insufficient credits.' }).waitFor()
+  await page.locator('[data-testid=balance]').filter({ hasText: '0 credits' }).waitFor()
+  await page.locator('[data-testid=submit-blocked]').filter({ hasText: 'your balance is 0 credits' }).waitFor()
+  assert(await page.locator('[data-testid=submit]').isDisabled(), 'Process stays enabled after the 402')
+}
+
+/* Issue 13, point 10. The seconds counter is outside every live region;
+ * the finished result is announced once through one; on the phone the
+ * menu closes on Esc and focus returns to its button. */
+async function announceAndEsc({ page, context }) {
+  await seedSharedUser(context)
+  let hold = true
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
+    hold ? route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ detail: 'Image is still being processed.', status: 'processing' }) }) : route.continue(),
+  )
+  await page.goto('/create/grayscale/')
+  await page.setInputFiles('#image-file', { name: 'live.png', mimeType: 'image/png', buffer: makePng(80, 60) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await page.locator('[data-testid=job-status]').filter({ hasText: 'Processing' }).waitFor()
+  await page.waitForTimeout(1200)
+  const live = await page.evaluate(() =>
+    [...document.querySelectorAll('[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log], [role=timer]')].map((el) => (el.textContent || '').trim()),
+  )
+  assert(live.some((t) => /Processing your image/.test(t)), `the status is not in a live region: ${JSON.stringify(live)}`)
+  assert(!live.some((t) => /\d+ s\b/.test(t)), `the seconds counter is inside a live region: ${JSON.stringify(live)}`)
+  assert((await text(page, '[data-testid=job-announce]')) === '', 'the result was announced before it was ready')
+  hold = false
+  await waitForResult(page)
+  assert((await text(page, '[data-testid=job-announce]')) === 'Your image is ready.', 'the finished result is not announced')
+
+  await page.click('[data-testid=menu-toggle]')
+  await page.locator('#main-menu').waitFor()
+  await page.keyboard.press('Escape')
+  await page.locator('#main-menu').waitFor({ state: 'hidden' })
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))
+  assert(focused === 'menu-toggle', `after Esc the focus is on ${focused}, not the menu button`)
+  assert((await page.getAttribute('[data-testid=menu-toggle]', 'aria-expanded')) === 'false', 'the menu button still says expanded')
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -916,6 +1007,9 @@ async function main() {
     await scenario('thumbnails-shown-full-file-downloaded', thumbnailsShown)
     await scenario('check-before-spending', checkBeforeSpending)
     await scenario('onboarding-signup-returns', onboardingSignupReturns, { viewport: PHONE })
+    await scenario('session-ended-redirects-to-login', sessionEnded)
+    await scenario('balance-refreshes-after-402', balanceAfter402)
+    await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('axe-phone', (t) => axeStates('phone', t), { viewport: PHONE })
     await scenario('axe-desktop', (t) => axeStates('desktop', t), { viewport: DESKTOP })

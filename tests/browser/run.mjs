@@ -971,6 +971,62 @@ async function announceAndEsc({ page, context }) {
   assert((await page.getAttribute('[data-testid=menu-toggle]', 'aria-expanded')) === 'false', 'the menu button still says expanded')
 }
 
+/* Issue 13, point 8 (the part the SPA needs for the catalogue branch): the
+ * service forms follow GET /services/ `params` and `formats` when the
+ * server publishes them (routed in here when it does not yet) and fall back
+ * to the SPA's own definitions otherwise; a field's error clears as soon as
+ * it is edited. */
+async function formsFromCatalogue({ page, context }) {
+  await seedSharedUser(context)
+  // Without published params: the SPA's own outline limits (0-255, as lib/imgops.c).
+  await page.goto('/create/outline/')
+  await page.locator('#param-low-threshold').waitFor()
+  await page.waitForLoadState('networkidle')
+  const publishes = await page.evaluate(async () => {
+    const list = await (await fetch('/api/v1/services/')).json()
+    return list.some((sv) => Array.isArray(sv.params))
+  })
+  if (!publishes) assert((await page.getAttribute('#param-low-threshold', 'max')) === '255', 'the fallback outline limit is not 255')
+
+  await context.route(/\/api\/v1\/services\/?$/, async (route) => {
+    const res = await route.fetch()
+    const list = await res.json()
+    const patched = list.map((sv) => {
+      if (sv.slug === 'outline')
+        return {
+          ...sv,
+          params: [
+            { name: 'low_threshold', type: 'integer', required: false, default: 40, min: 0, max: 200 },
+            { name: 'high_threshold', type: 'integer', required: false, default: 120, min: 0, max: 200 },
+            { name: 'format', type: 'choice', required: false, default: 'webp', choices: ['png', 'webp'] },
+          ],
+        }
+      if (sv.slug === 'remove-background') return { ...sv, params: [], formats: ['png', 'webp'] }
+      return sv
+    })
+    return route.fulfill({ response: res, json: patched })
+  })
+  await page.goto('/create/outline/')
+  await page.locator('#param-low-threshold').waitFor()
+  await page.waitForFunction(() => document.querySelector('#param-low-threshold')?.getAttribute('max') === '200')
+  assert((await page.inputValue('#param-low-threshold')) === '40', 'the published default is not used')
+  assert((await page.inputValue('#param-format')) === 'webp', 'the published format default is not used')
+  const formats = await page.$$eval('#param-format option', (os) => os.map((o) => o.value))
+  assert(formats.join() === 'png,webp', `outline formats offered: ${formats}`)
+  await page.setInputFiles('#image-file', { name: 'edges.png', mimeType: 'image/png', buffer: makePng(60, 40) })
+  await page.fill('#param-high-threshold', '250')
+  await page.click('[data-testid=submit]')
+  const msg = await text(page, '#param-high-threshold-error')
+  assert(/less than or equal to 200/.test(msg), `the published maximum is not checked: "${msg}"`)
+  await page.fill('#param-high-threshold', '150')
+  assert((await page.locator('#param-high-threshold-error').count()) === 0, 'the error stays while the field is edited')
+
+  await page.goto('/remove/background/')
+  await page.locator('#param-format').waitFor()
+  const bgFormats = await page.$$eval('#param-format option', (os) => os.map((o) => o.value))
+  assert(bgFormats.join() === 'png,webp', `remove-background formats offered: ${bgFormats}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1007,6 +1063,7 @@ async function main() {
     await scenario('thumbnails-shown-full-file-downloaded', thumbnailsShown)
     await scenario('check-before-spending', checkBeforeSpending)
     await scenario('onboarding-signup-returns', onboardingSignupReturns, { viewport: PHONE })
+    await scenario('forms-from-catalogue', formsFromCatalogue)
     await scenario('session-ended-redirects-to-login', sessionEnded)
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })

@@ -118,8 +118,8 @@ export const SERVICE_DEFS = [
     tokens: 2,
     blurb: 'Trace the edges of an image as black lines on white.',
     params: [
-      { name: 'low_threshold', label: 'Low threshold', kind: 'int', min: 0, max: 1000, required: false, default: 50, hint: 'Weaker edges above this are kept when connected.' },
-      { name: 'high_threshold', label: 'High threshold', kind: 'int', min: 0, max: 1000, required: false, default: 150, hint: 'Edges stronger than this are always kept.' },
+      { name: 'low_threshold', label: 'Low threshold', kind: 'int', min: 0, max: 255, required: false, default: 50, hint: 'Weaker edges above this are kept when connected.' },
+      { name: 'high_threshold', label: 'High threshold', kind: 'int', min: 0, max: 255, required: false, default: 150, hint: 'Edges stronger than this are always kept.' },
     ],
     thresholdCheck: true,
   },
@@ -213,4 +213,60 @@ export function serviceLabel(service) {
   if (typeof service === 'object') return displayName(service.name) || service.slug || 'Image'
   const def = serviceDef(String(service))
   return def ? liveService(def.slug).name : String(service)
+}
+
+const FORMAT_LABELS = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', gif: 'GIF' }
+
+function humanize(name) {
+  const words = String(name).replace(/_/g, ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
+/** One published parameter ({name, type, required, default, min, max, choices, max_length}) as a form field. */
+function fieldFromServer(slug, p, known) {
+  const base = known.find((d) => d.name === p.name) || (p.name === 'format' ? FORMAT_PARAM : null) || {}
+  const field = { name: p.name, label: base.label || humanize(p.name), hint: base.hint, fromImage: base.fromImage, required: Boolean(p.required) }
+  if (p.type === 'integer') {
+    field.kind = 'int'
+    if (typeof p.min === 'number') field.min = p.min
+    if (typeof p.max === 'number') field.max = p.max
+  } else if (p.type === 'choice' && Array.isArray(p.choices)) {
+    field.kind = 'select'
+    field.options = p.choices.map((c) => {
+      const value = String(c)
+      const old = base.options && base.options.find((o) => o.value === value)
+      return { value, label: old ? old.label : p.name === 'format' ? FORMAT_LABELS[value] || value.toUpperCase() : value }
+    })
+  } else {
+    field.kind = 'text'
+    if (typeof p.max_length === 'number') field.maxLength = p.max_length
+  }
+  const def = p.default !== undefined && p.default !== null ? p.default : base.default
+  field.default = def === undefined || def === null ? (field.kind === 'select' && field.options.length ? field.options[0].value : '') : String(def)
+  return field
+}
+
+/**
+ * The form fields of an upload service: built from the server's published
+ * `params` (and `formats`) when GET /services/ has them, so the form can
+ * never disagree with the server's checks; otherwise SERVICE_DEFS.
+ */
+export function formParams(slug) {
+  const def = serviceDef(slug)
+  const known = (def && def.params) || []
+  const live = catalog.bySlug[slug]
+  let list
+  if (live && Array.isArray(live.params)) {
+    list = live.params.filter((p) => p && typeof p.name === 'string' && p.name !== 'image').map((p) => fieldFromServer(slug, p, known))
+  } else {
+    list = [...known]
+  }
+  if (!list.some((p) => p.name === 'format')) {
+    if (live && Array.isArray(live.formats) && live.formats.length) {
+      list.push(fieldFromServer(slug, { name: 'format', type: 'choice', choices: live.formats, default: live.formats.includes('png') ? 'png' : live.formats[0] }, known))
+    } else if (!def || !def.forcePng) {
+      list.push(FORMAT_PARAM)
+    }
+  }
+  return list
 }

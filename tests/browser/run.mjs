@@ -1027,6 +1027,54 @@ async function formsFromCatalogue({ page, context }) {
   assert(bgFormats.join() === 'png,webp', `remove-background formats offered: ${bgFormats}`)
 }
 
+/* Issue 13, point 10. The email typed on the login page goes to "forgot
+ * password" and back; focus stays in the page after submit and after a
+ * delete; "Try again" on a failed job (a routed "failed" answer) sends the
+ * same file again without picking it anew. */
+async function tryAgainFocusEmail({ page, context }) {
+  await page.goto('/users/login')
+  await page.fill('#login-email', 'carry.me@example.com')
+  await page.click('[data-testid=forgot-link]')
+  await page.waitForURL(/\/users\/change\/password\?email=/)
+  assert((await page.inputValue('#forgot-email')) === 'carry.me@example.com', 'the email did not come to "forgot password"')
+  await page.click('[data-testid=back-to-login]')
+  await page.waitForURL(/\/users\/login\?email=/)
+  assert((await page.inputValue('#login-email')) === 'carry.me@example.com', 'the email did not come back to log-in')
+
+  await seedSharedUser(context)
+  let failNext = true
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, async (route) => {
+    const res = await route.fetch()
+    if (res.status() !== 200 || !failNext) return route.fulfill({ response: res })
+    failNext = false
+    const body = await res.json()
+    return route.fulfill({ response: res, json: { ...body, status: 'failed', error: 'Simulated failure.', image: null, thumbnail: null } })
+  })
+  const uploads = []
+  context.on('request', (r) => {
+    if (/\/api\/v1\/process\//.test(r.url())) uploads.push(r.url())
+  })
+  await page.goto('/create/grayscale/')
+  await page.setInputFiles('#image-file', { name: 'again.png', mimeType: 'image/png', buffer: makePng(70, 50) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await page.locator('[data-testid=job-failed]').filter({ hasText: 'Simulated failure.' }).waitFor()
+  const focusAfterSubmit = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') || document.activeElement?.tagName)
+  assert(focusAfterSubmit === 'job-area', `after submit the focus is on ${focusAfterSubmit}`)
+  const firstId = new URL(page.url()).searchParams.get('job')
+  await page.click('[data-testid=try-again]')
+  const result = await waitForResult(page)
+  const secondId = await result.getAttribute('data-image-id')
+  assert(uploads.length === 2, `expected 2 uploads, saw ${uploads.length}`)
+  assert(secondId && secondId !== firstId, `Try again did not start a new job (${firstId} -> ${secondId})`)
+
+  await page.goto('/users/images/')
+  await page.locator(`[data-testid=delete-${secondId}]`).click()
+  await page.locator(`[data-testid=confirm-delete-${secondId}]`).click()
+  await page.locator('[data-testid=gallery-notice]').waitFor()
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'gallery-notice')
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1065,6 +1113,7 @@ async function main() {
     await scenario('onboarding-signup-returns', onboardingSignupReturns, { viewport: PHONE })
     await scenario('forms-from-catalogue', formsFromCatalogue)
     await scenario('session-ended-redirects-to-login', sessionEnded)
+    await scenario('try-again-focus-email-carry', tryAgainFocusEmail)
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -1075,6 +1075,43 @@ async function tryAgainFocusEmail({ page, context }) {
   await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'gallery-notice')
 }
 
+/* Issue 13, point 10. Signed media URLs expire (an hour): a result whose
+ * image fails to load (here a routed answer with a broken signature) is
+ * fetched again and shown; with the page's clock moved on by an hour the
+ * page asks for fresh URLs by itself before they expire. */
+async function expiredMediaRefreshed({ page, context, allow }) {
+  await seedSharedUser(context)
+  allow(403, /\/media\//)
+  let breakNext = true
+  let finished = 0
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, async (route) => {
+    const res = await route.fetch()
+    if (res.status() !== 200) return route.fulfill({ response: res })
+    finished += 1
+    if (!breakNext) return route.fulfill({ response: res })
+    breakNext = false
+    const body = await res.json()
+    const broken = (u) => (typeof u === 'string' ? u.replace(/sig=[0-9a-f]+/i, 'sig=00') : u)
+    return route.fulfill({ response: res, json: { ...body, image: broken(body.image), thumbnail: broken(body.thumbnail), source: broken(body.source) } })
+  })
+  await page.clock.install()
+  await page.goto('/create/grayscale/')
+  await page.setInputFiles('#image-file', { name: 'expiry.png', mimeType: 'image/png', buffer: makePng(90, 60) })
+  await page.locator('[data-testid=file-preview]').waitFor()
+  await page.click('[data-testid=submit]')
+  await waitForResult(page)
+  assert(finished >= 2, `the broken media URL was not fetched again (${finished} finished answers)`)
+  const href = await page.getAttribute('[data-testid=download-link]', 'href')
+  const dl = await page.evaluate(async (u) => (await fetch(u)).status, href)
+  assert(dl === 200, `Download after the refresh answers ${dl}`)
+
+  const before = finished
+  await page.clock.fastForward('59:30')
+  await page.waitForFunction(() => true)
+  for (let i = 0; i < 40 && finished === before; i++) await page.waitForTimeout(100)
+  assert(finished > before, 'the page did not ask for fresh media URLs before they expired')
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1114,6 +1151,7 @@ async function main() {
     await scenario('forms-from-catalogue', formsFromCatalogue)
     await scenario('session-ended-redirects-to-login', sessionEnded)
     await scenario('try-again-focus-email-carry', tryAgainFocusEmail)
+    await scenario('expired-media-refreshed', expiredMediaRefreshed)
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

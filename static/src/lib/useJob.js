@@ -118,6 +118,18 @@ export function useJob() {
     if (imageId.value) start(imageId.value, '', { resume: true })
   }
 
+  /** Fetches a finished job again (fresh signed media URLs); keeps the old one on failure. */
+  async function refreshImage() {
+    const id = imageId.value
+    if (!id || (phase.value !== 'done' && phase.value !== 'failed')) return
+    try {
+      const res = await request(`/api/v1/image/status/${id}/`)
+      if (id === imageId.value && res.status === 200 && res.data) image.value = res.data
+    } catch {
+      /* the page keeps what it shows */
+    }
+  }
+
   onBeforeUnmount(stop)
-  return { phase, status, position, image, error, imageId, start, resume, reset, stop }
+  return { phase, status, position, image, error, imageId, start, resume, reset, stop, refreshImage }
 }

@@ -238,6 +238,7 @@ async function failingLogin({ page, allow }) {
   await err.waitFor()
   const msg = (await err.textContent()).trim()
   assert(/No active account found with the given credentials/.test(msg), `unexpected login error: ${msg}`)
+  assert(!/Log in again/.test(msg), `a wrong password is offered "Log in again": ${msg}`)
   assert(/\/users\/login/.test(page.url()), 'a failed login left the login page')
 
   // Client-side validation: an empty form never reaches the server.
@@ -1112,6 +1113,56 @@ async function expiredMediaRefreshed({ page, context, allow }) {
   assert(finished > before, 'the page did not ask for fresh media URLs before they expired')
 }
 
+/* Issue 13, point 11 (in part). Gallery cards show the original file name
+ * and the job's parameters when the server sends them (routed in while it
+ * does not), 12/24/48 per page, 2 columns on a phone, and a service filter
+ * (?service=) that says so when the server ignores it. */
+async function galleryCardsFilter({ page, context }) {
+  await seedSharedUser(context)
+  for (const name of ['holiday photo.png', 'second.png']) {
+    await page.goto('/create/grayscale/')
+    await page.setInputFiles('#image-file', { name, mimeType: 'image/png', buffer: makePng(64, 48) })
+    await page.locator('[data-testid=file-preview]').waitFor()
+    await page.click('[data-testid=submit]')
+    await waitForResult(page)
+  }
+  const id = await page.getAttribute('[data-testid=result]', 'data-image-id')
+  let served = []
+  await context.route(/\/api\/v1\/user\/images\/?(\?.*)?$/, async (route) => {
+    const res = await route.fetch()
+    if (res.status() !== 200) return route.fulfill({ response: res })
+    const body = await res.json()
+    served = (body.results || []).map((img) => ({
+      ...img,
+      original_name: img.original_name === undefined ? 'second.png' : img.original_name,
+      params: img.params === undefined ? { format: 'png' } : img.params,
+    }))
+    return route.fulfill({ response: res, json: { ...body, results: served } })
+  })
+  await page.setViewportSize(PHONE)
+  await page.goto('/users/images/')
+  await page.locator(`[data-testid=gallery-item-${id}]`).waitFor()
+  const mine = served.find((i) => String(i.id) === id)
+  if (mine.original_name) assert((await text(page, `[data-testid=card-name-${id}]`)) === mine.original_name, 'the card does not show the original file name')
+  assert((await page.locator(`[data-testid=card-params-${id}]`).count()) === 1, 'the card does not show the parameters')
+  const sizes = await page.$$eval('#gallery-page-size option', (os) => os.map((o) => o.value))
+  assert(sizes.join() === '12,24,48', `page sizes offered: ${sizes}`)
+  const tops = await page.$$eval('[data-gallery-item]', (els) => els.slice(0, 2).map((e) => Math.round(e.getBoundingClientRect().top)))
+  assert(tops.length === 2 && tops[0] === tops[1], `the first two cards are not side by side on a phone: ${tops}`)
+  await page.screenshot({ path: join(SHOTS, 'phone-gallery-cards.png'), fullPage: true })
+  await page.setViewportSize(DESKTOP)
+
+  const filtered = page.waitForResponse(/\/api\/v1\/user\/images\/\?.*service=resize/, { timeout: 10000 }).catch(() => null)
+  await page.selectOption('#gallery-service', 'resize')
+  await page.waitForURL(/[?&]service=resize/)
+  assert(await filtered, 'the gallery did not ask the server for ?service=resize')
+  await page.waitForLoadState('networkidle')
+  await page.waitForFunction(() => document.querySelector('[data-testid=gallery-list]')?.getAttribute('aria-busy') !== 'true')
+  const others = await page.$$eval('[data-gallery-item]', (els) => els.length)
+  const notice = await page.locator('[data-testid=filter-unsupported]').count()
+  assert(others === 0 ? (await page.locator('[data-testid=gallery-empty]').count()) === 1 : notice === 1, `filtered by resize: ${others} cards and ${notice ? 'a' : 'no'} notice that the filter is not supported`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1152,6 +1203,7 @@ async function main() {
     await scenario('session-ended-redirects-to-login', sessionEnded)
     await scenario('try-again-focus-email-carry', tryAgainFocusEmail)
     await scenario('expired-media-refreshed', expiredMediaRefreshed)
+    await scenario('gallery-cards-filter', galleryCardsFilter)
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

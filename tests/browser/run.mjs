@@ -1163,6 +1163,35 @@ async function galleryCardsFilter({ page, context }) {
   assert(others === 0 ? (await page.locator('[data-testid=gallery-empty]').count()) === 1 : notice === 1, `filtered by resize: ${others} cards and ${notice ? 'a' : 'no'} notice that the filter is not supported`)
 }
 
+/* Issue 13, point 7 (in part). An image pasted on a service page (a
+ * synthetic paste event carrying a PNG file) is picked like a chosen
+ * file and can be processed; pasted into a text field it is left alone. */
+async function pasteImage({ page, context }) {
+  await seedSharedUser(context)
+  const paste = (b64, selector) =>
+    page.evaluate(([data, sel]) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
+      const dt = new DataTransfer()
+      dt.items.add(new File([bytes], 'image.png', { type: 'image/png' }))
+      const target = sel ? document.querySelector(sel) : document.body
+      target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+    }, [b64, selector])
+  const png = makePng(50, 40).toString('base64')
+
+  await page.goto('/process/enhancement/')
+  await page.locator('#param-prompt').waitFor()
+  await paste(png, '#param-prompt')
+  await page.waitForTimeout(300)
+  assert((await page.locator('[data-testid=file-name]').count()) === 0, 'an image pasted into the prompt field was taken as the file')
+
+  await page.goto('/create/grayscale/')
+  await page.locator('[data-testid=drop-zone]').waitFor()
+  await paste(png, null)
+  await page.locator('[data-testid=file-name]').filter({ hasText: '50 × 40 px' }).waitFor()
+  await page.click('[data-testid=submit]')
+  await waitForResult(page)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1204,6 +1233,7 @@ async function main() {
     await scenario('try-again-focus-email-carry', tryAgainFocusEmail)
     await scenario('expired-media-refreshed', expiredMediaRefreshed)
     await scenario('gallery-cards-filter', galleryCardsFilter)
+    await scenario('paste-image', pasteImage)
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -1192,6 +1192,25 @@ async function pasteImage({ page, context }) {
   await waitForResult(page)
 }
 
+/* Issue 13, point 6 (in part). Resize keeps the picture's proportions by
+ * default (800x1000 -> width 400 gives height 500, not a distorted 300),
+ * can be unlocked, and sizes by percentage. */
+async function resizeAspect({ page, context }) {
+  await seedSharedUser(context)
+  await page.goto('/process/resize/')
+  await page.setInputFiles('#image-file', { name: 'tall.png', mimeType: 'image/png', buffer: makePng(800, 1000) })
+  await page.locator('[data-testid=keep-aspect]').waitFor()
+  await page.fill('#param-width', '400')
+  assert((await page.inputValue('#param-height')) === '500', `height with the proportions kept: ${await page.inputValue('#param-height')}`)
+  await page.locator('[data-testid=output-size]').filter({ hasText: '400 × 500 px' }).waitFor()
+  await page.uncheck('[data-testid=keep-aspect]')
+  await page.fill('#param-height', '300')
+  assert((await page.inputValue('#param-width')) === '400', 'the width changed with the proportions unlocked')
+  await page.fill('#resize-percent', '25')
+  assert((await page.inputValue('#param-width')) === '200' && (await page.inputValue('#param-height')) === '250', '25 % of 800 x 1000 is not 200 x 250')
+  await page.screenshot({ path: join(SHOTS, 'desktop-resize-aspect.png'), fullPage: true })
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1234,6 +1253,7 @@ async function main() {
     await scenario('expired-media-refreshed', expiredMediaRefreshed)
     await scenario('gallery-cards-filter', galleryCardsFilter)
     await scenario('paste-image', pasteImage)
+    await scenario('resize-keeps-aspect', resizeAspect)
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -14,7 +14,7 @@ const serviceRoutes = SERVICE_DEFS.filter((s) => s.params).map((s) => ({
   name: `service-${s.slug}`,
   component: servicePage,
   props: { slug: s.slug },
-  meta: { title: s.name, auth: true },
+  meta: { title: s.name, auth: true, service: s.slug },
 }))
 
 const routes = [
@@ -42,7 +42,7 @@ const routes = [
   { path: '/process/greyscale/', redirect: '/create/grayscale/' },
   { path: '/process/remove-background/', redirect: '/remove/background/' },
   { path: '/process/outline/', redirect: '/create/outline/' },
-  { path: '/generate/image/', name: 'generate', component: () => import('./pages/GeneratePage.vue'), meta: { title: 'Generate an image', auth: true } },
+  { path: '/generate/image/', name: 'generate', component: () => import('./pages/GeneratePage.vue'), meta: { title: 'Generate an image', auth: true, service: 'generate' } },
   { path: '/users/images/', name: 'gallery', component: () => import('./pages/GalleryPage.vue'), meta: { title: 'Your images', auth: true } },
   { path: '/credits/', name: 'credits', component: () => import('./pages/CreditsPage.vue'), meta: { title: 'Credit history', auth: true } },
   { path: '/pricing', name: 'pricing', component: () => import('./pages/PricingPage.vue'), meta: { title: 'Pricing' } },
@@ -66,7 +66,9 @@ export const router = createRouter({
 
 router.beforeEach((to) => {
   if (to.meta.auth && !isLoggedIn.value) {
-    return { path: '/users/login', query: { next: to.fullPath } }
+    // A visitor who picks a service is most likely new: offer the free
+    // account first (the sign-up page links to log in, keeping `next`).
+    return { path: to.meta.service ? '/users/signup' : '/users/login', query: { next: to.fullPath } }
   }
   if (to.meta.guest && isLoggedIn.value && to.name === 'login' && !to.query.email) {
     return typeof to.query.next === 'string' && to.query.next.startsWith('/') ? to.query.next : '/dashboard'

@@ -57,6 +57,27 @@ export function makePng(width = 96, height = 64) {
   ])
 }
 
+/** An RGB PNG of random noise: it hardly compresses (about 3 bytes a pixel). */
+export function makeNoisyPng(width = 800, height = 600) {
+  const raw = Buffer.alloc((width * 3 + 1) * height)
+  let seed = 12345
+  for (let i = 0; i < raw.length; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    raw[i] = i % (width * 3 + 1) === 0 ? 0 : seed >>> 24
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr[8] = 8
+  ihdr[9] = 2
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 1 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
 /** POST/GET JSON to the API from node; resolves { status, body }. */
 export async function apiCall(baseUrl, path, { method = 'GET', json, token } = {}) {
   const headers = { Accept: 'application/json' }

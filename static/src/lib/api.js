@@ -201,3 +201,54 @@ export async function api(path, opts) {
   const { data } = await request(path, opts)
   return data
 }
+
+function xhrSend(url, form, { onProgress, signal }) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    const abort = () => xhr.abort()
+    xhr.open('POST', url)
+    xhr.setRequestHeader('Accept', 'application/json')
+    if (tokens.access) xhr.setRequestHeader('Authorization', `Bearer ${tokens.access}`)
+    xhr.upload.onprogress = (event) => {
+      if (onProgress && event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total)
+    }
+    xhr.onload = () => {
+      if (signal) signal.removeEventListener('abort', abort)
+      let data = null
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null
+      } catch {
+        data = null
+      }
+      resolve({ status: xhr.status, data })
+    }
+    xhr.onerror = () => reject(new ApiError(0, null))
+    xhr.onabort = () => reject(new DOMException('The upload was cancelled.', 'AbortError'))
+    if (signal) {
+      if (signal.aborted) {
+        reject(new DOMException('The upload was cancelled.', 'AbortError'))
+        return
+      }
+      signal.addEventListener('abort', abort, { once: true })
+    }
+    xhr.send(form)
+  })
+}
+
+/**
+ * Uploads a multipart form with XMLHttpRequest, which (unlike fetch) reports
+ * upload progress: opts.onProgress(fraction 0..1), opts.signal (an
+ * AbortSignal; aborting rejects with an AbortError). Tokens are handled as
+ * request() does (refreshed before, and once after a 401). Resolves
+ * { status, data } for 2xx; rejects with ApiError otherwise.
+ */
+export async function upload(path, form, opts = {}) {
+  await ensureFreshAccess()
+  let res = await xhrSend(path, form, opts)
+  if (res.status === 401 && tokens.refresh) {
+    const ok = await refreshAccess()
+    if (ok) res = await xhrSend(path, form, opts)
+  }
+  if (res.status < 200 || res.status >= 300) throw new ApiError(res.status, res.data)
+  return res
+}

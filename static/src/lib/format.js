@@ -42,3 +42,13 @@ export function aiProvider(image) {
   }
   return r && typeof r === 'object' && typeof r.provider === 'string' ? r.provider : ''
 }
+
+/**
+ * What to show of a result on a page: its preview (`thumbnail`, a WebP of
+ * at most 512 px made with the result) when the server gives one, else the
+ * full file. Download links keep `image`, the full file.
+ */
+export function previewSrc(image) {
+  if (!image) return ''
+  return image.thumbnail || image.image || ''
+}

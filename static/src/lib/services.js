@@ -104,7 +104,7 @@ export const SERVICE_DEFS = [
   {
     code: 7,
     slug: 'generate',
-    name: 'Generate Image',
+    name: 'Generate image',
     path: '/generate/image/',
     tokens: 9,
     blurb: 'Describe a picture in words and get a new image.',
@@ -118,8 +118,8 @@ export const SERVICE_DEFS = [
     tokens: 2,
     blurb: 'Trace the edges of an image as black lines on white.',
     params: [
-      { name: 'low_threshold', label: 'Low threshold', kind: 'int', min: 0, max: 1000, required: false, default: 50, hint: 'Weaker edges above this are kept when connected.' },
-      { name: 'high_threshold', label: 'High threshold', kind: 'int', min: 0, max: 1000, required: false, default: 150, hint: 'Edges stronger than this are always kept.' },
+      { name: 'low_threshold', label: 'Low threshold', kind: 'int', min: 0, max: 255, required: false, default: 50, hint: 'Weaker edges above this are kept when connected.' },
+      { name: 'high_threshold', label: 'High threshold', kind: 'int', min: 0, max: 255, required: false, default: 150, hint: 'Edges stronger than this are always kept.' },
     ],
     thresholdCheck: true,
   },
@@ -168,13 +168,24 @@ export function loadServices(force = false) {
   return pending
 }
 
+/**
+ * A service name as people write it: the server's "GenerateImage" (the
+ * original's name, kept in the API) becomes "Generate image"; names with
+ * spaces are kept as they are.
+ */
+export function displayName(name) {
+  if (typeof name !== 'string' || !name || /\s/.test(name) || !/[a-z][A-Z]/.test(name)) return name
+  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').split(' ')
+  return [words[0], ...words.slice(1).map((w) => w.toLowerCase())].join(' ')
+}
+
 /** The service as the server describes it, falling back to SERVICE_DEFS. */
 export function liveService(slug) {
   const def = serviceDef(slug) || { slug, name: slug, tokens: 0 }
   const live = catalog.bySlug[slug]
   return {
     ...def,
-    name: (live && live.name) || def.name,
+    name: displayName((live && live.name) || def.name),
     description: (live && live.description) || def.blurb,
     tokens: live && typeof live.tokens === 'number' ? live.tokens : def.tokens,
     free: Boolean(live && live.free),
@@ -195,11 +206,67 @@ export function serviceLabel(service) {
   if (typeof service === 'number' || /^\d+$/.test(String(service))) {
     const code = Number(service)
     const live = Object.values(catalog.bySlug).find((s) => s.code === code)
-    if (live) return live.name
+    if (live) return displayName(live.name)
     const def = SERVICE_DEFS.find((s) => s.code === code)
     return def ? def.name : `Service ${code}`
   }
-  if (typeof service === 'object') return service.name || service.slug || 'Image'
+  if (typeof service === 'object') return displayName(service.name) || service.slug || 'Image'
   const def = serviceDef(String(service))
   return def ? liveService(def.slug).name : String(service)
+}
+
+const FORMAT_LABELS = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', gif: 'GIF' }
+
+function humanize(name) {
+  const words = String(name).replace(/_/g, ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
+/** One published parameter ({name, type, required, default, min, max, choices, max_length}) as a form field. */
+function fieldFromServer(slug, p, known) {
+  const base = known.find((d) => d.name === p.name) || (p.name === 'format' ? FORMAT_PARAM : null) || {}
+  const field = { name: p.name, label: base.label || humanize(p.name), hint: base.hint, fromImage: base.fromImage, required: Boolean(p.required) }
+  if (p.type === 'integer') {
+    field.kind = 'int'
+    if (typeof p.min === 'number') field.min = p.min
+    if (typeof p.max === 'number') field.max = p.max
+  } else if (p.type === 'choice' && Array.isArray(p.choices)) {
+    field.kind = 'select'
+    field.options = p.choices.map((c) => {
+      const value = String(c)
+      const old = base.options && base.options.find((o) => o.value === value)
+      return { value, label: old ? old.label : p.name === 'format' ? FORMAT_LABELS[value] || value.toUpperCase() : value }
+    })
+  } else {
+    field.kind = 'text'
+    if (typeof p.max_length === 'number') field.maxLength = p.max_length
+  }
+  const def = p.default !== undefined && p.default !== null ? p.default : base.default
+  field.default = def === undefined || def === null ? (field.kind === 'select' && field.options.length ? field.options[0].value : '') : String(def)
+  return field
+}
+
+/**
+ * The form fields of an upload service: built from the server's published
+ * `params` (and `formats`) when GET /services/ has them, so the form can
+ * never disagree with the server's checks; otherwise SERVICE_DEFS.
+ */
+export function formParams(slug) {
+  const def = serviceDef(slug)
+  const known = (def && def.params) || []
+  const live = catalog.bySlug[slug]
+  let list
+  if (live && Array.isArray(live.params)) {
+    list = live.params.filter((p) => p && typeof p.name === 'string' && p.name !== 'image').map((p) => fieldFromServer(slug, p, known))
+  } else {
+    list = [...known]
+  }
+  if (!list.some((p) => p.name === 'format')) {
+    if (live && Array.isArray(live.formats) && live.formats.length) {
+      list.push(fieldFromServer(slug, { name: 'format', type: 'choice', choices: live.formats, default: live.formats.includes('png') ? 'png' : live.formats[0] }, known))
+    } else if (!def || !def.forcePng) {
+      list.push(FORMAT_PARAM)
+    }
+  }
+  return list
 }

@@ -6,8 +6,9 @@
  * a request reaches its route with app_db() open, that a handler that
  * does not reply gets a 500, that a transaction a handler leaves open is
  * rolled back before the next request, that a worker that dies is
- * replaced, that SIGTERM stops every worker and ends app_run with 0, and
- * that a bad IA_WORKERS ends it with 2 before anything starts.
+ * replaced, that SIGTERM stops every worker and ends app_run with 0 (also
+ * right as the workers start: the lost-stop regression), and that a bad
+ * IA_WORKERS ends it with 2 before anything starts.
  */
 #include "config.h"
 
@@ -392,6 +393,31 @@ START_TEST(sigterm_stops_every_worker_and_exits_0)
 }
 END_TEST
 
+/*
+ * Regression (lost stop): app_supervise checked app_stop and then called
+ * wait(); a SIGTERM landing between the two only set the flag, and wait()
+ * blocked until some worker died, so app_run never returned (and its
+ * workers served on). A worker forked just before a stop could likewise
+ * catch it with the supervisor's inherited handler. Stopping as soon as
+ * 32 workers exist hit the first window in most runs before the fix
+ * (signals blocked except inside sigsuspend).
+ */
+START_TEST(sigterm_while_workers_start_is_not_lost)
+{
+	pid_t kids[40];
+	int status, i;
+
+	for (i = 0; i < 3; i++) {
+		start_app("32");
+		ck_assert_int_eq(wait_children(32, kids, 40), 32);
+		status = stop_app();
+		ck_assert_msg(status != -1, "round %d: the stop was lost", i);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		unlink(sock_path);
+	}
+}
+END_TEST
+
 START_TEST(bad_worker_count_exits_2_before_starting)
 {
 	static const char *const bad[] = {"0", "33", "-1", "2x", "", " 2"};
@@ -416,6 +442,7 @@ static Suite *app_suite(void)
 	tcase_add_test(tc, transaction_left_open_is_rolled_back_before_the_next_request);
 	tcase_add_test(tc, worker_that_dies_is_replaced);
 	tcase_add_test(tc, sigterm_stops_every_worker_and_exits_0);
+	tcase_add_test(tc, sigterm_while_workers_start_is_not_lost);
 	tcase_add_test(tc, bad_worker_count_exits_2_before_starting);
 	suite_add_tcase(s, tc);
 	return s;

@@ -76,13 +76,34 @@ static int app_serve(const struct route *routes, size_t n)
 	return 0;
 }
 
+/* SIGCHLD only has to interrupt sigsuspend in app_supervise. */
+static void app_on_child(int sig)
+{
+	(void)sig;
+}
+
+/* The signals app_supervise keeps blocked except while it sleeps. */
+static void app_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGCHLD);
+}
+
+/* Called with app_stop_signals blocked: the child unblocks them only once
+ * its handlers are the defaults, so a stop sent at once still ends it. */
 static pid_t app_spawn(const struct route *routes, size_t n)
 {
+	sigset_t set;
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		app_stop_signals(&set);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		_exit(app_serve(routes, n));
 	}
 	if (pid < 0)
@@ -90,25 +111,35 @@ static pid_t app_spawn(const struct route *routes, size_t n)
 	return pid;
 }
 
-/* Keep `workers` children alive until SIGTERM/SIGINT, then stop them. */
+/*
+ * Keep `workers` children alive until SIGTERM/SIGINT, then stop them.
+ * The stop signals and SIGCHLD stay blocked except inside sigsuspend, so
+ * a stop that comes between the app_stop check and the wait is not lost
+ * (with a plain wait() it was, and app_run then waited for ever), nor one
+ * that reaches a worker before it has its own handlers.
+ */
 static int app_supervise(int workers, const struct route *routes, size_t n)
 {
 	pid_t pids[APP_MAX_WORKERS];
 	struct sigaction sa;
+	sigset_t set, old;
 	int i, status;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = app_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = app_on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	app_stop_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
 	for (i = 0; i < workers; i++)
 		pids[i] = app_spawn(routes, n);
 	while (!app_stop) {
-		pid_t pid = wait(&status);
+		pid_t pid = waitpid(-1, &status, WNOHANG);
 
-		if (pid < 0) {
-			if (errno != EINTR)
-				sleep(1);
+		if (pid <= 0) {
+			sigsuspend(&old); /* until a stop or a child's exit */
 			continue;
 		}
 		for (i = 0; i < workers; i++) {
@@ -124,6 +155,7 @@ static int app_supervise(int workers, const struct route *routes, size_t n)
 			kill(pids[i], SIGTERM);
 	while (wait(&status) > 0 || errno == EINTR)
 		;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
- * util.c - allocation wrappers that abort on out-of-memory, bounded integer
- * parsing, time formatting, random hex strings and a whole-buffer write.
+ * util.c - allocation wrappers that abort on out-of-memory (also cJSON's,
+ * from process start), bounded integer parsing, time formatting, random
+ * hex strings and a whole-buffer write.
  */
 #include "config.h"
 
@@ -15,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 static void util_oom(void) __attribute__((noreturn));
+static void util_cjson_hooks(void) __attribute__((constructor));
 
 static void util_oom(void)
 {
@@ -50,6 +53,22 @@ void *xrealloc(void *p, size_t n)
 	if (q == NULL)
 		util_oom();
 	return q;
+}
+
+/*
+ * cJSON allocates through xmalloc from process start (STYLE.md rule 7), so
+ * a cJSON call never hands back NULL for want of memory: it aborts like
+ * every other allocation. A constructor because this is the one file
+ * every program links (everything allocates through it); none
+ * of the mains (cgi-bin through app_run, ia-batch, iactl, ia-supervise)
+ * has to remember a call, and none can run cJSON before it. cJSON's
+ * memory is still released with free() or cJSON_free(): xmalloc is malloc.
+ */
+static void util_cjson_hooks(void)
+{
+	cJSON_Hooks hooks = {.malloc_fn = xmalloc, .free_fn = free};
+
+	cJSON_InitHooks(&hooks);
 }
 
 char *xstrdup(const char *s)

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Allocate or abort: these never return NULL. Free results with free(). */
+/* Allocate or abort: these never return NULL. Free results with free().
+ * cJSON allocates through xmalloc too, set up by util.c at process start
+ * before main (so cJSON_Parse and friends return NULL only for bad input). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -38,7 +38,8 @@ void jwt_claims_init(struct jwt_claims *c, const char *token_type, int64_t user_
  * Returns 0 and sets *out to a heap string the caller frees; IA_ERR_INVAL
  * when key is NULL or empty, token_type is empty or unterminated, jti is not
  * hex or a number lies outside +-2^53 (JSON numbers are doubles to a
- * verifier); IA_ERR_UNAVAILABLE if cJSON cannot allocate. Claims go out in
+ * verifier); IA_ERR_UNAVAILABLE if the payload cannot be built (kept for
+ * safety: cJSON allocates through xmalloc, which aborts). Claims go out in
  * simplejwt's order (token_type, exp, iat, jti, user_id) followed by ver;
  * jti is omitted when empty. c must not be NULL.
  */

@@ -36,7 +36,7 @@ NOT_FOUND = {"detail": "Image not found."}
 
 
 def get(url):
-    """GET a signed media URL (absolute, as the API gives it) from the test stack."""
+    """GET a signed media URL (root-relative, as the API gives it) from the test stack."""
     return request("GET", media_path(url))
 
 

@@ -19,9 +19,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <gd.h>
 
 /*
@@ -337,6 +339,50 @@ int img_validate_params(const char *slug, const struct img_param *p, size_t n,
 	if (s == NULL)
 		return IA_ERR_NOTFOUND;
 	return imgops_parse(s, p, n, src, &a, &e);
+}
+
+int img_params_json(const char *slug, const struct img_param *p, size_t n, char **out)
+{
+	const struct imgops_service *s = imgops_lookup(slug);
+	struct imgops_errs e = {NULL, 0, NULL, 0};
+	struct imgops_args a;
+	const char *v;
+	char *text;
+	cJSON *o;
+	size_t i;
+	int rc;
+
+	if (s == NULL)
+		return IA_ERR_NOTFOUND;
+	rc = imgops_parse(s, p, n, NULL, &a, &e);
+	if (rc != 0)
+		return rc;
+	o = cJSON_CreateObject();
+	for (i = 0; i < s->nfields; i++) {
+		const struct imgops_field *f = &s->fields[i];
+
+		switch (f->kind) {
+		case KIND_INT:
+		case KIND_SCALE:
+			cJSON_AddNumberToObject(
+			    o, f->name, *(const int *)(const void *)((const char *)&a + f->off));
+			break;
+		case KIND_FORMAT:
+			cJSON_AddStringToObject(o, f->name, img_format_name(a.format));
+			break;
+		default:
+			v = imgops_get(p, n, f->name);
+			if (v != NULL && *v != '\0')
+				cJSON_AddStringToObject(o, f->name, v);
+			break;
+		}
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		abort();
+	*out = text;
+	return 0;
 }
 
 int img_params_format(const struct img_param *p, size_t n, enum img_format *out)

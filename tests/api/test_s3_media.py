@@ -8,7 +8,9 @@ What it proves, with s3cmd as an independent S3 client:
     nginx from a presigned URL of the bucket), with the media headers of
     API.md, for GET, HEAD and a Range; a bad or expired signature is 403
     and a missing object a JSON 404;
-  - deleting an image deletes its objects;
+  - deleting an image deletes its objects, the result's preview included;
+  - the preview ia-batch writes with every result lives in the bucket and is
+    served as WebP by the same signed URLs;
   - a gateway that is down is a 503 everywhere (/health/ says "storage":
     "error"; an upload is refused before anything is charged or queued);
   - `iactl db copy-to URL --media` copies a local deployment's media into
@@ -28,8 +30,8 @@ import time
 import unittest
 
 import iatest
-from iatest import (BUILD, SRC, ApiTestCase, PrivateStack, media_path, media_sign, noise_image,
-                    request, upload, wait_image)
+from iatest import (BUILD, SRC, ApiTestCase, PrivateStack, media_path, media_sign,
+                    noise_image, request, upload, wait_image)
 
 HAVE_GATEWAY = all(os.path.exists(p) for p in ("/usr/bin/radosgw", "/usr/bin/ceph-mon",
                                                "/usr/bin/ceph-osd", "/usr/bin/s3cmd"))
@@ -91,6 +93,9 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         return self.db("select status, source_key, image_key from images where id = ?",
                        (image_id,))[0]
 
+    def thumbnail_key(self, image_id):
+        return self.db("select thumbnail_key from images where id = ?", (image_id,))[0][0]
+
     def done_job(self, access, slug="greyscale", size=(120, 80), fields=None):
         r = upload(slug, noise_image(size, "PNG"), "photo.png", fields, token=access)
         image_id = self.assertJsonResponse(r, 202)["image_id"]
@@ -125,6 +130,16 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         self.assertRegex(r.headers.get("cache-control", ""), r"^private, max-age=\d+$")
         for h in r.headers:
             self.assertFalse(h.lower().startswith(("x-amz", "x-rgw")), h)
+        # its preview too (issue 13 point 2): an object beside the result, a WebP
+        thumb = self.thumbnail_key(image_id)
+        self.assertEqual(thumb, image_key[:-len(".png")] + ".preview.webp")
+        self.assertIn(thumb, objs)
+        r = request("GET", media_path(img["thumbnail"]))
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual(r.headers.get("content-type"), "image/webp")
+        self.assertEqual(r.body[:4] + r.body[8:12], b"RIFFWEBP")
+        self.assertEqual(len(r.body), objs[thumb])
+        self.assertEqual(iatest.open_image(r.body).size, (120, 80))  # never enlarged
 
     def test_head_and_range_are_served(self):
         _, _, access, _ = self.new_user()
@@ -160,10 +175,13 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         _, _, access, _ = self.new_user()
         image_id, _ = self.done_job(access)
         _, source_key, image_key = self.job(image_id)
+        thumb = self.thumbnail_key(image_id)
+        self.assertIn(thumb, self.objects())
         self.assertStatus(request("DELETE", "/api/v1/images/%d/" % image_id, token=access), 204)
         objs = self.objects()
         self.assertNotIn(source_key, objs)
         self.assertNotIn(image_key, objs)
+        self.assertNotIn(thumb, objs)
 
     def test_staff_points_an_image_at_an_object(self):
         _, _, access, _ = self.new_user()

@@ -1,4 +1,4 @@
-"""test_image_fields.py - issue 13, points 2 and 12 (API.md "Images", "Media"):
+"""test_image_fields.py - issue 13, points 2, 12 and 13 (API.md "Images", "Media"):
 
 - <image> carries `thumbnail`, `original_name` and `params`; `image`, `source`
   and `thumbnail` are root-relative signed media URLs that work once the API's
@@ -10,15 +10,16 @@
 - ia-batch writes a WebP preview with every result, at most 512 px on the
   longer side and never enlarged, served by the same signed URLs and removed
   with the image; a gallery page of ten photos loads in at most 2 MB of
-  previews.
+  previews;
+- /media/ replies carry the API's CORS headers for allowed origins only, and
+  a preflight there answers 204.
 Runs against any storage: IA_MEDIA=s3 runs it on the bucket."""
 import io
 import random
 import urllib.request
 
-from iatest import (BASE_URL, ApiTestCase, db_query, image_bytes, media, media_path,
+from iatest import (BASE_URL, CORS_ORIGIN, ApiTestCase, db_query, image_bytes, media, media_path,
                     noise_image, open_image, request, upload, wait_image)
-
 
 def media_key(url):
     return url.split("?", 1)[0][len("/media/"):]
@@ -238,3 +239,42 @@ class ThumbnailTest(FieldsBase):
             full += img["bytes"]
         self.assertLessEqual(previews, 2 * 1024 * 1024, (previews, full))
         self.assertLess(previews * 10, full, (previews, full))
+
+
+class MediaCorsTest(FieldsBase):
+    def setUp(self):
+        if CORS_ORIGIN is None:
+            self.skipTest("run-api.sh sets CORS_ALLOWED_ORIGINS")
+
+    def test_get_carries_cors_for_allowed_origins_only(self):
+        _, _, access, _ = self.new_user()
+        img = self.done(access)
+        for name in ("image", "thumbnail"):
+            path = media_path(img[name])
+            r = request("GET", path, headers={"Origin": CORS_ORIGIN})
+            self.assertStatus(r, 200)
+            self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+            self.assertIn("Origin", r.headers.get("vary", ""))
+            for origin in ("http://evil.example", CORS_ORIGIN + ".evil.example"):
+                r = request("GET", path, headers={"Origin": origin})
+                self.assertStatus(r, 200)
+                self.assertNotIn("access-control-allow-origin", r.headers)
+
+    def test_preflight_answers_204(self):
+        _, _, access, _ = self.new_user()
+        img = self.done(access)
+        path = media_path(img["image"])
+        hdrs = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "range"}
+        r = request("OPTIONS", path, headers=dict(hdrs, Origin=CORS_ORIGIN))
+        self.assertStatus(r, 204)
+        self.assertEqual(r.body, b"")
+        self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+        self.assertIn("GET", r.headers.get("access-control-allow-methods", ""))
+        self.assertEqual(r.headers.get("x-content-type-options"), "nosniff")
+        r = request("OPTIONS", path, headers=dict(hdrs, Origin="http://evil.example"))
+        self.assertStatus(r, 204)
+        self.assertNotIn("access-control-allow-origin", r.headers)
+        # the preflight reads nothing: the file is not sent, whatever the URL
+        r = request("OPTIONS", path.replace("sig=", "sig=0"), headers=dict(hdrs, Origin=CORS_ORIGIN))
+        self.assertStatus(r, 204)
+        self.assertEqual(r.body, b"")

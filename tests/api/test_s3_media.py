@@ -10,7 +10,8 @@ What it proves, with s3cmd as an independent S3 client:
     and a missing object a JSON 404;
   - deleting an image deletes its objects, the result's preview included;
   - the preview ia-batch writes with every result lives in the bucket and is
-    served as WebP by the same signed URLs;
+    served as WebP by the same signed URLs, and /media/ carries the API's
+    CORS headers (a preflight answers 204) as on local disk;
   - a gateway that is down is a 503 everywhere (/health/ says "storage":
     "error"; an upload is refused before anything is charged or queued);
   - `iactl db copy-to URL --media` copies a local deployment's media into
@@ -30,7 +31,7 @@ import time
 import unittest
 
 import iatest
-from iatest import (BUILD, SRC, ApiTestCase, PrivateStack, media_path, media_sign,
+from iatest import (BUILD, CORS_ORIGIN, SRC, ApiTestCase, PrivateStack, media_path, media_sign,
                     noise_image, request, upload, wait_image)
 
 HAVE_GATEWAY = all(os.path.exists(p) for p in ("/usr/bin/radosgw", "/usr/bin/ceph-mon",
@@ -140,6 +141,24 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         self.assertEqual(r.body[:4] + r.body[8:12], b"RIFFWEBP")
         self.assertEqual(len(r.body), objs[thumb])
         self.assertEqual(iatest.open_image(r.body).size, (120, 80))  # never enlarged
+
+    def test_media_cors_and_preflight(self):
+        if CORS_ORIGIN is None:
+            self.skipTest("run-api.sh sets CORS_ALLOWED_ORIGINS")
+        _, _, access, _ = self.new_user()
+        _, img = self.done_job(access)
+        path = media_path(img["thumbnail"])
+        r = request("GET", path, headers={"Origin": CORS_ORIGIN})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+        r = request("GET", path, headers={"Origin": "http://evil.example"})
+        self.assertEqual(r.status, 200)
+        self.assertNotIn("access-control-allow-origin", r.headers)
+        r = request("OPTIONS", path, headers={"Origin": CORS_ORIGIN,
+                                              "Access-Control-Request-Method": "GET"})
+        self.assertEqual((r.status, r.body), (204, b""))
+        self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+        self.assertIn("GET", r.headers.get("access-control-allow-methods", ""))
 
     def test_head_and_range_are_served(self):
         _, _, access, _ = self.new_user()

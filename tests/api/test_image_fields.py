@@ -1,4 +1,5 @@
-"""test_image_fields.py - issue 13, points 2, 12 and 13 (API.md "Images", "Media"):
+"""test_image_fields.py - issue 13, points 2, 12, 13 and 14 (API.md "Images",
+"Media", "Payments"):
 
 - <image> carries `thumbnail`, `original_name` and `params`; `image`, `source`
   and `thumbnail` are root-relative signed media URLs that work once the API's
@@ -12,7 +13,9 @@
   with the image; a gallery page of ten photos loads in at most 2 MB of
   previews;
 - /media/ replies carry the API's CORS headers for allowed origins only, and
-  a preflight there answers 204.
+  a preflight there answers 204;
+- POST /api/v1/users/add/credits/ answers the original client's success path
+  and changes nothing.
 Runs against any storage: IA_MEDIA=s3 runs it on the bucket."""
 import io
 import random
@@ -20,6 +23,10 @@ import urllib.request
 
 from iatest import (BASE_URL, CORS_ORIGIN, ApiTestCase, db_query, image_bytes, media, media_path,
                     noise_image, open_image, request, upload, wait_image)
+
+ADD_CREDITS = "/api/v1/users/add/credits/"
+HISTORY = "/api/v1/credits/history/?page_size=50"
+
 
 def media_key(url):
     return url.split("?", 1)[0][len("/media/"):]
@@ -278,3 +285,42 @@ class MediaCorsTest(FieldsBase):
         r = request("OPTIONS", path.replace("sig=", "sig=0"), headers=dict(hdrs, Origin=CORS_ORIGIN))
         self.assertStatus(r, 204)
         self.assertEqual(r.body, b"")
+
+
+class AddCreditsTest(ApiTestCase):
+    def ledger(self, access):
+        return self.assertJsonResponse(request("GET", HISTORY, token=access), 200)["count"]
+
+    def test_needs_authentication(self):
+        r = request("POST", ADD_CREDITS, {"credits": 500})
+        self.assertJsonResponse(r, 401, self.NO_CREDENTIALS)
+        r = request("POST", ADD_CREDITS, {"credits": 500}, token="not.a.token")
+        self.assertJsonResponse(r, 401, self.TOKEN_INVALID)
+
+    def test_answers_the_balance_and_changes_nothing(self):
+        _, _, access, _ = self.new_user()
+        user_id = self.user_info(access)["id"]
+        rows = db_query("SELECT count(*) FROM credit_ledger WHERE user_id = ?", (user_id,))[0][0]
+        history = self.ledger(access)
+        for path, body in ((ADD_CREDITS, {"credits": 500, "amount": 10}),
+                           (ADD_CREDITS.rstrip("/"), None),
+                           (ADD_CREDITS, {"credits": -100})):
+            with self.subTest(path=path, body=body):
+                r = request("POST", path, body, token=access)
+                self.assertJsonResponse(r, 200, {"detail": "Credits added successfully.",
+                                                 "credits": 100})
+        self.assertEqual(self.user_info(access)["credits"], 100)
+        self.assertEqual(self.ledger(access), history)
+        self.assertEqual(db_query("SELECT count(*) FROM credit_ledger WHERE user_id = ?",
+                                  (user_id,))[0][0], rows)
+        # the balance it names is the current one
+        upload("greyscale", image_bytes("PNG", (20, 20)), "a.png", token=access)
+        r = request("POST", ADD_CREDITS, {}, token=access)
+        self.assertJsonResponse(r, 200, {"detail": "Credits added successfully.", "credits": 99})
+
+    def test_standard_failures(self):
+        _, _, access, _ = self.new_user()
+        r = request("GET", ADD_CREDITS, token=access)
+        self.assertJsonResponse(r, 405, {"detail": 'Method "GET" not allowed.'})
+        r = request("POST", ADD_CREDITS, raw=b"{", content_type="application/json", token=access)
+        self.assertEqual(self.assertJsonResponse(r, 400)["detail"][:17], "JSON parse error ")

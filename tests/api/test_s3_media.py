@@ -310,7 +310,8 @@ class MediaOnS3(PrivateStack, ApiTestCase):
 
 class FaultProxy(http.server.ThreadingHTTPServer):
     """A proxy in front of the real gateway that answers the next `fail`
-    requests itself with `status` (S3's SlowDown error by default; 0:
+    requests (those with method and path suffix `match` when it is given)
+    itself with `status` (S3's SlowDown error by default; 0:
     no answer at all for 200 s) and
     passes every other request through unchanged (the Host header too, so
     SigV4 signatures made for the proxy's address hold)."""
@@ -320,20 +321,23 @@ class FaultProxy(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), FaultProxyHandler)
         self.upstream = upstream
         self.lock = threading.Lock()
-        self.fail, self.status, self.injected = 0, 503, 0
+        self.fail, self.status, self.injected, self.match = 0, 503, 0, None
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
     def url(self):
         return "http://127.0.0.1:%d" % self.server_address[1]
 
-    def fail_next(self, n, status=503):
+    def fail_next(self, n, status=503, match=None):
         with self.lock:
-            self.fail, self.status, self.injected = n, status, 0
+            self.fail, self.status, self.injected, self.match = n, status, 0, match
 
-    def take_fault(self):
+    def take_fault(self, method, path):
         with self.lock:
             if self.fail <= 0:
+                return None
+            if self.match and (method != self.match[0] or
+                               not path.split("?", 1)[0].endswith(self.match[1])):
                 return None
             self.fail -= 1
             self.injected += 1
@@ -349,7 +353,7 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        status = self.server.take_fault()
+        status = self.server.take_fault(self.command, self.path)
         if status == 0:  # a gateway that stops answering
             time.sleep(200)
             self.close_connection = True
@@ -479,6 +483,24 @@ class FlakyBucket(PrivateStack, ApiTestCase):
         reasons = [e["reason"] for e in
                    request("GET", "/api/v1/credits/history/", token=access).json["results"]]
         self.assertEqual(reasons, ["charge", "signup_bonus"])
+
+    def test_a_preview_that_cannot_be_stored_costs_the_job_nothing(self):
+        """Issue 13 point 2: the preview is a convenience. When the bucket refuses
+        it, the job is done all the same, charged once, with "thumbnail": null."""
+        _, _, access, _ = self.new_user()
+        r = upload("greyscale", noise_image((600, 400), "PNG"), "x.png", token=access)
+        image_id = self.assertJsonResponse(r, 202)["image_id"]
+        self.proxy.fail_next(1000, 500, match=("PUT", ".preview.webp"))
+        err = self.batch_once()
+        self.assertGreaterEqual(self.proxy.injected, 1)
+        self.assertIn("cannot store the preview", err)
+        self.proxy.fail_next(0)
+        img = self.assertJsonResponse(wait_image(image_id, access), 200)
+        self.assertEqual((img["status"], img["error"], img["thumbnail"]), ("done", None, None))
+        self.assertEqual(self.db("select attempts, thumbnail_key from images where id = ?",
+                                 (image_id,))[0], (1, None))
+        self.assertEqual(request("GET", media_path(img["image"])).status, 200)
+        self.assertEqual(self.user_info(access)["credits"], 99)
 
 
 if __name__ == "__main__":

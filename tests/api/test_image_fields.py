@@ -231,9 +231,15 @@ class ThumbnailTest(FieldsBase):
         client loads the previews (86 MB for 8 cards with full-size files)."""
         _, _, access, _ = self.new_user()
         ids = []
-        for i in range(10):
-            r = upload("enhancement" if i < 2 else "greyscale", photo((2000, 1500), i),
-                       "photo%d.jpg" % i, {"scale": 2} if i < 2 else None, token=access)
+        # five photos (two of them enlarged 2x: 4000 x 3000 PNGs), and five colour
+        # noise images, the worst case of any encoder (about 180 KB at 512 x 512)
+        jobs = [("enhancement", photo((2000, 1500), 0), "a.jpg", {"scale": 2}),
+                ("enhancement", photo((2000, 1500), 1), "b.jpg", {"scale": 2})]
+        jobs += [("greyscale", photo((2000, 1500), i), "p%d.jpg" % i, None) for i in range(3)]
+        jobs += [("resize", noise_image((800, 800), "PNG"), "n%d.png" % i,
+                  {"width": 700, "height": 700}) for i in range(5)]
+        for slug, data, name, fields in jobs:
+            r = upload(slug, data, name, fields, token=access)
             ids.append(self.assertJsonResponse(r, 202)["image_id"])
         for image_id in ids:
             self.assertEqual(wait_image(image_id, access, timeout=120).json["status"], "done")

@@ -22,7 +22,7 @@ import random
 import urllib.request
 
 from iatest import (BASE_URL, CORS_ORIGIN, ApiTestCase, db_query, image_bytes, media, media_path,
-                    noise_image, open_image, request, upload, wait_image)
+                    noise_image, open_image, request, settle, upload, wait_image)
 
 ADD_CREDITS = "/api/v1/users/add/credits/"
 HISTORY = "/api/v1/credits/history/?page_size=50"
@@ -319,8 +319,11 @@ class AddCreditsTest(ApiTestCase):
         self.assertEqual(self.ledger(access), history)
         self.assertEqual(db_query("SELECT count(*) FROM credit_ledger WHERE user_id = ?",
                                   (user_id,))[0][0], rows)
-        # the balance it names is the current one
-        upload("greyscale", image_bytes("PNG", (20, 20)), "a.png", token=access)
+        # the balance it names is the current one (as /user/info/ names it: on
+        # PostgreSQL other workers' caches learn of the charge by notification)
+        self.assertStatus(upload("greyscale", image_bytes("PNG", (20, 20)), "a.png",
+                                 token=access), 202)
+        settle()
         r = request("POST", ADD_CREDITS, {}, token=access)
         self.assertJsonResponse(r, 200, {"detail": "Credits added successfully.", "credits": 99})
 

@@ -38,7 +38,9 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,13 +182,32 @@ static int batch_loop(const struct batch_opts *o)
  * Above glibc's default threshold each block is a fresh mmap whose pages
  * fault in again; keeping blocks below 64 MB in the heap lets the next
  * plane reuse the last one's pages (-16% wall time for background
- * removal, measured). Every job runs in a child that exits, so nothing is
+ * removal, measured). The heap then grows once by BATCH_HEAP_RESERVE
+ * (address space only; pages come when touched), and that range is marked
+ * for transparent huge pages: one fault per 2 MB instead of one per 4 kB,
+ * which took a third of background removal's time in page faults on a
+ * virtual machine. Every job runs in a child that exits, so nothing is
  * held for long.
  */
+enum { BATCH_HEAP_RESERVE = 128 << 20, BATCH_HUGE_PAGE = 2 << 20 };
+
 static void batch_tune_malloc(void)
 {
+	const uintptr_t huge = BATCH_HUGE_PAGE;
+	uintptr_t start, end;
+	void *grow;
+
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
-	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	mallopt(M_TRIM_THRESHOLD, BATCH_HEAP_RESERVE);
+	mallopt(M_TOP_PAD, BATCH_HEAP_RESERVE);
+	grow = malloc(huge); /* more than the heap holds yet: it grows by the pad */
+	if (grow == NULL)
+		return;
+	start = ((uintptr_t)grow + huge - 1) & ~(huge - 1);
+	end = (uintptr_t)sbrk(0) & ~(huge - 1);
+	if (end > start)
+		(void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+	free(grow);
 }
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "jobs.h"
 #include "services.h"
+#include "svcparams.h"
 #include "text.h"
 #include "util.h"
 
@@ -40,7 +41,7 @@ static int iactl_service_error(const char *slug, int rc)
 	return IACTL_FAIL;
 }
 
-/* The API's service shape plus the engine. */
+/* The API's service shape (with the parameter table) plus the engine. */
 static int iactl_service_row_json(void *ud, const struct service *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -52,6 +53,7 @@ static int iactl_service_row_json(void *ud, const struct service *s)
 	cJSON_AddItemToObject(o, "tokens", iactl_json_int(s->tokens));
 	cJSON_AddBoolToObject(o, "free", s->tokens == 0);
 	cJSON_AddBoolToObject(o, "enabled", s->enabled);
+	svcparams_add_json(svcparams_find(s->slug), o);
 	cJSON_AddStringToObject(o, "engine", s->engine);
 	cJSON_AddItemToArray((cJSON *)ud, o);
 	return 0;

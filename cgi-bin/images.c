@@ -11,9 +11,11 @@
 #include "auth.h"
 #include "credits.h"
 #include "err.h"
+#include "gallery.h"
 #include "http.h"
 #include "imgops.h"
 #include "jobs.h"
+#include "queue.h"
 #include "router.h"
 #include "services.h"
 #include "settings.h"
@@ -122,6 +124,28 @@ static void handle_generate(struct http_request *req, const struct route_args *a
 	cJSON_Delete(body);
 }
 
+/*
+ * The 202 reply of a job in flight. A pending job says how many jobs ia-batch
+ * will claim before it; one claimed between the two reads has none ahead.
+ * A processing job has no position (API.md: pending only), nor has a
+ * pending one when the database cannot say (the reply stays useful).
+ */
+static cJSON *images_in_flight(const struct job_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	int64_t pos = 0;
+	int rc;
+
+	cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
+	cJSON_AddStringToObject(o, "status", r->status);
+	if (strcmp(r->status, "pending") == 0) {
+		rc = queue_position(app_db(), r->id, &pos);
+		if (rc == 0 || rc == IA_ERR_NOTFOUND)
+			cJSON_AddNumberToObject(o, "position", (double)pos);
+	}
+	return o;
+}
+
 static void handle_status(struct http_request *req, const struct route_args *args)
 {
 	struct job_row r;
@@ -135,9 +159,7 @@ static void handle_status(struct http_request *req, const struct route_args *arg
 		return;
 	}
 	if (strcmp(r.status, "pending") == 0 || strcmp(r.status, "processing") == 0) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
-		cJSON_AddStringToObject(o, "status", r.status);
+		o = images_in_flight(&r);
 		http_reply_json(req, 202, o);
 	} else {
 		o = api_image_json(&r);
@@ -153,24 +175,38 @@ static int images_add_row(void *ud, const struct job_row *r)
 	return 0;
 }
 
+/* The gallery: ?status= and ?service= filters (400 first, as DRF filters
+ * before it pages), then the page. */
 static void handle_gallery(struct http_request *req, const struct route_args *args)
 {
+	struct gallery_query q;
+	struct api_errors e;
 	struct user u;
 	int64_t page, size, count;
 	cJSON *results;
+	int rc;
 
 	(void)args;
-	if (auth_require(req, app_db(), &u) != 0 || api_page_args(req, &page, &size) != 0)
+	if (auth_require(req, app_db(), &u) != 0)
+		return;
+	api_errors_init(&e);
+	rc = gallery_query_read(req, app_db(), &q, &e);
+	if (rc == IA_ERR_INVAL)
+		api_errors_reply(req, &e);
+	else if (rc != 0)
+		http_reply_detail(req, 503, "Service temporarily unavailable.");
+	api_errors_cleanup(&e);
+	if (rc != 0 || api_page_args(req, &page, &size) != 0)
 		return;
 	results = cJSON_CreateArray();
-	if (jobs_count_processed(app_db(), u.id, &count) != 0 ||
-	    jobs_each_processed(app_db(), u.id, (page - 1) * size, size, images_add_row, results) !=
-		0) {
+	if (jobs_count_filtered(app_db(), u.id, &q.filter, &count) != 0 ||
+	    jobs_each_filtered(app_db(), u.id, &q.filter, (page - 1) * size, size, images_add_row,
+			       results) != 0) {
 		cJSON_Delete(results);
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		return;
 	}
-	api_reply_page(req, count, page, size, results);
+	api_reply_page_query(req, count, page, size, q.link, results);
 }
 
 static void handle_delete(struct http_request *req, const struct route_args *args)

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "ratelimit.h"
 #include "settings.h"
+#include "svcparams.h"
 #include "text.h"
 #include "users.h"
 #include "util.h"
@@ -217,12 +218,17 @@ int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size)
 	return 0;
 }
 
-/* Absolute URL of this path with page=N (DRF puts full links in next/previous). */
-static cJSON *api_page_link(struct http_request *req, int64_t page, int64_t page_size)
+/*
+ * Absolute URL of this path with page=N (DRF puts full links in
+ * next/previous), then extra: the list's other query parameters, already
+ * encoded ("&status=pending"), or NULL.
+ */
+static cJSON *api_page_link(struct http_request *req, int64_t page, int64_t page_size,
+			    const char *extra)
 {
 	const struct settings *s = settings_get();
-	char *url = xasprintf("%s%s?page=%lld&page_size=%lld", s->public_url, req->path,
-			      (long long)page, (long long)page_size);
+	char *url = xasprintf("%s%s?page=%lld&page_size=%lld%s", s->public_url, req->path,
+			      (long long)page, (long long)page_size, extra != NULL ? extra : "");
 	cJSON *v = cJSON_CreateString(url);
 
 	free(url);
@@ -231,6 +237,12 @@ static cJSON *api_page_link(struct http_request *req, int64_t page, int64_t page
 
 void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
 		    cJSON *results)
+{
+	api_reply_page_query(req, count, page, page_size, NULL, results);
+}
+
+void api_reply_page_query(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
+			  const char *extra, cJSON *results)
 {
 	int64_t pages = count == 0 ? 1 : (count + page_size - 1) / page_size;
 	cJSON *o;
@@ -242,10 +254,12 @@ void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64
 	}
 	o = cJSON_CreateObject();
 	api_add_int(o, "count", count);
-	cJSON_AddItemToObject(
-	    o, "next", page < pages ? api_page_link(req, page + 1, page_size) : cJSON_CreateNull());
-	cJSON_AddItemToObject(
-	    o, "previous", page > 1 ? api_page_link(req, page - 1, page_size) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "next",
+			      page < pages ? api_page_link(req, page + 1, page_size, extra)
+					   : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "previous",
+			      page > 1 ? api_page_link(req, page - 1, page_size, extra)
+				       : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "results", results);
 	http_reply_json(req, 200, o);
 	cJSON_Delete(o);
@@ -385,5 +399,6 @@ cJSON *api_service_json(const struct service *s)
 	api_add_int(o, "tokens", s->tokens);
 	cJSON_AddBoolToObject(o, "free", s->tokens == 0);
 	cJSON_AddBoolToObject(o, "enabled", s->enabled);
+	svcparams_add_json(svcparams_find(s->slug), o);
 	return o;
 }

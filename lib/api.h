@@ -62,7 +62,8 @@ struct service;
 cJSON *api_image_json(const struct job_row *r);
 /* One credits/history entry (caller deletes). */
 cJSON *api_ledger_json(const struct credits_entry *c);
-/* One services entry (caller deletes). */
+/* One services entry (caller deletes), with the "formats" and "params"
+ * that lib/svcparams.c validates with. */
 cJSON *api_service_json(const struct service *s);
 
 /* The <user> JSON object of API.md (caller deletes); NULL when its flags
@@ -82,6 +83,10 @@ int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size);
  */
 void api_reply_page(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
 		    cJSON *results);
+/* As api_reply_page, with extra (NULL or "&name=value...", URL-encoded)
+ * appended to the next/previous links: the list's filters. */
+void api_reply_page_query(struct http_request *req, int64_t count, int64_t page, int64_t page_size,
+			  const char *extra, cJSON *results);
 
 /*
  * Count one request against the per-minute limit of an endpoint group

@@ -85,6 +85,11 @@ void imgflow_set_terminal(struct imgflow *f, int x, int y, float cap_source, flo
 	f->tr[flow_node(f, x, y)] = cap_source - cap_sink;
 }
 
+void imgflow_add_terminal(struct imgflow *f, int x, int y, float delta)
+{
+	f->tr[flow_node(f, x, y)] += delta;
+}
+
 void imgflow_set_edge(struct imgflow *f, int x, int y, int d, float cap)
 {
 	int nx = x + imgflow_dx[d], ny = y + imgflow_dy[d];

@@ -71,6 +71,15 @@ void imgflow_clear(struct imgflow *f);
 void imgflow_set_terminal(struct imgflow *f, int x, int y, float cap_source, float cap_sink);
 
 /*
+ * Change the terminal capacities of (x, y) by delta (source minus sink)
+ * after a run, keeping the flow found so far: the next imgflow_run starts
+ * from it instead of from zero (Kohli and Torr's dynamic graph cuts; the
+ * cut is the one of the changed graph, reached in a fraction of the work
+ * when the change is small).
+ */
+void imgflow_add_terminal(struct imgflow *f, int x, int y, float delta);
+
+/*
  * Undirected edge of capacity cap between (x, y) and its neighbour in
  * direction d (0..3 suffice to cover every pair once). Edges leaving the
  * grid are ignored.

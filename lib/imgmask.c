@@ -1,7 +1,8 @@
 /*
  * imgmask.c - clean-up of binary masks (imgmask.h): connected components
  * by an explicit stack (no recursion, any image size), and a box dilation
- * by running distances, O(pixels) whatever the radius.
+ * by running distances, O(pixels) whatever the radius; box sums of float
+ * planes by running sums.
  */
 #include "config.h"
 
@@ -222,4 +223,34 @@ void imgmask_hull(const uint8_t *m, int w, int h, uint8_t *inside)
 		hull_fill_row((const int(*)[2])hull, k, w, y, inside + (size_t)y * w);
 	free(hull);
 	free(pts);
+}
+
+void imgmask_box_sum(float *plane, int w, int h, int r)
+{
+	size_t longest = (size_t)(w > h ? w : h);
+	double *line = xmalloc((longest + 1) * sizeof(*line));
+
+	for (int y = 0; y < h; y++) {
+		float *row = plane + (size_t)y * w;
+
+		line[0] = 0;
+		for (int x = 0; x < w; x++)
+			line[x + 1] = line[x] + row[x];
+		for (int x = 0; x < w; x++) {
+			int a = x - r < 0 ? 0 : x - r, b = x + r + 1 > w ? w : x + r + 1;
+
+			row[x] = (float)(line[b] - line[a]);
+		}
+	}
+	for (int x = 0; x < w; x++) {
+		line[0] = 0;
+		for (int y = 0; y < h; y++)
+			line[y + 1] = line[y] + plane[(size_t)y * w + x];
+		for (int y = 0; y < h; y++) {
+			int a = y - r < 0 ? 0 : y - r, b = y + r + 1 > h ? h : y + r + 1;
+
+			plane[(size_t)y * w + x] = (float)(line[b] - line[a]);
+		}
+	}
+	free(line);
 }

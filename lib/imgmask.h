@@ -22,6 +22,13 @@ void imgmask_fill_holes(uint8_t *fg, int w, int h);
 void imgmask_near(const uint8_t *fg, int w, int h, int gap, uint8_t *near);
 
 /*
+ * In place, each value of a w x h float plane becomes the sum over the
+ * (2r + 1)^2 box around it, cut at the image edges (running sums,
+ * separable, O(pixels)): local means of a soft mask or of a colour.
+ */
+void imgmask_box_sum(float *plane, int w, int h, int r);
+
+/*
  * inside[i] = 1 on the convex hull of the mask's pixels (pixel centres,
  * hull edges included), 0 elsewhere; all 0 for an empty mask.
  */

@@ -1,6 +1,6 @@
 /*
  * imgmatte.c - known-backdrop matting of a cut's edge band (imgmatte.h).
- * Box sums (running sums, separable, O(pixels)) give the local mean colour
+ * Box sums (imgmask_box_sum) give the local mean colour
  * of the certain subject and the local shading of the backdrop; the band
  * is the mask dilated less the mask eroded (imgmask_near).
  */
@@ -12,37 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-/* In-place box sum of radius r over a w x h plane (edges: the window is cut). */
-static void box_sum(float *plane, int w, int h, int r)
-{
-	size_t longest = (size_t)(w > h ? w : h);
-	double *line = xmalloc((longest + 1) * sizeof(*line));
-
-	for (int y = 0; y < h; y++) {
-		float *row = plane + (size_t)y * w;
-
-		line[0] = 0;
-		for (int x = 0; x < w; x++)
-			line[x + 1] = line[x] + row[x];
-		for (int x = 0; x < w; x++) {
-			int a = x - r < 0 ? 0 : x - r, b = x + r + 1 > w ? w : x + r + 1;
-
-			row[x] = (float)(line[b] - line[a]);
-		}
-	}
-	for (int x = 0; x < w; x++) {
-		line[0] = 0;
-		for (int y = 0; y < h; y++)
-			line[y + 1] = line[y] + plane[(size_t)y * w + x];
-		for (int y = 0; y < h; y++) {
-			int a = y - r < 0 ? 0 : y - r, b = y + r + 1 > h ? h : y + r + 1;
-
-			plane[(size_t)y * w + x] = (float)(line[b] - line[a]);
-		}
-	}
-	free(line);
-}
 
 /*
  * Certain subject (no backdrop within IMGMATTE_BAND pixels, box distance)
@@ -96,13 +65,13 @@ void imgmatte_known_backdrop(const struct imgmatte_input *in, float *alpha)
 	for (int c = 0; c < 3; c++) {
 		for (size_t i = 0; i < n; i++)
 			plane[i] = core[i] ? in->rgb[3 * i + c] : 0;
-		box_sum(plane, in->w, in->h, IMGMATTE_RADIUS);
+		imgmask_box_sum(plane, in->w, in->h, IMGMATTE_RADIUS);
 		for (size_t i = 0; i < n; i++)
 			fsum[3 * i + c] = plane[i];
 	}
 	for (size_t i = 0; i < n; i++)
 		count[i] = core[i];
-	box_sum(count, in->w, in->h, IMGMATTE_RADIUS);
+	imgmask_box_sum(count, in->w, in->h, IMGMATTE_RADIUS);
 	if (in->shading) {
 		shade = xmalloc(n * sizeof(*shade));
 		bgn = xmalloc(n * sizeof(*bgn));
@@ -110,8 +79,8 @@ void imgmatte_known_backdrop(const struct imgmatte_input *in, float *alpha)
 			shade[i] = in->mask[i] ? 0 : in->shading[i];
 			bgn[i] = in->mask[i] ? 0 : 1;
 		}
-		box_sum(shade, in->w, in->h, IMGMATTE_RADIUS);
-		box_sum(bgn, in->w, in->h, IMGMATTE_RADIUS);
+		imgmask_box_sum(shade, in->w, in->h, IMGMATTE_RADIUS);
+		imgmask_box_sum(bgn, in->w, in->h, IMGMATTE_RADIUS);
 	}
 	for (size_t i = 0; i < n; i++) {
 		float s = shade && bgn[i] > 0.5f ? shade[i] / bgn[i] : 1.0f, a;

@@ -6,13 +6,15 @@
  * outline, background-removal and avatar engines of lib/imgedge.c,
  * lib/imgseg.c and lib/imgstyle.c.
  *
- * Every service is described once in a table (slug, fields with bounds and
- * defaults), so validation before charging and the run itself agree.
+ * Every service's parameters are described once, in the table of
+ * lib/svcparams.c that GET /api/v1/services/ publishes: validation before
+ * charging, the run itself and the published forms agree.
  */
 #include "config.h"
 
 #include "imgops.h"
 #include "imgfilter.h"
+#include "svcparams.h"
 #include "err.h"
 #include "util.h"
 
@@ -46,7 +48,6 @@
 #endif
 
 #define IMGOPS_MAX_SIDE 8192
-#define IMGOPS_BIG      2000000000 /* "infinity" for unbounded integer fields */
 
 enum imgops_svc {
 	SVC_GREYSCALE,
@@ -65,76 +66,34 @@ struct imgops_args {
 	int width, height, x, y, max_width, max_height, scale, low, high;
 };
 
-enum imgops_kind { KIND_INT, KIND_SCALE, KIND_FORMAT, KIND_TEXT };
-
-struct imgops_field {
+/* Where the integer parameters of the table (lib/svcparams.c) land. */
+struct imgops_slot {
 	const char *name;
-	enum imgops_kind kind;
-	int min, max, def;
-	bool required;
-	size_t off; /* offset of the int member in struct imgops_args */
+	size_t off; /* of the int member in struct imgops_args */
 };
 
-#define IMGOPS_INT(n, lo, hi, d, req, m)                                                           \
-	{                                                                                          \
-		n, KIND_INT, lo, hi, d, req, offsetof(struct imgops_args, m)                       \
-	}
-#define IMGOPS_FORMAT                                                                              \
-	{                                                                                          \
-		"format", KIND_FORMAT, 0, 0, 0, false, 0                                           \
-	}
-
-static const struct imgops_field imgops_plain[] = {IMGOPS_FORMAT};
-static const struct imgops_field imgops_resize_f[] = {
-    IMGOPS_INT("width", 1, IMGOPS_MAX_SIDE, 0, true, width),
-    IMGOPS_INT("height", 1, IMGOPS_MAX_SIDE, 0, true, height),
-    IMGOPS_FORMAT,
-};
-static const struct imgops_field imgops_thumb_f[] = {
-    IMGOPS_INT("max_width", 1, IMGOPS_MAX_SIDE, 1280, false, max_width),
-    IMGOPS_INT("max_height", 1, IMGOPS_MAX_SIDE, 720, false, max_height),
-    IMGOPS_FORMAT,
-};
-static const struct imgops_field imgops_crop_f[] = {
-    IMGOPS_INT("x", 0, IMGOPS_BIG, 0, true, x),
-    IMGOPS_INT("y", 0, IMGOPS_BIG, 0, true, y),
-    IMGOPS_INT("width", 1, IMGOPS_BIG, 0, true, width),
-    IMGOPS_INT("height", 1, IMGOPS_BIG, 0, true, height),
-    IMGOPS_FORMAT,
-};
-static const struct imgops_field imgops_enhance_f[] = {
-    {"scale", KIND_SCALE, 2, 4, 4, false, offsetof(struct imgops_args, scale)},
-    {"prompt", KIND_TEXT, 0, 0, 0, false, 0},
-    IMGOPS_FORMAT,
-};
-static const struct imgops_field imgops_outline_f[] = {
-    IMGOPS_INT("low_threshold", 0, 255, 50, false, low),
-    IMGOPS_INT("high_threshold", 0, 255, 150, false, high),
-    IMGOPS_FORMAT,
+static const struct imgops_slot imgops_slots[] = {
+    {"width", offsetof(struct imgops_args, width)},
+    {"height", offsetof(struct imgops_args, height)},
+    {"x", offsetof(struct imgops_args, x)},
+    {"y", offsetof(struct imgops_args, y)},
+    {"max_width", offsetof(struct imgops_args, max_width)},
+    {"max_height", offsetof(struct imgops_args, max_height)},
+    {"scale", offsetof(struct imgops_args, scale)},
+    {"low_threshold", offsetof(struct imgops_args, low)},
+    {"high_threshold", offsetof(struct imgops_args, high)},
 };
 
 struct imgops_service {
 	const char *slug;
 	enum imgops_svc id;
-	const struct imgops_field *fields;
-	size_t nfields;
-	bool alpha_only; /* output must keep alpha: no JPEG */
 };
 
-#define IMGOPS_SVC(s, id, f, a)                                                                    \
-	{                                                                                          \
-		s, id, f, sizeof(f) / sizeof(f[0]), a                                              \
-	}
-
 static const struct imgops_service imgops_services[] = {
-    IMGOPS_SVC("greyscale", SVC_GREYSCALE, imgops_plain, false),
-    IMGOPS_SVC("resize", SVC_RESIZE, imgops_resize_f, false),
-    IMGOPS_SVC("thumbnail", SVC_THUMBNAIL, imgops_thumb_f, false),
-    IMGOPS_SVC("cropping", SVC_CROP, imgops_crop_f, false),
-    IMGOPS_SVC("enhancement", SVC_ENHANCE, imgops_enhance_f, false),
-    IMGOPS_SVC("outline", SVC_OUTLINE, imgops_outline_f, false),
-    IMGOPS_SVC("remove-background", SVC_REMOVE_BG, imgops_plain, true),
-    IMGOPS_SVC("avatar", SVC_AVATAR, imgops_plain, false),
+    {"greyscale", SVC_GREYSCALE},         {"resize", SVC_RESIZE},
+    {"thumbnail", SVC_THUMBNAIL},         {"cropping", SVC_CROP},
+    {"enhancement", SVC_ENHANCE},         {"outline", SVC_OUTLINE},
+    {"remove-background", SVC_REMOVE_BG}, {"avatar", SVC_AVATAR},
 };
 
 static const struct imgops_service *imgops_lookup(const char *slug)
@@ -144,6 +103,31 @@ static const struct imgops_service *imgops_lookup(const char *slug)
 	for (i = 0; slug != NULL && i < sizeof(imgops_services) / sizeof(imgops_services[0]); i++) {
 		if (strcmp(imgops_services[i].slug, slug) == 0)
 			return &imgops_services[i];
+	}
+	return NULL;
+}
+
+/* True when the table lists fmt among the output formats of s. */
+static bool imgops_offers(const struct imgops_service *s, enum img_format fmt)
+{
+	const struct svcparams *t = svcparams_find(s->slug);
+	const char *const *f;
+
+	for (f = t != NULL ? t->formats : NULL; f != NULL && *f != NULL; f++) {
+		if (strcmp(*f, img_format_name(fmt)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The int member of a for parameter name, or NULL (format, prompt). */
+static int *imgops_slot(struct imgops_args *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(imgops_slots) / sizeof(imgops_slots[0]); i++) {
+		if (strcmp(imgops_slots[i].name, name) == 0)
+			return (int *)(void *)((char *)a + imgops_slots[i].off);
 	}
 	return NULL;
 }
@@ -161,45 +145,6 @@ static const char *imgops_get(const struct img_param *p, size_t n, const char *k
 			v = p[i].value != NULL ? p[i].value : "";
 	}
 	return v;
-}
-
-static bool imgops_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/*
- * Parse an integer as DRF's IntegerField does: surrounding space, a sign
- * and a trailing ".0..." are allowed. Out-of-range magnitudes saturate so
- * the caller can still say "less than or equal to". Returns false when it
- * is not an integer at all.
- */
-static bool imgops_int(const char *s, long long *out)
-{
-	long long v = 0;
-	bool neg = false, digits = false;
-
-	while (imgops_space(*s))
-		s++;
-	if (*s == '+' || *s == '-')
-		neg = *s++ == '-';
-	while (*s >= '0' && *s <= '9') {
-		if (v < 1000000000000LL)
-			v = v * 10 + (*s - '0');
-		digits = true;
-		s++;
-	}
-	if (*s == '.') {
-		s++;
-		while (*s == '0')
-			s++;
-	}
-	while (imgops_space(*s))
-		s++;
-	if (!digits || *s != '\0')
-		return false;
-	*out = neg ? -v : v;
-	return true;
 }
 
 struct imgops_errs {
@@ -227,49 +172,40 @@ static int imgops_fail(const struct imgops_errs *e, const char *name, const char
 	return IA_ERR_INVAL;
 }
 
-#define IMGOPS_CHOICE "\"%s\" is not a valid choice."
-
-static int imgops_field_parse(const struct imgops_service *s, const struct imgops_field *f,
+/*
+ * Check one parameter of the table against the value sent (v, NULL when
+ * absent) and store it in a. A format the service does not offer but that
+ * exists (JPEG for remove-background) gets a message saying why.
+ */
+static int imgops_field_parse(const struct imgops_service *s, const struct svcparam *f,
 			      const char *v, struct imgops_args *a, const struct imgops_errs *e)
 {
-	int *slot = (int *)(void *)((char *)a + f->off);
-	long long iv;
+	const char *rv = svcparams_resolve(f, v);
+	enum img_format fmt;
+	long long iv = 0;
+	char msg[160];
+	int *slot;
 
-	if (v == NULL || (*v == '\0' && !f->required)) {
-		if (f->required)
-			return imgops_fail(e, f->name, "This field is required.");
-		if (f->kind == KIND_INT || f->kind == KIND_SCALE)
-			*slot = f->def;
-		return 0;
-	}
-	switch (f->kind) {
-	case KIND_INT:
-		if (!imgops_int(v, &iv))
-			return imgops_fail(e, f->name, "A valid integer is required.");
-		if (iv < f->min)
-			return imgops_fail(e, f->name,
-					   "Ensure this value is greater than or equal to %d.",
-					   f->min);
-		if (iv > f->max)
-			return imgops_fail(
-			    e, f->name, "Ensure this value is less than or equal to %d.", f->max);
-		*slot = (int)iv;
-		return 0;
-	case KIND_SCALE:
-		if (strcmp(v, "2") != 0 && strcmp(v, "4") != 0)
-			return imgops_fail(e, f->name, IMGOPS_CHOICE, v);
-		*slot = v[0] - '0';
-		return 0;
-	case KIND_FORMAT:
-		if (img_format_parse(v, &a->format) != 0)
-			return imgops_fail(e, f->name, IMGOPS_CHOICE, v);
-		if (s->alpha_only && a->format == IMG_FMT_JPEG)
+	if (svcparams_check(f, rv, &iv, msg, sizeof(msg)) != 0) {
+		if (strcmp(f->name, "format") == 0 && img_format_parse(rv, &fmt) == 0 &&
+		    fmt == IMG_FMT_JPEG)
 			return imgops_fail(e, f->name,
 					   "JPEG has no transparency: choose png or webp for %s.",
 					   s->slug);
-		return 0;
-	default: return 0; /* free text (prompt): accepted, unused locally */
+		return imgops_fail(e, f->name, "%s", msg);
 	}
+	if (rv == NULL)
+		return 0;
+	if (strcmp(f->name, "format") == 0)
+		return img_format_parse(rv, &a->format) == 0
+			   ? 0
+			   : imgops_fail(e, f->name, "\"%s\" is not a valid choice.", rv);
+	slot = imgops_slot(a, f->name);
+	if (slot != NULL)
+		*slot = (int)iv;
+	else if (f->type == SVCPARAM_INTEGER) /* a table entry imgops cannot run */
+		return imgops_fail(e, f->name, "This parameter is not supported.");
+	return 0;
 }
 
 /* Checks across fields and against the source size (src may be NULL). */
@@ -309,14 +245,17 @@ static int imgops_parse(const struct imgops_service *s, const struct img_param *
 			const struct img_info *src, struct imgops_args *out,
 			const struct imgops_errs *e)
 {
+	const struct svcparams *t = svcparams_find(s->slug);
 	struct imgops_args a;
 	size_t i;
 	int rc;
 
+	if (t == NULL)
+		return IA_ERR_NOTFOUND;
 	memset(&a, 0, sizeof(a));
 	a.format = IMG_FMT_PNG;
-	for (i = 0; i < s->nfields; i++) {
-		rc = imgops_field_parse(s, &s->fields[i], imgops_get(p, n, s->fields[i].name), &a,
+	for (i = 0; i < t->nparams; i++) {
+		rc = imgops_field_parse(s, &t->params[i], imgops_get(p, n, t->params[i].name), &a,
 					e);
 		if (rc != 0)
 			return rc;
@@ -344,38 +283,33 @@ int img_validate_params(const char *slug, const struct img_param *p, size_t n,
 int img_params_json(const char *slug, const struct img_param *p, size_t n, char **out)
 {
 	const struct imgops_service *s = imgops_lookup(slug);
+	const struct svcparams *t = s != NULL ? svcparams_find(s->slug) : NULL;
 	struct imgops_errs e = {NULL, 0, NULL, 0};
 	struct imgops_args a;
-	const char *v;
 	char *text;
 	cJSON *o;
 	size_t i;
 	int rc;
 
-	if (s == NULL)
+	if (t == NULL)
 		return IA_ERR_NOTFOUND;
 	rc = imgops_parse(s, p, n, NULL, &a, &e);
 	if (rc != 0)
 		return rc;
 	o = cJSON_CreateObject();
-	for (i = 0; i < s->nfields; i++) {
-		const struct imgops_field *f = &s->fields[i];
+	for (i = 0; i < t->nparams; i++) {
+		const struct svcparam *f = &t->params[i];
+		const char *v = svcparams_resolve(f, imgops_get(p, n, f->name));
+		const int *slot = imgops_slot(&a, f->name);
 
-		switch (f->kind) {
-		case KIND_INT:
-		case KIND_SCALE:
-			cJSON_AddNumberToObject(
-			    o, f->name, *(const int *)(const void *)((const char *)&a + f->off));
-			break;
-		case KIND_FORMAT:
+		if (strcmp(f->name, "format") == 0)
 			cJSON_AddStringToObject(o, f->name, img_format_name(a.format));
-			break;
-		default:
-			v = imgops_get(p, n, f->name);
-			if (v != NULL && *v != '\0')
-				cJSON_AddStringToObject(o, f->name, v);
-			break;
-		}
+		else if (v == NULL || *v == '\0')
+			continue; /* optional, not sent, no default (enhancement's prompt) */
+		else if (slot != NULL)
+			cJSON_AddNumberToObject(o, f->name, *slot);
+		else
+			cJSON_AddStringToObject(o, f->name, v);
 	}
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -662,7 +596,7 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 		imgops_err(errbuf, errlen, "%s", "Output format must be png, jpeg or webp.");
 		return IA_ERR_INVAL;
 	}
-	if (s->alpha_only && fmt == IMG_FMT_JPEG) {
+	if (!imgops_offers(s, fmt)) {
 		imgops_err(errbuf, errlen, "JPEG has no transparency: choose png or webp for %s.",
 			   s->slug);
 		return IA_ERR_INVAL;

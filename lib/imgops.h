@@ -51,7 +51,8 @@ int img_validate_params(const char *slug, const struct img_param *p, size_t n,
 /*
  * The parameters of a valid request as the job will run them (API.md
  * <image> "params"): into *out the text of a JSON object (heap, caller
- * frees) with every field of the service, integers as numbers, defaults
+ * frees) with every field of the service's table (lib/svcparams.c) in
+ * its order, integers (and enhancement's scale) as numbers, defaults
  * filled in, "format" by name, free text (enhancement's "prompt") only when
  * given; unknown fields are left out, e.g. {"width":400,"height":300,
  * "format":"png"}. Returns IA_ERR_NOTFOUND for a slug that is not an

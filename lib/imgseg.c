@@ -56,6 +56,7 @@ struct gc {
 	uint8_t *fg;     /* current labelling */
 	uint8_t *comp;   /* mixture component of each pixel */
 	float *nl;       /* n * 4 n-link weights towards directions 0..3 */
+	float *tl;       /* n t-links of the last cut (source minus sink) */
 	struct gmm g[2]; /* [0] background, [1] foreground */
 };
 
@@ -299,21 +300,38 @@ static void gmm_init(struct gc *p, int side)
 
 /* ---- GrabCut ------------------------------------------------------------ */
 
-/* Load t-links and n-links of the current models into the flow graph. */
-static void gc_graph(struct gc *p, struct imgflow *f)
+/* Terminal capacity of pixel i under the current models (source minus sink). */
+static float gc_tlink(const struct gc *p, size_t i)
 {
-	imgflow_clear(f);
+	const float *z = p->rgb + 3 * i;
+
+	/* source = foreground: cutting it away costs -log p_bg */
+	if (p->fixed[i])
+		return -SEG_HARD;
+	return (float)(gmm_logp(&p->g[1], z) - gmm_logp(&p->g[0], z));
+}
+
+/*
+ * Load the current models into the flow graph. The n-links never change,
+ * so after the first round only the t-links move, by their change, and the
+ * solver goes on from the last round's flow.
+ */
+static void gc_graph(struct gc *p, struct imgflow *f, int first)
+{
+	if (first)
+		imgflow_clear(f);
 	for (int y = 0; y < p->h; y++) {
 		for (int x = 0; x < p->w; x++) {
 			size_t i = (size_t)y * p->w + x;
-			const float *z = p->rgb + 3 * i;
+			float t = gc_tlink(p, i);
 
-			/* source = foreground: cutting it away costs -log p_bg */
-			if (p->fixed[i])
-				imgflow_set_terminal(f, x, y, 0, SEG_HARD);
-			else
-				imgflow_set_terminal(f, x, y, (float)-gmm_logp(&p->g[0], z),
-						     (float)-gmm_logp(&p->g[1], z));
+			if (!first) {
+				imgflow_add_terminal(f, x, y, t - p->tl[i]);
+				p->tl[i] = t;
+				continue;
+			}
+			p->tl[i] = t;
+			imgflow_set_terminal(f, x, y, t, 0);
 			for (int d = 0; d < 4; d++)
 				imgflow_set_edge(f, x, y, d, p->nl[4 * i + d]);
 		}
@@ -321,7 +339,7 @@ static void gc_graph(struct gc *p, struct imgflow *f)
 }
 
 /* One GrabCut round; returns the number of foreground pixels after it. */
-static size_t gc_round(struct gc *p, struct imgflow *f)
+static size_t gc_round(struct gc *p, struct imgflow *f, int first)
 {
 	size_t nfg = 0;
 
@@ -329,7 +347,7 @@ static size_t gc_round(struct gc *p, struct imgflow *f)
 		p->comp[i] = (uint8_t)gmm_best(&p->g[p->fg[i]], p->rgb + 3 * i);
 	gmm_learn(p, 0);
 	gmm_learn(p, 1);
-	gc_graph(p, f);
+	gc_graph(p, f, first);
 	imgflow_run(f);
 	for (int y = 0; y < p->h; y++) {
 		for (int x = 0; x < p->w; x++) {
@@ -365,7 +383,7 @@ static void gc_solve(struct gc *p)
 	imgflow_nlinks(p->rgb, p->w, p->h, SEG_GAMMA, p->nl);
 	imgflow_init(&f, p->w, p->h);
 	for (int it = 0; it < SEG_ITERS; it++)
-		if (gc_round(p, &f) == 0)
+		if (gc_round(p, &f, it == 0) == 0)
 			break;
 	imgflow_cleanup(&f);
 }
@@ -488,6 +506,7 @@ static void gc_alloc(struct gc *p, gdImagePtr im)
 	p->fg = xmalloc(p->n);
 	p->comp = xcalloc(p->n, 1);
 	p->nl = xmalloc(p->n * 4 * sizeof(*p->nl));
+	p->tl = xmalloc(p->n * sizeof(*p->tl));
 }
 
 static void gc_free(struct gc *p)
@@ -497,6 +516,7 @@ static void gc_free(struct gc *p)
 	free(p->fg);
 	free(p->comp);
 	free(p->nl);
+	free(p->tl);
 }
 
 /* Hand p's labels over as the mask. */

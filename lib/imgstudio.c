@@ -37,6 +37,8 @@
 #define STUDIO_HOLE_COST    6.0   /* its mean squared distance (3 for pure noise) */
 #define STUDIO_ISLAND       0.85  /* share of shaded surroundings that makes a part an island */
 #define STUDIO_REFIT_GAP    4     /* pixels kept clear of the subject when refitting */
+#define STUDIO_BOX_RADIUS   3     /* box of the steady-offset evidence (7 x 7) */
+#define STUDIO_BOX_DISCOUNT 4.0f  /* ... divided by this for the surface's own misfit */
 
 /* The working state: the image, the labels, and every pixel's fit. */
 struct studio {
@@ -49,7 +51,8 @@ struct studio {
 	float *shadow;    /* the same for the best shadow, HUGE_VALF if none */
 	float *scale;     /* darkening factor of that shadow */
 	uint8_t *shade;   /* 1 = reached from the clear backdrop by a soft shadow */
-	float *cost;      /* what the cut uses */
+	float *cost;      /* distance from the backdrop or its shadow */
+	float *steady;    /* evidence of a steady offset from it (studio_steady) */
 	float *bd;        /* the backdrop colour of each pixel, n * 3 */
 };
 
@@ -130,6 +133,54 @@ static void studio_shadows(const struct studio *p, double step)
 		p->cost[i] = p->shade[i] && p->shadow[i] < p->plain[i] ? p->shadow[i] : p->plain[i];
 }
 
+/*
+ * A subject of nearly the backdrop's colour (white on white) fits pixel by
+ * pixel, but not on average: over a box of pixels that fit, the noise
+ * averages out and a steady offset from the backdrop (or its shadow)
+ * shows. steady[i] is that box's squared mean offset times its pixel
+ * count (about 3 on a backdrop the surface fits), discounted
+ * STUDIO_BOX_DISCOUNT times for the surface's own small misfit; pixels
+ * that do not fit stay out of the box, so a contrasted edge does not
+ * spread into the backdrop beside it.
+ */
+static void studio_steady(const struct studio *p, const struct imgbackdrop *bd)
+{
+	const float tau2 = (float)(STUDIO_TAU * STUDIO_TAU);
+	float *sum = xmalloc(p->n * 4 * sizeof(*sum)), *count = sum + 3 * p->n;
+
+	for (size_t i = 0; i < p->n; i++) {
+		float s = p->cost[i] != p->plain[i] ? p->scale[i] : 1.0f;
+		int calm = p->cost[i] < tau2;
+
+		for (int c = 0; c < 3; c++)
+			sum[c * p->n + i] =
+			    calm ? (p->rgb[3 * i + c] - s * p->bd[3 * i + c]) / (float)bd->sigma[c]
+				 : 0;
+		count[i] = (float)calm;
+	}
+	for (int c = 0; c < 4; c++)
+		imgmask_box_sum(sum + c * p->n, p->w, p->h, STUDIO_BOX_RADIUS);
+	for (size_t i = 0; i < p->n; i++) {
+		float m2 = 0;
+
+		for (int c = 0; c < 3; c++) {
+			float m = count[i] > 0 ? sum[c * p->n + i] / count[i] : 0;
+
+			m2 += m * m;
+		}
+		p->steady[i] = count[i] * m2 / STUDIO_BOX_DISCOUNT;
+	}
+	free(sum);
+}
+
+/* What the cut weighs against the constant: the larger of the two distances. */
+static float studio_evidence(const struct studio *p, size_t i)
+{
+	float c = p->cost[i] > p->steady[i] ? p->cost[i] : p->steady[i];
+
+	return c < STUDIO_COST_CAP ? c : STUDIO_COST_CAP;
+}
+
 /* How much the darkening factor varies between neighbours from noise alone. */
 static double studio_shadow_step(const struct imgbackdrop *bd)
 {
@@ -142,12 +193,12 @@ static double studio_shadow_step(const struct imgbackdrop *bd)
 }
 
 /* Min-cut with backdrop-distance t-links on a fresh f; labels p->fg. */
-static void studio_cut(struct studio *p, const float *cost, struct imgflow *f)
+static void studio_cut(struct studio *p, struct imgflow *f)
 {
 	for (int y = 0; y < p->h; y++) {
 		for (int x = 0; x < p->w; x++) {
 			size_t i = (size_t)y * p->w + x;
-			float c = cost[i] < STUDIO_COST_CAP ? cost[i] : STUDIO_COST_CAP;
+			float c = studio_evidence(p, i);
 
 			imgflow_set_terminal(f, x, y, c * 0.5f, STUDIO_TAU * STUDIO_TAU * 0.5f);
 			for (int d = 0; d < 4; d++)
@@ -185,12 +236,13 @@ static void studio_round(struct studio *p, const struct imgbackdrop *bd, struct 
 {
 	studio_costs(p, bd);
 	studio_shadows(p, studio_shadow_step(bd));
+	studio_steady(p, bd);
 	if (f) {
-		studio_cut(p, p->cost, f);
+		studio_cut(p, f);
 		return;
 	}
 	for (size_t i = 0; i < p->n; i++)
-		p->fg[i] = p->cost[i] >= (float)(STUDIO_TAU * STUDIO_TAU);
+		p->fg[i] = studio_evidence(p, i) >= (float)(STUDIO_TAU * STUDIO_TAU);
 }
 
 /* Is background pixel i a shadow: explained by one and not by the plain backdrop? */
@@ -411,6 +463,7 @@ void imgstudio_cut(const float *rgb, int w, int h, struct imgbackdrop *bd, float
 	p.shadow = xmalloc(p.n * sizeof(float));
 	p.scale = xmalloc(p.n * sizeof(float));
 	p.cost = xmalloc(p.n * sizeof(float));
+	p.steady = xmalloc(p.n * sizeof(float));
 	p.shade = xmalloc(p.n);
 	p.bd = xmalloc(p.n * 3 * sizeof(float));
 	studio_solve(&p, bd, alpha);
@@ -420,6 +473,7 @@ void imgstudio_cut(const float *rgb, int w, int h, struct imgbackdrop *bd, float
 	free(p.shadow);
 	free(p.scale);
 	free(p.cost);
+	free(p.steady);
 	free(p.shade);
 	free(p.bd);
 }

@@ -571,30 +571,94 @@ int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out)
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? IA_ERR_NOTFOUND : rc;
 }
 
-int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count)
-{
-	int rc = jobs_int_by_id(
-	    db, "SELECT count(*) FROM images WHERE user_id = ? AND status IN ('done', 'failed')",
-	    user_id, count);
+static const char *const jobs_status_names[] = {"pending", "processing", "done", "failed"};
 
-	return rc == 0 ? 0 : IA_ERR_DB;
+unsigned jobs_status_bit(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; name != NULL && i < sizeof(jobs_status_names) / sizeof(jobs_status_names[0]);
+	     i++) {
+		if (strcmp(jobs_status_names[i], name) == 0)
+			return 1u << i;
+	}
+	return 0;
 }
 
-int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
-			int (*fn)(void *ud, const struct job_row *r), void *ud)
+const char *jobs_status_name(unsigned bit)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(jobs_status_names) / sizeof(jobs_status_names[0]); i++) {
+		if (bit == 1u << i)
+			return jobs_status_names[i];
+	}
+	return "";
+}
+
+/*
+ * Bind f as ?2..?6 of a listing: the four status slots (a name, or NULL
+ * for a state f leaves out: NULL matches nothing in IN) and the service.
+ */
+static void jobs_bind_filter(struct db_stmt *st, const struct jobs_filter *f)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (f->statuses & (1u << i))
+			db_bind_text(st, 2 + i, jobs_status_names[i]);
+		else
+			db_bind_null(st, 2 + i);
+	}
+	db_bind_text(st, 6, f->service);
+}
+
+#define JOBS_FILTER_WHERE                                                                          \
+	"WHERE user_id = ?1 AND status IN (?2, ?3, ?4, ?5) AND (service = ?6 OR ?6 IS NULL)"
+
+int jobs_count_filtered(struct db *db, int64_t user_id, const struct jobs_filter *f, int64_t *count)
+{
+	struct db_stmt *st;
+	int rc = db_prepare(db, "SELECT count(*) FROM images " JOBS_FILTER_WHERE, &st);
+
+	if (rc != 0)
+		return rc;
+	db_bind_int64(st, 1, user_id);
+	jobs_bind_filter(st, f);
+	return db_step_int64(st, count) == 0 ? 0 : IA_ERR_DB;
+}
+
+int jobs_each_filtered(struct db *db, int64_t user_id, const struct jobs_filter *f, int64_t offset,
+		       int64_t limit, int (*fn)(void *ud, const struct job_row *r), void *ud)
 {
 	struct db_stmt *st;
 	int rc = db_prepare(db,
-			    "SELECT " JOBS_ROW_COLS " FROM images WHERE user_id = ? AND status IN "
-			    "('done', 'failed') ORDER BY id DESC LIMIT ? OFFSET ?",
+			    "SELECT " JOBS_ROW_COLS " FROM images " JOBS_FILTER_WHERE
+			    " ORDER BY id DESC LIMIT ?7 OFFSET ?8",
 			    &st);
 
 	if (rc != 0)
 		return rc;
 	db_bind_int64(st, 1, user_id);
-	db_bind_int64(st, 2, limit);
-	db_bind_int64(st, 3, offset);
+	jobs_bind_filter(st, f);
+	db_bind_int64(st, 7, limit);
+	db_bind_int64(st, 8, offset);
 	return jobs_each_row(st, fn, ud);
+}
+
+int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count)
+{
+	const struct jobs_filter f = {JOBS_PROCESSED, NULL};
+
+	return jobs_count_filtered(db, user_id, &f, count);
+}
+
+int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
+			int (*fn)(void *ud, const struct job_row *r), void *ud)
+{
+	const struct jobs_filter f = {JOBS_PROCESSED, NULL};
+
+	return jobs_each_filtered(db, user_id, &f, offset, limit, fn, ud);
 }
 
 int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key,

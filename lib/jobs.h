@@ -145,12 +145,38 @@ struct job_row {
 int jobs_get(struct db *db, int64_t id, int64_t user_id, struct job_row *out);
 void jobs_row_cleanup(struct job_row *r);
 
-/* Number of processed (done or failed) images of a user. */
-int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count);
+/* The states of a job as bits of a jobs_filter. */
+#define JOBS_PENDING    1u
+#define JOBS_PROCESSING 2u
+#define JOBS_DONE       4u
+#define JOBS_FAILED     8u
+#define JOBS_PROCESSED  (JOBS_DONE | JOBS_FAILED)
+
+/* Which of a user's images a listing shows. */
+struct jobs_filter {
+	unsigned statuses;   /* JOBS_* bits; 0 matches nothing */
+	const char *service; /* slug (borrowed), NULL = every service */
+};
+
+/* The JOBS_* bit of a status name ("pending", ...), 0 for anything else. */
+unsigned jobs_status_bit(const char *name);
+/* The name of one JOBS_* bit (static), "" for anything else. */
+const char *jobs_status_name(unsigned bit);
+
+/* Number of images of a user that f matches. */
+int jobs_count_filtered(struct db *db, int64_t user_id, const struct jobs_filter *f,
+			int64_t *count);
 /*
- * Processed images of a user, newest first: calls fn for each of the rows
- * offset..offset+limit-1. fn's row is only valid during the call.
+ * The images of a user that f matches, newest first: calls fn for each of
+ * the rows offset..offset+limit-1. fn's row is only valid during the call;
+ * fn returning non-zero stops the walk and that value is returned.
  */
+int jobs_each_filtered(struct db *db, int64_t user_id, const struct jobs_filter *f, int64_t offset,
+		       int64_t limit, int (*fn)(void *ud, const struct job_row *r), void *ud);
+
+/* As jobs_count_filtered and jobs_each_filtered for the processed (done
+ * or failed) images of every service: the gallery's default. */
+int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count);
 int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
 			int (*fn)(void *ud, const struct job_row *r), void *ud);
 

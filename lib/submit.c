@@ -12,6 +12,7 @@
 #include "services.h"
 #include "settings.h"
 #include "store.h"
+#include "svcparams.h"
 #include "text.h"
 #include "util.h"
 
@@ -281,45 +282,68 @@ out:
 	upload_form_cleanup(&form);
 }
 
-static const char *const submit_aspect_ratios[] = {"16:9", "1:1", "21:9", "2:3", "3:2",
-						   "4:5",  "5:4", "9:16", "9:21"};
+/*
+ * One optional field of the generation table (lib/svcparams.c): a JSON
+ * string checked against its choices, or text checked against its length.
+ * Returns the value (borrowed from body) or its default.
+ */
+static const char *submit_generate_text(const cJSON *body, const struct svcparam *p,
+					struct api_errors *e)
+{
+	const char *v;
+	char msg[160];
 
-/* Validate the generation fields; fills params (a JSON object) on success. */
+	if (p->type == SVCPARAM_STRING)
+		return api_field_text(body, p->name, false, p->required ? 1 : 0, p->max_length,
+				      true, e);
+	v = api_field_string(body, p->name, false, 0, 64, e);
+	if (api_errors_any(e))
+		return NULL;
+	v = svcparams_resolve(p, v);
+	if (svcparams_check(p, v, NULL, msg, sizeof(msg)) != 0) {
+		api_errors_add(e, p->name, msg);
+		return NULL;
+	}
+	return v;
+}
+
+/* The seed: a JSON integer within the table's bounds, or absent. */
+static void submit_generate_seed(const cJSON *body, const struct svcparam *p, cJSON *params,
+				 struct api_errors *e)
+{
+	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(body, p->name);
+	char msg[96];
+
+	if (seed == NULL || cJSON_IsNull(seed))
+		return;
+	/* range first: casting 1e300 to int64_t is undefined */
+	if (!cJSON_IsNumber(seed) || !(seed->valuedouble >= (double)p->min) ||
+	    seed->valuedouble > (double)p->max ||
+	    seed->valuedouble != (double)(int64_t)seed->valuedouble) {
+		snprintf(msg, sizeof(msg), "Ensure this value is an integer from %lld to %lld.",
+			 p->min, p->max);
+		api_errors_add(e, p->name, msg);
+	} else {
+		cJSON_AddNumberToObject(params, p->name, seed->valuedouble);
+	}
+}
+
+/*
+ * Validate the generation fields with the table GET /services/ publishes
+ * for "generate"; fills params (a JSON object) on success.
+ */
 static int submit_generate_fields(const cJSON *body, cJSON *params, const char **prompt,
 				  const char **aspect, struct api_errors *e)
 {
-	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(body, "seed");
+	const struct svcparams *t = svcparams_find("generate");
 	const char *neg;
-	size_t i;
 
-	*aspect = api_field_string(body, "aspect_ratio", false, 0, 8, e);
-	if (*aspect == NULL && !api_errors_any(e))
-		*aspect = "16:9";
-	for (i = 0;
-	     *aspect != NULL && i < sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios);
-	     i++)
-		if (strcmp(*aspect, submit_aspect_ratios[i]) == 0)
-			break;
-	if (*aspect != NULL && i == sizeof(submit_aspect_ratios) / sizeof(*submit_aspect_ratios)) {
-		char msg[64];
-
-		snprintf(msg, sizeof(msg), "\"%s\" is not a valid choice.", *aspect);
-		api_errors_add(e, "aspect_ratio", msg);
-	}
-	*prompt = api_field_text(body, "prompt", false, 1, 2000, true, e);
-	neg = api_field_text(body, "negative_prompt", false, 0, 2000, true, e);
+	*aspect = submit_generate_text(body, svcparams_param(t, "aspect_ratio"), e);
+	*prompt = submit_generate_text(body, svcparams_param(t, "prompt"), e);
+	neg = submit_generate_text(body, svcparams_param(t, "negative_prompt"), e);
 	if (neg != NULL)
 		cJSON_AddStringToObject(params, "negative_prompt", neg);
-	if (seed != NULL && !cJSON_IsNull(seed)) {
-		/* range first: casting 1e300 to int64_t is undefined */
-		if (!cJSON_IsNumber(seed) || !(seed->valuedouble >= 0) ||
-		    seed->valuedouble > 4294967294.0 ||
-		    seed->valuedouble != (double)(int64_t)seed->valuedouble)
-			api_errors_add(e, "seed",
-				       "Ensure this value is an integer from 0 to 4294967294.");
-		else
-			cJSON_AddNumberToObject(params, "seed", seed->valuedouble);
-	}
+	submit_generate_seed(body, svcparams_param(t, "seed"), params, e);
 	return api_errors_any(e) ? IA_ERR_INVAL : 0;
 }
 

@@ -134,8 +134,11 @@ class StatusTest(ImagesBase):
         with paused_batch():
             image_id = self.submit(access)
             r = request("GET", "/api/v1/image/status/%d/" % image_id, token=access)
-            self.assertJsonResponse(r, 202, {"detail": "Image is still being processed.",
-                                             "status": "pending"})
+            body = self.assertJsonResponse(r, 202)
+            # position: the jobs ahead of it (test_queue_position.py checks the values)
+            self.assertIsInstance(body.pop("position"), int)
+            self.assertEqual(body, {"detail": "Image is still being processed.",
+                                    "status": "pending"})
             # not in the gallery while pending
             g = request("GET", "/api/v1/user/images/", token=access)
             self.assertEqual(self.assertJsonResponse(g, 200)["count"], 0)

@@ -38,7 +38,7 @@ class ServicesTest(ApiTestCase):
         self.assertEqual(got, want)
         for s in body:
             self.assertEqual(sorted(s), sorted(["code", "slug", "name", "description", "tokens",
-                                                "free", "enabled"]))
+                                                "free", "enabled", "formats", "params"]))
             self.assertIsInstance(s["description"], str)
             self.assertTrue(s["description"])
 

@@ -156,6 +156,11 @@ def main():
     ]):
         write("fuzz_router", f"seed{i}", bytes([b]) + t.encode())
 
+    # Parameter and status values: one value each.
+    for i, v in enumerate(["8192", " -12.000 ", "webp", "pending,processing", "16:9",
+                           "9" * 23, "éé"]):
+        write("fuzz_svcparams", f"seed{i}", v)
+
     # Image probes and decodes.
     for name, data in imgs.items():
         write("fuzz_imgprobe", name, data)

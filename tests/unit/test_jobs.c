@@ -735,6 +735,69 @@ START_TEST(test_processed_listing)
 }
 END_TEST
 
+/* Collects the ids a filtered walk hands over, any status. */
+static int collect_fn(void *ud, const struct job_row *r)
+{
+	struct walk *w = ud;
+
+	ck_assert_int_lt(w->n, 16);
+	ck_assert_int_eq(r->user_id, uid);
+	w->ids[w->n++] = r->id;
+	return 0;
+}
+
+/* Issue 13 point 11: the gallery lists chosen states of one service. */
+START_TEST(test_filtered_listing)
+{
+	struct jobs_filter f = {JOBS_PENDING | JOBS_PROCESSING, NULL};
+	int64_t crop[3], grey, count = -1;
+	struct walk w;
+
+	crop[0] = enqueue("cropping");
+	crop[1] = enqueue("cropping");
+	grey = enqueue("greyscale");
+	crop[2] = enqueue("cropping");
+	ck_assert_int_eq(claim("w1", 60), crop[0]);
+	ck_assert_int_eq(jobs_finish(db, crop[0], "w1", &output), 0);
+	ck_assert_int_eq(claim("w1", 60), crop[1]); /* processing */
+
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &f, &count), 0);
+	ck_assert_int_eq(count, 3);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &f, 0, 10, collect_fn, &w), 0);
+	ck_assert_int_eq(w.n, 3);
+	ck_assert_int_eq(w.ids[0], crop[2]);
+	ck_assert_int_eq(w.ids[1], grey);
+	ck_assert_int_eq(w.ids[2], crop[1]);
+
+	f.service = "cropping";
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &f, &count), 0);
+	ck_assert_int_eq(count, 2);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &f, 1, 1, collect_fn, &w), 0);
+	ck_assert_int_eq(w.n, 1);
+	ck_assert_int_eq(w.ids[0], crop[1]);
+
+	f.statuses = JOBS_PENDING | JOBS_PROCESSING | JOBS_DONE | JOBS_FAILED;
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &f, &count), 0);
+	ck_assert_int_eq(count, 3);
+	f.statuses = JOBS_DONE;
+	f.service = "greyscale";
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &f, &count), 0);
+	ck_assert_int_eq(count, 0);
+	f.statuses = 0; /* nothing */
+	f.service = NULL;
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &f, &count), 0);
+	ck_assert_int_eq(count, 0);
+
+	ck_assert_uint_eq(jobs_status_bit("processing"), JOBS_PROCESSING);
+	ck_assert_uint_eq(jobs_status_bit("Processing"), 0);
+	ck_assert_uint_eq(jobs_status_bit(NULL), 0);
+	ck_assert_str_eq(jobs_status_name(JOBS_FAILED), "failed");
+	ck_assert_str_eq(jobs_status_name(JOBS_DONE | JOBS_FAILED), "");
+}
+END_TEST
+
 /* The path of the main database file of db (heap). */
 static char *db_file(void)
 {
@@ -791,6 +854,7 @@ static Suite *jobs_suite(void)
 	tcase_add_test(tc, test_reaper_then_claims_next);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_processed_listing);
+	tcase_add_test(tc, test_filtered_listing);
 	tcase_add_test(tc, test_delete_while_processing_refunds_once);
 	tcase_add_test(tc, test_preview_is_a_media_key_until_overridden);
 	tcase_add_test(tc, test_claim_fair_across_users);

@@ -13,6 +13,7 @@ Engines, run on every image in the same run:
 Metrics: IoU of alpha>=0.5, MAE of alpha (0..1), boundary F-score (boundary pixels of
 the binarised masks matched within 2 px), ms per megapixel, failures (non-zero exit,
 timeout, missing output, wrong size, no alpha). A failure scores IoU 0, MAE 1, F 0.
+Cuts that ran but missed the subject (IoU < BAD_IOU) are counted in a column of their own.
 """
 import argparse, csv, json, os, subprocess, sys, tempfile, time
 import numpy as np
@@ -103,17 +104,22 @@ def summarise(rows, engines, key_fn, keys):
                             iou=np.mean([r["iou"] for r in rs]), mae=np.mean([r["mae"] for r in rs]),
                             bf=np.mean([r["bf"] for r in rs]),
                             ms_mp=1000 * sum(r["sec"] for r in rs) / mp,
-                            fail=sum(1 for r in rs if r["error"])))
+                            fail=sum(1 for r in rs if r["error"]),
+                            bad=sum(1 for r in rs if not r["error"] and r["iou"] < BAD_IOU)))
     return out
+
+
+BAD_IOU = 0.5  # a cut that ran but got the subject wrong: counted apart from failures
 
 
 def table(title, summary):
     lines = ["", "### " + title, "",
-             "| group | engine | n | IoU | MAE | boundary F | ms/MP | failures |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| group | engine | n | IoU | MAE | boundary F | ms/MP | failures | IoU < %.1f |" % BAD_IOU,
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for s in summary:
-        lines.append("| %s | %s | %d | %.3f | %.3f | %.3f | %.0f | %d |" % (
-            s["group"], s["engine"], s["n"], s["iou"], s["mae"], s["bf"], s["ms_mp"], s["fail"]))
+        lines.append("| %s | %s | %d | %.3f | %.3f | %.3f | %.0f | %d | %d |" % (
+            s["group"], s["engine"], s["n"], s["iou"], s["mae"], s["bf"], s["ms_mp"], s["fail"],
+            s["bad"]))
     return "\n".join(lines)
 
 

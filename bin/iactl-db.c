@@ -94,9 +94,9 @@ static const struct copy_table copy_tables[] = {
 	      "id, user_id, service, status, params, prompt, aspect_ratio, source_key, "
 	      "image_key, alternate_url, ai_response, error, width, height, content_type, bytes, "
 	      "cost, payment_made, attempts, lease_until, worker, created, updated, "
-	      "source_ready, run_after, claim_seq",
-	      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"),
-     "iittttttttttiitiiiiitiiiii", NULL,
+	      "source_ready, run_after, claim_seq, original_name, thumbnail_key",
+	      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"),
+     "iittttttttttiitiiiiitiiiiitt", NULL,
      /* Past every id the ledger names too: an image row may be gone while
       * its charge/refund rows (unique per image id) stay. */
      "SELECT setval(pg_get_serial_sequence('images', 'id'), max(m)) FROM "

@@ -184,6 +184,30 @@ out:
 	cJSON_Delete(body);
 }
 
+/*
+ * POST /users/add/credits/ (API.md "Payments"): the original's endpoint by
+ * which a client added credits to itself after a card payment. It stays
+ * only so that client's success path works (issue 13 point 14): it grants
+ * nothing, writes nothing (credits come only from the verified Stripe
+ * webhook) and names the current balance. The body, whatever it claims,
+ * is read only to give malformed JSON the usual 400.
+ */
+static void handle_add_credits(struct http_request *req, const struct route_args *args)
+{
+	struct user u;
+	cJSON *body = NULL, *o;
+
+	(void)args;
+	if (auth_require(req, app_db(), &u) != 0 || http_json_body(req, &body) != 0)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "detail", "Credits added successfully.");
+	cJSON_AddNumberToObject(o, "credits", (double)u.credits);
+	http_reply_json(req, 200, o);
+	cJSON_Delete(o);
+	cJSON_Delete(body);
+}
+
 /* The profile every page load asks for: served from the user cache while
  * the database is unchanged, built (and cached) otherwise. */
 static void handle_user_info(struct http_request *req, const struct route_args *args)
@@ -407,6 +431,7 @@ static const struct route accounts_routes[] = {
     {"POST", "/api/v1/token/refresh/", handle_token_refresh, NULL},
     {"POST", "/api/v1/google/login/", handle_google_login, NULL},
     {"GET", "/api/v1/user/info/", handle_user_info, NULL},
+    {"POST", "/api/v1/users/add/credits/", handle_add_credits, NULL},
     {"POST", "/api/v1/users/verify/email/", handle_verify_email, NULL},
     {"POST", "/api/v1/users/verify/email/resend/", handle_verify_resend, NULL},
     {"POST", "/api/v1/users/change/password/", handle_reset_request, NULL},

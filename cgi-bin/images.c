@@ -211,19 +211,21 @@ static void handle_gallery(struct http_request *req, const struct route_args *ar
 
 static void handle_delete(struct http_request *req, const struct route_args *args)
 {
-	char *source = NULL, *image = NULL;
+	char *source = NULL, *image = NULL, *thumbnail = NULL;
 	struct user u;
 
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
-	if (jobs_delete(app_db(), args->id, u.id, &source, &image) != 0) {
+	if (jobs_delete(app_db(), args->id, u.id, &source, &image, &thumbnail) != 0) {
 		http_reply_detail(req, 404, "Image not found.");
 		return;
 	}
 	store_remove(settings_get(), source);
 	store_remove(settings_get(), image);
+	store_remove(settings_get(), thumbnail);
 	free(source);
 	free(image);
+	free(thumbnail);
 	http_reply_empty(req, 204);
 }
 
@@ -255,6 +257,23 @@ static int images_media_file(const struct settings *s, const char *name, struct 
 	return rc;
 }
 
+/*
+ * The preview of image id before a staff override, which no longer shows
+ * the result afterwards (jobs_set_processed clears it): heap key or NULL.
+ */
+static char *images_old_thumbnail(int64_t id)
+{
+	struct job_row r;
+	char *key = NULL;
+
+	if (jobs_get(app_db(), id, 0, &r) == 0) {
+		key = r.thumbnail_key;
+		r.thumbnail_key = NULL;
+		jobs_row_cleanup(&r);
+	}
+	return key;
+}
+
 static void handle_update_processed(struct http_request *req, const struct route_args *args)
 {
 	const struct settings *s = settings_get();
@@ -262,6 +281,7 @@ static void handle_update_processed(struct http_request *req, const struct route
 	struct img_info info;
 	struct job_row r;
 	struct user u;
+	char *old_thumbnail = NULL;
 	cJSON *body = NULL, *o;
 	const char *name, *url;
 	int64_t bytes = 0;
@@ -280,6 +300,8 @@ static void handle_update_processed(struct http_request *req, const struct route
 	url = api_field_string(body, "url", false, 0, 2000, &e);
 	if (name != NULL && !api_errors_any(&e))
 		rc = images_media_file(s, name, &e, &info, &bytes);
+	if (!api_errors_any(&e) && rc == 0)
+		old_thumbnail = images_old_thumbnail(args->id);
 	if (api_errors_any(&e)) {
 		api_errors_reply(req, &e);
 	} else if (rc != 0) {
@@ -289,11 +311,15 @@ static void handle_update_processed(struct http_request *req, const struct route
 		   jobs_get(app_db(), args->id, 0, &r) != 0) {
 		http_reply_detail(req, 404, "Image not found.");
 	} else {
+		/* the staff's key may be anything under images/, never the preview itself */
+		if (old_thumbnail != NULL && strcmp(old_thumbnail, name) != 0)
+			store_remove(s, old_thumbnail);
 		o = api_image_json(&r);
 		http_reply_json(req, 202, o);
 		cJSON_Delete(o);
 		jobs_row_cleanup(&r);
 	}
+	free(old_thumbnail);
 	api_errors_cleanup(&e);
 	cJSON_Delete(body);
 }

@@ -2,6 +2,8 @@
  * media.c - the FastCGI program nginx asks (auth_request) before it serves
  * a file under /media/: 200 when the URL's signature is valid and
  * unexpired, 403 otherwise. nginx passes the original URI as ORIGINAL_URI.
+ * It also answers the CORS preflight (OPTIONS) of a /media/ URL, which
+ * nginx hands it as /_media_preflight.
  */
 #include "config.h"
 
@@ -45,9 +47,25 @@ static void handle_media_auth(struct http_request *req, const struct route_args 
 	}
 }
 
+/*
+ * OPTIONS of a /media/ URL (API.md "Media", issue 13 point 13): 204 with
+ * the API's CORS headers for an allowed Origin (lib/http.c adds them to
+ * every reply, and the preflight ones to OPTIONS), none for another; the
+ * same answer as the API's own preflights. A preflight carries no
+ * credentials and reads no file, so the signature is not checked here:
+ * the GET that follows is.
+ */
+static void handle_media_preflight(struct http_request *req, const struct route_args *args)
+{
+	(void)args;
+	http_add_header(req, "Allow", "GET, HEAD, OPTIONS");
+	http_reply_empty(req, 204);
+}
+
 static const struct route media_routes[] = {
     {"GET", "/_media_auth", handle_media_auth, NULL},
     {"HEAD", "/_media_auth", handle_media_auth, NULL},
+    {"OPTIONS", "/_media_preflight", handle_media_preflight, NULL},
 };
 
 int main(void)

@@ -303,7 +303,7 @@ static void api_add_time(cJSON *o, const char *name, int64_t t)
 	cJSON_AddStringToObject(o, name, iso);
 }
 
-/* A signed media URL for key, or JSON null. */
+/* A signed root-relative media URL for key (store_signed_url), or JSON null. */
 static void api_add_media(cJSON *o, const char *name, const char *key)
 {
 	char *url;
@@ -315,6 +315,21 @@ static void api_add_media(cJSON *o, const char *name, const char *key)
 	url = store_signed_url(settings_get(), key, ia_now());
 	cJSON_AddStringToObject(o, name, url);
 	free(url);
+}
+
+/*
+ * A job's params column as the JSON object it holds; {} for anything
+ * else (the column is written by us, so only a bug or a hand edit gets
+ * there, and the row must still be shown).
+ */
+static cJSON *api_params_json(const char *text)
+{
+	cJSON *p = text != NULL ? cJSON_Parse(text) : NULL;
+
+	if (cJSON_IsObject(p))
+		return p;
+	cJSON_Delete(p);
+	return cJSON_CreateObject();
 }
 
 cJSON *api_image_json(const struct job_row *r)
@@ -351,6 +366,9 @@ cJSON *api_image_json(const struct job_row *r)
 	}
 	api_add_int(o, "cost", r->cost);
 	api_add_media(o, "source", r->source_key);
+	api_add_media(o, "thumbnail", done ? r->thumbnail_key : NULL);
+	api_add_str(o, "original_name", r->original_name);
+	cJSON_AddItemToObject(o, "params", api_params_json(r->params));
 	return o;
 }
 

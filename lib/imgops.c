@@ -21,9 +21,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <gd.h>
 
 /*
@@ -276,6 +278,45 @@ int img_validate_params(const char *slug, const struct img_param *p, size_t n,
 	if (s == NULL)
 		return IA_ERR_NOTFOUND;
 	return imgops_parse(s, p, n, src, &a, &e);
+}
+
+int img_params_json(const char *slug, const struct img_param *p, size_t n, char **out)
+{
+	const struct imgops_service *s = imgops_lookup(slug);
+	const struct svcparams *t = s != NULL ? svcparams_find(s->slug) : NULL;
+	struct imgops_errs e = {NULL, 0, NULL, 0};
+	struct imgops_args a;
+	char *text;
+	cJSON *o;
+	size_t i;
+	int rc;
+
+	if (t == NULL)
+		return IA_ERR_NOTFOUND;
+	rc = imgops_parse(s, p, n, NULL, &a, &e);
+	if (rc != 0)
+		return rc;
+	o = cJSON_CreateObject();
+	for (i = 0; i < t->nparams; i++) {
+		const struct svcparam *f = &t->params[i];
+		const char *v = svcparams_resolve(f, imgops_get(p, n, f->name));
+		const int *slot = imgops_slot(&a, f->name);
+
+		if (strcmp(f->name, "format") == 0)
+			cJSON_AddStringToObject(o, f->name, img_format_name(a.format));
+		else if (v == NULL || *v == '\0')
+			continue; /* optional, not sent, no default (enhancement's prompt) */
+		else if (slot != NULL)
+			cJSON_AddNumberToObject(o, f->name, *slot);
+		else
+			cJSON_AddStringToObject(o, f->name, v);
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		abort();
+	*out = text;
+	return 0;
 }
 
 int img_params_format(const struct img_param *p, size_t n, enum img_format *out)

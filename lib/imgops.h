@@ -49,6 +49,20 @@ int img_validate_params(const char *slug, const struct img_param *p, size_t n,
 			size_t msglen);
 
 /*
+ * The parameters of a valid request as the job will run them (API.md
+ * <image> "params"): into *out the text of a JSON object (heap, caller
+ * frees) with every field of the service's table (lib/svcparams.c) in
+ * its order, integers (and enhancement's scale) as numbers, defaults
+ * filled in, "format" by name, free text (enhancement's "prompt") only when
+ * given; unknown fields are left out, e.g. {"width":400,"height":300,
+ * "format":"png"}. Returns IA_ERR_NOTFOUND for a slug that is not an
+ * upload service, IA_ERR_INVAL when p does not validate (checks that need
+ * the source are not made: validate with img_validate_params first).
+ * *out is written on success only.
+ */
+int img_params_json(const char *slug, const struct img_param *p, size_t n, char **out);
+
+/*
  * The output format a service will write for params p: the "format" field
  * when present and valid, else PNG. Returns 0 and writes *out, or
  * IA_ERR_INVAL for a bad value.

@@ -20,7 +20,7 @@
 #define JOBS_ROW_COLS                                                                              \
 	"id, user_id, service, status, params, prompt, aspect_ratio, source_key, image_key, "      \
 	"alternate_url, ai_response, error, content_type, width, height, bytes, cost, "            \
-	"payment_made, created, updated"
+	"payment_made, created, updated, original_name, thumbnail_key"
 
 static char *jobs_dup(struct db_stmt *st, int col);
 static int jobs_int_by_id(struct db *db, const char *sql, int64_t id, int64_t *out);
@@ -107,8 +107,9 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 		goto out;
 	rc = db_prepare(db,
 			"INSERT INTO images(user_id, service, params, prompt, aspect_ratio, "
-			"source_key, cost, payment_made, created, updated, source_ready) "
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+			"source_key, cost, payment_made, created, updated, source_ready, "
+			"original_name) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 			&st);
 	if (rc != 0)
 		goto out;
@@ -123,6 +124,7 @@ int jobs_enqueue(struct db *db, const struct job_new *j, int64_t *id_out)
 	db_bind_int64(st, 9, now);
 	db_bind_int64(st, 10, now);
 	db_bind_int64(st, 11, j->source_raw ? 0 : 1);
+	db_bind_text(st, 12, j->original_name);
 	rc = db_step_insert(st, &id);
 	if (rc != 0)
 		goto out;
@@ -311,7 +313,8 @@ int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_
 		       "bytes = ?, content_type = ?, ai_response = coalesce(?, ai_response), "
 		       "error = NULL, lease_until = NULL, updated = ?, "
 		       "source_key = coalesce(?10, source_key), "
-		       "source_ready = CASE WHEN ?10 IS NULL THEN source_ready ELSE 1 END "
+		       "source_ready = CASE WHEN ?10 IS NULL THEN source_ready ELSE 1 END, "
+		       "thumbnail_key = ?11 "
 		       "WHERE id = ?8 AND status = 'processing' AND worker = ?9",
 		       &st);
 
@@ -327,6 +330,7 @@ int jobs_finish(struct db *db, int64_t id, const char *worker, const struct job_
 	db_bind_int64(st, 7, ia_now());
 	db_bind_int64(st, 8, id);
 	db_bind_text(st, 9, worker);
+	db_bind_text(st, 11, o->thumbnail_key);
 	return db_step_one(st, IA_ERR_BUSY);
 }
 
@@ -502,6 +506,8 @@ static void jobs_read_row(struct db_stmt *st, struct job_row *r)
 	r->payment_made = db_column_int64(st, 17) != 0;
 	r->created = db_column_int64(st, 18);
 	r->updated = db_column_int64(st, 19);
+	r->original_name = jobs_dup(st, 20);
+	r->thumbnail_key = jobs_dup(st, 21);
 }
 
 /*
@@ -542,6 +548,8 @@ void jobs_row_cleanup(struct job_row *r)
 	free(r->ai_response);
 	free(r->error);
 	free(r->content_type);
+	free(r->original_name);
+	free(r->thumbnail_key);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -653,7 +661,8 @@ int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t 
 	return jobs_each_filtered(db, user_id, &f, offset, limit, fn, ud);
 }
 
-int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key)
+int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key,
+		char **thumbnail_key)
 {
 	struct db_stmt *st;
 	struct job_row r = {0};
@@ -681,7 +690,8 @@ out:
 	} else {
 		*source_key = r.source_key;
 		*image_key = r.image_key;
-		r.source_key = r.image_key = NULL;
+		*thumbnail_key = r.thumbnail_key;
+		r.source_key = r.image_key = r.thumbnail_key = NULL;
 	}
 	jobs_row_cleanup(&r);
 	return rc;
@@ -694,7 +704,7 @@ int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const c
 	int rc = db_prepare(db,
 			    "UPDATE images SET status = 'done', image_key = ?, alternate_url = ?, "
 			    "width = ?, height = ?, bytes = ?, content_type = ?, error = NULL, "
-			    "lease_until = NULL, updated = ? WHERE id = ?",
+			    "lease_until = NULL, updated = ?, thumbnail_key = NULL WHERE id = ?",
 			    &st);
 
 	if (rc != 0)
@@ -768,7 +778,8 @@ int jobs_each_media_key(struct db *db, int (*fn)(void *ud, const char *key), voi
 	struct db_stmt *st;
 	int rc = db_prepare(db,
 			    "SELECT source_key FROM images WHERE source_key IS NOT NULL UNION ALL "
-			    "SELECT image_key FROM images WHERE image_key IS NOT NULL",
+			    "SELECT image_key FROM images WHERE image_key IS NOT NULL UNION ALL "
+			    "SELECT thumbnail_key FROM images WHERE thumbnail_key IS NOT NULL",
 			    &st);
 
 	if (rc != 0)

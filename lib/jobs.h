@@ -26,9 +26,10 @@ struct job_new {
 	const char *params;  /* JSON object text, NULL = "{}" */
 	const char *prompt;  /* may be NULL */
 	const char *aspect_ratio;
-	const char *source_key; /* media key of the stored upload, may be NULL */
-	bool source_raw;        /* source_key is the file as uploaded: ia-batch normalises it */
-	int64_t max_active;     /* MAX_ACTIVE_JOBS_PER_USER; 0 = no limit */
+	const char *source_key;    /* media key of the stored upload, may be NULL */
+	bool source_raw;           /* source_key is the file as uploaded: ia-batch normalises it */
+	const char *original_name; /* sanitised upload file name (text_file_name), may be NULL */
+	int64_t max_active;        /* MAX_ACTIVE_JOBS_PER_USER; 0 = no limit */
 };
 
 /*
@@ -82,7 +83,8 @@ void jobs_claimed_cleanup(struct job_claimed *j);
 
 struct job_output {
 	const char *image_key;
-	const char *source_key; /* the normalised upload replacing the raw one, or NULL */
+	const char *source_key;    /* the normalised upload replacing the raw one, or NULL */
+	const char *thumbnail_key; /* the result's preview (imgpreview.h), or NULL */
 	int64_t width, height, bytes;
 	const char *content_type;
 	const char *ai_response; /* JSON text or NULL */
@@ -133,6 +135,7 @@ struct job_row {
 	int64_t id, user_id;
 	char *service, *status, *params, *prompt, *aspect_ratio;
 	char *source_key, *image_key, *alternate_url, *ai_response, *error, *content_type;
+	char *original_name, *thumbnail_key; /* may be NULL */
 	int64_t width, height, bytes, cost;
 	bool payment_made;
 	int64_t created, updated;
@@ -201,20 +204,24 @@ int jobs_retry(struct db *db, int64_t id);
  * cancelled and refunded in the same transaction (once: the unique refund
  * index); the worker running it then finds its job gone (jobs_finish and
  * jobs_renew answer IA_ERR_BUSY) and deletes its output. Writes the media keys to delete into
- * *source_key and *image_key (heap, may be NULL). IA_ERR_NOTFOUND.
+ * *source_key, *image_key and *thumbnail_key (heap, may be NULL), on success only.
+ * IA_ERR_NOTFOUND.
  */
-int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key);
+int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key,
+		char **thumbnail_key);
 
 /*
- * Calls fn(ud, key) for every media key a row names (source and result;
- * a key may come twice). key is borrowed for the call; fn returning
- * non-zero stops the walk with that value. A read only.
+ * Calls fn(ud, key) for every media key a row names (source, result and
+ * the result's preview; a key may come twice). key is borrowed for the
+ * call; fn returning non-zero stops the walk with that value. A read only.
  */
 int jobs_each_media_key(struct db *db, int (*fn)(void *ud, const char *key), void *ud);
 
 /*
  * Staff override: point image id at an existing media key, set
- * alternate_url (may be NULL) and mark it done. IA_ERR_NOTFOUND.
+ * alternate_url (may be NULL) and mark it done. The row's preview no longer
+ * shows its result: thumbnail_key becomes NULL (the caller removes the old
+ * object, read before with jobs_get). IA_ERR_NOTFOUND.
  */
 int jobs_set_processed(struct db *db, int64_t id, const char *image_key, const char *alternate_url,
 		       int64_t width, int64_t height, int64_t bytes, const char *content_type);

@@ -311,7 +311,7 @@ char *store_signed_url(const struct settings *s, const char *key, int64_t now)
 
 	store_sign(s, key, exp, mac);
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	return xasprintf("%s/media/%s?exp=%lld&sig=%s", s->public_url, key, (long long)exp, hex);
+	return xasprintf("/media/%s?exp=%lld&sig=%s", key, (long long)exp, hex);
 }
 
 int store_uri_key(const char *uri, char key[STORE_KEY_MAX])

@@ -8,8 +8,10 @@
  * or doubled "/"), no ".." anywhere and no characters outside [A-Za-z0-9._/-].
  * Temp files (store_tmp_dir) are never keys.
  *
- * A signed URL is {PUBLIC_URL}/media/<key>?exp=<unix>&sig=<hex>, where sig
- * is HMAC-SHA256(SECRET_KEY, "<key>\n<exp>"); nginx serves the file only
+ * A signed URL is /media/<key>?exp=<unix>&sig=<hex>, root-relative (no
+ * scheme or host: the original service's serializer had no request, and
+ * its client prefixes its API origin), where sig is
+ * HMAC-SHA256(SECRET_KEY, "<key>\n<exp>"); nginx serves the file only
  * after the media program has checked it (auth_request).
  */
 #ifndef IA_STORE_H
@@ -131,7 +133,8 @@ char *store_upstream_url(const struct settings *s, const char *key, int64_t now)
 typedef int (*store_each_fn)(const char *key, int64_t bytes, int64_t mtime, void *ctx);
 int store_each(const struct settings *s, const char *prefix, store_each_fn fn, void *ctx);
 
-/* The signed absolute URL of key valid until now + MEDIA_URL_LIFETIME (heap). */
+/* The signed root-relative URL "/media/<key>?exp=..&sig=.." of key, valid
+ * until now + MEDIA_URL_LIFETIME (heap). */
 char *store_signed_url(const struct settings *s, const char *key, int64_t now);
 /*
  * Check a request URI "/media/<key>?exp=..&sig=..". 0 when valid;

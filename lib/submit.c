@@ -209,7 +209,7 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 	struct service svc;
 	struct job_new job = {0};
 	char key[STORE_KEY_MAX] = "";
-	char *tmp_dir = NULL, *params_json = NULL;
+	char *tmp_dir = NULL, *params_json = NULL, *accepted = NULL, *name = NULL;
 	size_t n;
 	int64_t id;
 	int rc;
@@ -255,12 +255,18 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 	params_json = submit_params(&form, params, &n);
 	if (submit_store_source(s, r->slug, &form, params, n, key, out) != 0)
 		goto out;
+	/* What <image> shows: the parameters as accepted (typed, defaults in,
+	 * unknown fields out) and the file's name without any path. */
+	if (img_params_json(r->slug, params, n, &accepted) != 0)
+		accepted = NULL; /* validated above: cannot happen; the form's fields then */
+	name = text_file_name(form.file_name);
 	job.user_id = r->user_id;
 	job.service = r->slug;
-	job.params = params_json;
+	job.params = accepted != NULL ? accepted : params_json;
 	job.prompt = upload_form_get(&form, "prompt");
 	job.source_key = key;
 	job.source_raw = true;
+	job.original_name = name;
 	job.max_active = s->max_active_jobs_per_user;
 	rc = jobs_enqueue(db, &job, &id);
 	if (rc != 0) {
@@ -271,6 +277,8 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 	submit_started(out, r->started_msg, svc.name, id);
 out:
 	free(params_json);
+	free(accepted);
+	free(name);
 	upload_form_cleanup(&form);
 }
 

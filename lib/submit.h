@@ -35,11 +35,16 @@ struct submit_upload_req {
 	void *read_ctx;
 };
 
-/* Accept an upload; always fills *out (caller deletes out->body). */
+/*
+ * Accept an upload; always fills *out (caller deletes out->body). The job
+ * row records the parameters as accepted (img_params_json) and the file's
+ * sanitised name (text_file_name) for <image>'s params and original_name.
+ */
 void submit_upload(struct db *db, const struct settings *s, const struct submit_upload_req *r,
 		   struct submit_reply *out);
 
-/* Accept a generation request (JSON body already parsed). */
+/* Accept a generation request (JSON body already parsed). Its params are
+ * the optional negative_prompt and seed; it has no original_name. */
 void submit_generate(struct db *db, const struct settings *s, int64_t user_id, const cJSON *body,
 		     struct submit_reply *out);
 

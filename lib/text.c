@@ -17,6 +17,8 @@
 
 static size_t text_decode(const unsigned char *p, uint32_t *cp);
 static bool text_is_control(uint32_t cp);
+static void text_trim_spaces(char *s);
+static void text_cut_name(char *s);
 
 /*
  * Length (1 to 4) of the well-formed UTF-8 sequence at p, with its code
@@ -159,5 +161,72 @@ char *text_escape_json(const char *json)
 		p += n;
 	}
 	*o = '\0';
+	return out;
+}
+
+/* Remove ASCII spaces at both ends of s, in place. */
+static void text_trim_spaces(char *s)
+{
+	size_t start = strspn(s, " "), len = strlen(s);
+
+	while (len > start && s[len - 1] == ' ')
+		len--;
+	memmove(s, s + start, len - start);
+	s[len - start] = '\0';
+}
+
+/*
+ * Cut the valid UTF-8 name s to TEXT_FILE_NAME_MAX bytes in place: the
+ * stem loses its tail (at a character boundary), a short extension stays,
+ * so "long...long.png" still says what it was.
+ */
+static void text_cut_name(char *s)
+{
+	size_t len = strlen(s), ext_len = 0, keep;
+	const char *dot = strrchr(s, '.');
+
+	if (len <= TEXT_FILE_NAME_MAX)
+		return;
+	if (dot != NULL && dot != s && strlen(dot) <= TEXT_FILE_EXT_MAX)
+		ext_len = strlen(dot);
+	keep = TEXT_FILE_NAME_MAX - ext_len;
+	while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+		keep--; /* s[keep] would be the first byte dropped: not inside a character */
+	memmove(s + keep, s + len - ext_len, ext_len + 1);
+}
+
+char *text_file_name(const char *raw)
+{
+	const unsigned char *p;
+	char *out, *o;
+	uint32_t cp;
+	size_t n;
+
+	if (raw == NULL)
+		return NULL;
+	for (p = (const unsigned char *)raw; *raw != '\0'; raw++)
+		if (*raw == '/' || *raw == '\\')
+			p = (const unsigned char *)raw + 1;
+	out = xmalloc(strlen((const char *)p) + 1);
+	o = out;
+	while (*p != '\0') {
+		n = text_decode(p, &cp);
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (!text_is_control(cp)) {
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	*o = '\0';
+	text_trim_spaces(out);
+	text_cut_name(out);
+	if (out[0] == '\0' || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }

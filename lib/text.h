@@ -2,8 +2,9 @@
  * text.h - the text rules of API.md ("Text fields"): what the service
  * accepts as user text (valid UTF-8; no control characters in one-line
  * text such as names; only newline and tab in multi-line text such as
- * prompts and messages), and the visible escaping used to print stored
- * text to a terminal, where a raw escape sequence would act on the screen.
+ * prompts and messages), the visible escaping used to print stored
+ * text to a terminal, where a raw escape sequence would act on the screen,
+ * and the display form of a client's file name.
  */
 #ifndef IA_TEXT_H
 #define IA_TEXT_H
@@ -43,5 +44,21 @@ char *text_escape(const char *s);
  * cJSON already escapes C0. The caller frees the result.
  */
 char *text_escape_json(const char *json);
+
+/* The longest file name text_file_name keeps, in bytes. */
+#define TEXT_FILE_NAME_MAX 255
+/* The longest extension ("." included) text_file_name keeps when it cuts. */
+#define TEXT_FILE_EXT_MAX 16
+
+/*
+ * The name to show for a client's upload file name (API.md <image>
+ * "original_name"), which is never used as a path: its last segment (after
+ * the last '/' or backslash), without control characters and without bytes that
+ * are not valid UTF-8, spaces trimmed at both ends, at most
+ * TEXT_FILE_NAME_MAX bytes (cut at a character boundary, keeping an
+ * extension of up to TEXT_FILE_EXT_MAX bytes). NULL when raw is NULL or
+ * nothing is left but "", "." or "..". The caller frees the result.
+ */
+char *text_file_name(const char *raw);
 
 #endif

@@ -22,6 +22,12 @@
  * media file itself on local disk), the engines write there, and only a
  * successful run publishes its result (and the normalised upload) with
  * store_put_file. The directory goes when the run ends, whoever ends it.
+ *
+ * Previews: with every result the child writes a small WebP of it
+ * (imgpreview.h) and publishes it beside the result
+ * ("images/ab/<hex>.preview.webp"), recorded as the row's thumbnail_key.
+ * A preview that cannot be made or stored is logged and the image simply
+ * has none: it never fails or delays the job beyond its own time.
  */
 #include "config.h"
 
@@ -30,6 +36,7 @@
 #include "err.h"
 #include "imggen.h"
 #include "imgops.h"
+#include "imgpreview.h"
 #include "jobs.h"
 #include "log.h"
 #include "settings.h"
@@ -97,6 +104,7 @@ struct worker_report {
 	struct img_result res;
 	char err[256];
 	char source_key[STORE_KEY_MAX]; /* the normalised upload, "" if none */
+	int thumb;                      /* the preview was stored under the task's thumb_key */
 	size_t ai_len;
 };
 
@@ -104,10 +112,11 @@ struct worker_report {
 struct worker_task {
 	const struct settings *s;
 	const struct job_claimed *j;
-	const char *dir;      /* this run's temp directory */
-	const char *out_path; /* dir/out.<ext>: what the engine writes */
-	const char *key;      /* the media key the result gets */
-	const char *src_path; /* the source as a local file (child only), or NULL */
+	const char *dir;       /* this run's temp directory */
+	const char *out_path;  /* dir/out.<ext>: what the engine writes */
+	const char *key;       /* the media key the result gets */
+	const char *thumb_key; /* the media key its preview gets */
+	const char *src_path;  /* the source as a local file (child only), or NULL */
 	enum img_format fmt;
 	const struct img_param *p;
 	size_t n;
@@ -392,6 +401,42 @@ static int worker_publish(const struct worker_task *t, struct worker_report *r,
 }
 
 /*
+ * Make the result's preview into dir/preview.webp (heap path), before the
+ * result is published: the local backend moves out_path away. NULL, logged,
+ * when it cannot be made; the job goes on without one.
+ */
+static char *worker_preview_make(const struct worker_task *t)
+{
+	struct img_result res;
+	char *path = xasprintf("%s/preview.webp", t->dir);
+	int rc = img_preview_file(t->out_path, path, IMG_PREVIEW_MAX_SIDE, &res);
+
+	if (rc != 0) {
+		log_warn("job %lld: no preview of the result: %s", (long long)t->j->id,
+			 ia_strerror(rc));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* Store the preview at path (consumed; NULL: none) as t->thumb_key: 1 when stored. */
+static int worker_preview_publish(const struct worker_task *t, const char *path)
+{
+	int rc;
+
+	if (path == NULL)
+		return 0;
+	rc = store_put_file(t->s, t->thumb_key, path, "image/webp");
+	if (rc != 0) {
+		log_warn("job %lld: cannot store the preview (%s backend): %s", (long long)t->j->id,
+			 store_backend_name(t->s), ia_strerror(rc));
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * The child's temp directory, for its SIGTERM handler: when the parent is
  * killed (kill -9), nobody else knows it, and it would stay until the
  * hourly sweep.
@@ -427,7 +472,7 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 {
 	struct worker_report r;
 	struct store_local raw = {0};
-	char *normal_path = NULL;
+	char *normal_path = NULL, *preview = NULL;
 
 	signal(SIGINT, SIG_DFL);
 	worker_child_guard(t);
@@ -441,7 +486,11 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 	if (r.rc == 0)
 		r.rc = worker_execute(t, &r.res, r.err, sizeof(r.err));
 	if (r.rc == 0)
+		preview = worker_preview_make(t);
+	if (r.rc == 0)
 		r.rc = worker_publish(t, &r, normal_path);
+	if (r.rc == 0)
+		r.thumb = worker_preview_publish(t, preview);
 	r.final = t->final;
 	r.ai_len = t->ai_response != NULL ? strlen(t->ai_response) : 0;
 	if (ia_write_all(fd, &r, sizeof(r)) != 0 || ia_write_all(fd, t->ai_response, r.ai_len) != 0)
@@ -559,10 +608,13 @@ static int64_t worker_backoff(const struct settings *s, int64_t attempt)
 	return d < 3600 ? d : 3600;
 }
 
-/* Record what happened to job j; removes the files that no row will name. */
+/*
+ * Record what happened to job j; removes the files that no row will name
+ * (key: the result's, thumb_key: its preview's, stored or not).
+ */
 static void worker_record(struct db *db, const struct settings *s, const struct worker_self *w,
 			  const struct job_claimed *j, enum worker_end end, struct worker_report *r,
-			  const char *ai, const char *key)
+			  const char *ai, const char *key, const char *thumb_key)
 {
 	struct job_output out = {0};
 	const char *src = r->source_key[0] ? r->source_key : NULL; /* normalised upload */
@@ -571,6 +623,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 
 	if (end == WORKER_CANCELLED) {
 		store_remove(s, key);
+		store_remove(s, thumb_key);
 		store_remove(s, src);
 		log_info("job %lld (%s) was deleted while running: stopped", (long long)j->id,
 			 j->service);
@@ -586,6 +639,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 	if (r->rc == 0) {
 		out.image_key = key;
 		out.source_key = src;
+		out.thumbnail_key = r->thumb ? thumb_key : NULL;
 		out.ai_response = ai;
 		out.width = r->res.width;
 		out.height = r->res.height;
@@ -594,6 +648,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		rc = jobs_finish(db, j->id, w->id, &out);
 		if (rc != 0) {
 			store_remove(s, key);
+			store_remove(s, thumb_key);
 			store_remove(s, src);
 		} else if (src != NULL) {
 			store_remove(s, j->source_key); /* the raw upload, now replaced */
@@ -603,6 +658,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		return;
 	}
 	store_remove(s, key); /* published before a later step failed, perhaps */
+	store_remove(s, thumb_key);
 	store_remove(s, src);
 	permanent = r->final || worker_is_permanent(r->rc);
 	rc = jobs_fail_later(db, j->id, w->id, r->err[0] ? r->err : "Processing failed.",
@@ -629,6 +685,16 @@ void worker_beat(struct db *db, const struct worker_self *w, bool force)
 		log_warn("cannot record the batch heartbeat");
 }
 
+/* The key of the preview beside the result's: "images/ab/<hex>.png" gives
+ * "images/ab/<hex>.preview.webp" (also when the result is a WebP). */
+static void worker_thumb_key(const char *key, char out[STORE_KEY_MAX])
+{
+	const char *dot = strrchr(key, '.');
+	int stem = dot != NULL ? (int)(dot - key) : (int)strlen(key);
+
+	snprintf(out, STORE_KEY_MAX, "%.*s.preview.webp", stem, key);
+}
+
 /* This run's temp directory and the engine's output path in it (heap). */
 static int worker_tmp(const struct settings *s, const struct job_claimed *j, enum img_format fmt,
 		      char **dir, char **out_path)
@@ -648,7 +714,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	struct job_claimed j;
 	struct img_param params[WORKER_MAX_PARAMS];
 	char numbuf[WORKER_MAX_PARAMS][32];
-	char key[STORE_KEY_MAX], normal_key[STORE_KEY_MAX] = "";
+	char key[STORE_KEY_MAX], thumb_key[STORE_KEY_MAX], normal_key[STORE_KEY_MAX] = "";
 	struct worker_report r;
 	struct worker_task t = {0};
 	enum img_format fmt = IMG_FMT_PNG;
@@ -666,6 +732,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	if (img_params_format(params, n, &fmt) != 0)
 		fmt = IMG_FMT_PNG;
 	store_new_key("images", img_format_ext(fmt), key);
+	worker_thumb_key(key, thumb_key);
 	if (worker_tmp(s, &j, fmt, &dir, &out_path) != 0) {
 		memset(&r, 0, sizeof(r));
 		r.rc = IA_ERR_IO;
@@ -677,6 +744,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 		t.dir = dir;
 		t.out_path = out_path;
 		t.key = key;
+		t.thumb_key = thumb_key;
 		t.fmt = fmt;
 		t.p = params;
 		t.n = n;
@@ -688,7 +756,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 		store_tmp_rmdir(dir);
 	}
-	worker_record(db, s, w, &j, end, &r, ai, key);
+	worker_record(db, s, w, &j, end, &r, ai, key, thumb_key);
 	free(ai);
 	cJSON_Delete(json);
 	free(out_path);

@@ -587,7 +587,8 @@ def wait_image(image_id, token, timeout=60):
 
 
 def media_path(url):
-    """The path and query of a signed media URL (its host is PUBLIC_URL, not the test stack)."""
+    """The path and query of a signed media URL. The API gives them root-relative
+    ("/media/<key>?exp=..&sig=.."); an absolute one (older stacks, mocks) loses its host."""
     u = urllib.parse.urlsplit(url)
     return u.path + ("?" + u.query if u.query else "")
 

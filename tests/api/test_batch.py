@@ -46,7 +46,7 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
 
     def job(self, image_id):
         cols = ["status", "attempts", "lease_until", "worker", "error", "cost", "source_key",
-                "image_key"]
+                "image_key", "thumbnail_key"]
         row = self.db("select %s from images where id = ?" % ", ".join(cols), (image_id,))[0]
         return dict(zip(cols, row))
 
@@ -236,7 +236,9 @@ class BatchTest(iatest.PrivateStack, ApiTestCase):
             self.assertEqual(done_lines, ["done"], err)
         self.assertEqual(len(re.findall(r"job \d+ \(outline\) done", err)), 10, err)
         outputs = {f for f in self.store.files() if f.startswith("images/")} - before
-        self.assertEqual(outputs, {self.job(i)["image_key"] for i in ids})
+        # each result once, with its preview (issue 13 point 2)
+        self.assertEqual(outputs, {self.job(i)[k] for i in ids
+                                   for k in ("image_key", "thumbnail_key")})
         self.assertEqual(self.user_info(access)["credits"], 80)
         self.no_jobs_waiting()
 

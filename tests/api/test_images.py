@@ -13,7 +13,8 @@ from iatest import (MEDIA_ROOT, ApiTestCase, db_query, iactl, image_bytes, media
 PNG = image_bytes("PNG", (40, 30))
 IMAGE_KEYS = ["id", "image", "alternate_url", "user", "prompt", "processed", "aspect_ratio",
               "ai_response", "payment_made", "created", "updated", "service", "status", "error",
-              "width", "height", "content_type", "bytes", "cost", "source"]
+              "width", "height", "content_type", "bytes", "cost", "source", "thumbnail",
+              "original_name", "params"]
 ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 # slug -> (name, params that make it valid for PNG)
@@ -36,7 +37,7 @@ NOT_FOUND = {"detail": "Image not found."}
 
 
 def get(url):
-    """GET a signed media URL (absolute, as the API gives it) from the test stack."""
+    """GET a signed media URL (root-relative, as the API gives it) from the test stack."""
     return request("GET", media_path(url))
 
 

@@ -8,7 +8,10 @@ What it proves, with s3cmd as an independent S3 client:
     nginx from a presigned URL of the bucket), with the media headers of
     API.md, for GET, HEAD and a Range; a bad or expired signature is 403
     and a missing object a JSON 404;
-  - deleting an image deletes its objects;
+  - deleting an image deletes its objects, the result's preview included;
+  - the preview ia-batch writes with every result lives in the bucket and is
+    served as WebP by the same signed URLs, and /media/ carries the API's
+    CORS headers (a preflight answers 204) as on local disk;
   - a gateway that is down is a 503 everywhere (/health/ says "storage":
     "error"; an upload is refused before anything is charged or queued);
   - `iactl db copy-to URL --media` copies a local deployment's media into
@@ -28,8 +31,8 @@ import time
 import unittest
 
 import iatest
-from iatest import (BUILD, SRC, ApiTestCase, PrivateStack, media_path, media_sign, noise_image,
-                    request, upload, wait_image)
+from iatest import (BUILD, CORS_ORIGIN, SRC, ApiTestCase, PrivateStack, media_path, media_sign,
+                    noise_image, request, upload, wait_image)
 
 HAVE_GATEWAY = all(os.path.exists(p) for p in ("/usr/bin/radosgw", "/usr/bin/ceph-mon",
                                                "/usr/bin/ceph-osd", "/usr/bin/s3cmd"))
@@ -91,6 +94,9 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         return self.db("select status, source_key, image_key from images where id = ?",
                        (image_id,))[0]
 
+    def thumbnail_key(self, image_id):
+        return self.db("select thumbnail_key from images where id = ?", (image_id,))[0][0]
+
     def done_job(self, access, slug="greyscale", size=(120, 80), fields=None):
         r = upload(slug, noise_image(size, "PNG"), "photo.png", fields, token=access)
         image_id = self.assertJsonResponse(r, 202)["image_id"]
@@ -125,6 +131,34 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         self.assertRegex(r.headers.get("cache-control", ""), r"^private, max-age=\d+$")
         for h in r.headers:
             self.assertFalse(h.lower().startswith(("x-amz", "x-rgw")), h)
+        # its preview too (issue 13 point 2): an object beside the result, a WebP
+        thumb = self.thumbnail_key(image_id)
+        self.assertEqual(thumb, image_key[:-len(".png")] + ".preview.webp")
+        self.assertIn(thumb, objs)
+        r = request("GET", media_path(img["thumbnail"]))
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual(r.headers.get("content-type"), "image/webp")
+        self.assertEqual(r.body[:4] + r.body[8:12], b"RIFFWEBP")
+        self.assertEqual(len(r.body), objs[thumb])
+        self.assertEqual(iatest.open_image(r.body).size, (120, 80))  # never enlarged
+
+    def test_media_cors_and_preflight(self):
+        if CORS_ORIGIN is None:
+            self.skipTest("run-api.sh sets CORS_ALLOWED_ORIGINS")
+        _, _, access, _ = self.new_user()
+        _, img = self.done_job(access)
+        path = media_path(img["thumbnail"])
+        r = request("GET", path, headers={"Origin": CORS_ORIGIN})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+        r = request("GET", path, headers={"Origin": "http://evil.example"})
+        self.assertEqual(r.status, 200)
+        self.assertNotIn("access-control-allow-origin", r.headers)
+        r = request("OPTIONS", path, headers={"Origin": CORS_ORIGIN,
+                                              "Access-Control-Request-Method": "GET"})
+        self.assertEqual((r.status, r.body), (204, b""))
+        self.assertEqual(r.headers.get("access-control-allow-origin"), CORS_ORIGIN)
+        self.assertIn("GET", r.headers.get("access-control-allow-methods", ""))
 
     def test_head_and_range_are_served(self):
         _, _, access, _ = self.new_user()
@@ -160,10 +194,13 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         _, _, access, _ = self.new_user()
         image_id, _ = self.done_job(access)
         _, source_key, image_key = self.job(image_id)
+        thumb = self.thumbnail_key(image_id)
+        self.assertIn(thumb, self.objects())
         self.assertStatus(request("DELETE", "/api/v1/images/%d/" % image_id, token=access), 204)
         objs = self.objects()
         self.assertNotIn(source_key, objs)
         self.assertNotIn(image_key, objs)
+        self.assertNotIn(thumb, objs)
 
     def test_staff_points_an_image_at_an_object(self):
         _, _, access, _ = self.new_user()
@@ -273,7 +310,8 @@ class MediaOnS3(PrivateStack, ApiTestCase):
 
 class FaultProxy(http.server.ThreadingHTTPServer):
     """A proxy in front of the real gateway that answers the next `fail`
-    requests itself with `status` (S3's SlowDown error by default; 0:
+    requests (those with method and path suffix `match` when it is given)
+    itself with `status` (S3's SlowDown error by default; 0:
     no answer at all for 200 s) and
     passes every other request through unchanged (the Host header too, so
     SigV4 signatures made for the proxy's address hold)."""
@@ -283,20 +321,23 @@ class FaultProxy(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), FaultProxyHandler)
         self.upstream = upstream
         self.lock = threading.Lock()
-        self.fail, self.status, self.injected = 0, 503, 0
+        self.fail, self.status, self.injected, self.match = 0, 503, 0, None
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
     def url(self):
         return "http://127.0.0.1:%d" % self.server_address[1]
 
-    def fail_next(self, n, status=503):
+    def fail_next(self, n, status=503, match=None):
         with self.lock:
-            self.fail, self.status, self.injected = n, status, 0
+            self.fail, self.status, self.injected, self.match = n, status, 0, match
 
-    def take_fault(self):
+    def take_fault(self, method, path):
         with self.lock:
             if self.fail <= 0:
+                return None
+            if self.match and (method != self.match[0] or
+                               not path.split("?", 1)[0].endswith(self.match[1])):
                 return None
             self.fail -= 1
             self.injected += 1
@@ -312,7 +353,7 @@ class FaultProxyHandler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        status = self.server.take_fault()
+        status = self.server.take_fault(self.command, self.path)
         if status == 0:  # a gateway that stops answering
             time.sleep(200)
             self.close_connection = True
@@ -442,6 +483,24 @@ class FlakyBucket(PrivateStack, ApiTestCase):
         reasons = [e["reason"] for e in
                    request("GET", "/api/v1/credits/history/", token=access).json["results"]]
         self.assertEqual(reasons, ["charge", "signup_bonus"])
+
+    def test_a_preview_that_cannot_be_stored_costs_the_job_nothing(self):
+        """Issue 13 point 2: the preview is a convenience. When the bucket refuses
+        it, the job is done all the same, charged once, with "thumbnail": null."""
+        _, _, access, _ = self.new_user()
+        r = upload("greyscale", noise_image((600, 400), "PNG"), "x.png", token=access)
+        image_id = self.assertJsonResponse(r, 202)["image_id"]
+        self.proxy.fail_next(1000, 500, match=("PUT", ".preview.webp"))
+        err = self.batch_once()
+        self.assertGreaterEqual(self.proxy.injected, 1)
+        self.assertIn("cannot store the preview", err)
+        self.proxy.fail_next(0)
+        img = self.assertJsonResponse(wait_image(image_id, access), 200)
+        self.assertEqual((img["status"], img["error"], img["thumbnail"]), ("done", None, None))
+        self.assertEqual(self.db("select attempts, thumbnail_key from images where id = ?",
+                                 (image_id,))[0], (1, None))
+        self.assertEqual(request("GET", media_path(img["image"])).status, 200)
+        self.assertEqual(self.user_info(access)["credits"], 99)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """test_stack.py - what ./stack and the supervisor promise about the running
 stack (DESIGN.md "Running", issue 9 points 7, 12, 13, 14):
 
-- PUBLIC_URL follows IA_PORT: media URLs and mailed links point at this stack
-  (tests/with-stack leaves PUBLIC_URL unset on purpose);
+- PUBLIC_URL follows IA_PORT: mailed links point at this stack, media URLs are
+  root-relative (tests/with-stack leaves PUBLIC_URL unset on purpose);
 - every response carries the security headers, /media/ included, and the SPA
   its Content-Security-Policy;
 - started as root, nothing but the nginx master runs as root; the state dir is
@@ -82,8 +82,10 @@ class PublicUrlTest(ApiTestCase):
         r = upload("greyscale", PNG, "in.png", token=access)
         self.assertJsonResponse(r, 202)
         img = self.assertJsonResponse(wait_image(r.json["image_id"], access), 200)
+        # media URLs are root-relative (issue 13, point 12): they point at
+        # whichever origin serves the API, this stack's included
         for url in (img["source"], img["image"]):
-            self.assertTrue(url.startswith(BASE_URL + "/media/"), url)
+            self.assertTrue(url.startswith("/media/"), url)
             self.assertStatus(request("GET", media_path(url)), 200)
 
     def test_reset_link_points_at_this_stack(self):

@@ -297,11 +297,12 @@ location = /_bench302_auth {
                 f.write(got["local"][1])
             os.chmod(os.path.join(static, size + ".png"), 0o644)
             key = urllib.parse.urlsplit(got["s3"][0]["image"]).path[len("/media/"):]
-            signed_s3 = got["s3"][0]["image"]
+            # media URLs are root-relative: each stack's own origin goes in front
+            signed_s3 = s3.base + got["s3"][0]["image"]
             u = urllib.parse.urlsplit(signed_s3)
             targets[size] = [
                 ("nginx static file", "%s/bench/static/%s.png" % (local.base, size)),
-                ("local: signed URL", got["local"][0]["image"]),
+                ("local: signed URL", local.base + got["local"][0]["image"]),
                 ("s3: signed URL (stream)", signed_s3),
                 ("s3: presigned, gateway direct", presign(conf, key)),
                 ("s3: 302 answer only", "%s/bench302%s?%s" % (s3.base, u.path, u.query)),

@@ -2,12 +2,15 @@
  * test_api.c - unit tests for the pure helpers of lib/api.c: UTF-8
  * character counting (and refusal of invalid UTF-8), email syntax with
  * its length bounds, and the DRF-style field validators api_field_string
- * and api_field_bool with their exact messages. The reply helpers need
- * libfcgi streams and are covered by the API tests.
+ * and api_field_bool with their exact messages, and the <image> object
+ * (its keys in API.md's order, root-relative media URLs, the preview only
+ * when done, params as an object). The reply helpers need libfcgi streams
+ * and are covered by the API tests.
  */
 #include "config.h"
 
 #include "api.h"
+#include "jobs.h"
 #include "util.h"
 
 #include <check.h>
@@ -374,6 +377,78 @@ START_TEST(test_field_bool)
 }
 END_TEST
 
+/* The string member name of o, which must be a root-relative signed media URL of key. */
+static void assert_media(const cJSON *o, const char *name, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	char *want = xasprintf("/media/%s?exp=", key);
+
+	ck_assert_msg(cJSON_IsString(v), "%s is not a string", name);
+	ck_assert_msg(strncmp(v->valuestring, want, strlen(want)) == 0, "%s: %s", name,
+		      v->valuestring);
+	ck_assert_ptr_nonnull(strstr(v->valuestring, "&sig="));
+	free(want);
+}
+
+START_TEST(test_image_json)
+{
+	static const char *const keys[] = {
+	    "id",        "image",         "alternate_url", "user",         "prompt",
+	    "processed", "aspect_ratio",  "ai_response",   "payment_made", "created",
+	    "updated",   "service",       "status",        "error",        "width",
+	    "height",    "content_type",  "bytes",         "cost",         "source",
+	    "thumbnail", "original_name", "params"};
+	struct job_row r = {0};
+	const cJSON *item;
+	cJSON *o;
+	char *text;
+	size_t i = 0;
+
+	setenv("SECRET_KEY", "0123456789abcdef0123456789abcdef-api-test", 1);
+	setenv("PUBLIC_URL", "https://img.example.com", 1);
+	r.id = 7;
+	r.user_id = 3;
+	r.service = (char *)"resize";
+	r.status = (char *)"done";
+	r.params = (char *)"{\"width\":400,\"height\":300,\"format\":\"png\"}";
+	r.source_key = (char *)"sources/ab/abcd.png";
+	r.image_key = (char *)"images/cd/cdef.png";
+	r.thumbnail_key = (char *)"images/cd/cdef.webp";
+	r.original_name = (char *)"holiday.png";
+	o = api_image_json(&r);
+	cJSON_ArrayForEach(item, o)
+	{
+		ck_assert_uint_lt(i, sizeof(keys) / sizeof(keys[0]));
+		ck_assert_str_eq(item->string, keys[i]);
+		i++;
+	}
+	ck_assert_uint_eq(i, sizeof(keys) / sizeof(keys[0]));
+	/* root-relative, PUBLIC_URL or not (the original's serializer had no request) */
+	assert_media(o, "image", "images/cd/cdef.png");
+	assert_media(o, "source", "sources/ab/abcd.png");
+	assert_media(o, "thumbnail", "images/cd/cdef.webp");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(o, "original_name")->valuestring,
+			 "holiday.png");
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "params"));
+	ck_assert_str_eq(text, "{\"width\":400,\"height\":300,\"format\":\"png\"}");
+	cJSON_free(text);
+	cJSON_Delete(o);
+
+	/* not done: no result and no preview; a prompt has no file name; an
+	 * unreadable params column shows as {} */
+	r.status = (char *)"failed";
+	r.original_name = NULL;
+	r.params = (char *)"[1, 2]";
+	o = api_image_json(&r);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "image")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "thumbnail")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "original_name")));
+	item = cJSON_GetObjectItemCaseSensitive(o, "params");
+	ck_assert(cJSON_IsObject(item) && item->child == NULL);
+	cJSON_Delete(o);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -392,6 +467,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_field_text);
 	tcase_add_test(tc, test_errors_accumulate);
 	tcase_add_test(tc, test_field_bool);
+	tcase_add_test(tc, test_image_json);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -431,11 +431,12 @@ static void setup_pending(struct db *db, int64_t *job)
 
 static int op_delete_refund(struct db *db, int64_t job)
 {
-	char *src = NULL, *img = NULL;
-	int rc = jobs_delete(db, job, uid[1], &src, &img);
+	char *src = NULL, *img = NULL, *thumb = NULL;
+	int rc = jobs_delete(db, job, uid[1], &src, &img, &thumb);
 
 	free(src);
 	free(img);
+	free(thumb);
 	return rc;
 }
 

@@ -92,6 +92,50 @@ static struct verr validate(const char *slug, const struct img_param *p, size_t 
 		ck_assert_str_eq((v).msg, m);                                                      \
 	} while (0)
 
+/* img_params_json(slug, p) gives exactly want (rc 0), or fails with rc. */
+static void check_params_json(const char *slug, const struct img_param *p, size_t n,
+			      const char *want, int rc)
+{
+	char *got = NULL;
+
+	ck_assert_int_eq(img_params_json(slug, p, n, &got), rc);
+	if (rc == 0)
+		ck_assert_str_eq(got, want);
+	else
+		ck_assert_ptr_null(got);
+	free(got);
+}
+
+START_TEST(params_json_as_accepted)
+{
+	struct img_param resize[] = {{"width", " 400.0 "}, {"height", "300"}, {"junk", "x"}};
+	struct img_param resize_webp[] = {{"width", "1"}, {"height", "2"}, {"format", "webp"}};
+	struct img_param crop[] = {
+	    {"x", "0"}, {"y", "5"}, {"width", "10"}, {"height", "20"}, {"format", "jpeg"}};
+	struct img_param enhance[] = {{"scale", "2"}, {"prompt", "sharper, please"}};
+	struct img_param outline[] = {{"low_threshold", "10"}};
+	struct img_param bad[] = {{"width", "0"}, {"height", "300"}};
+
+	check_params_json("resize", resize, 3, "{\"width\":400,\"height\":300,\"format\":\"png\"}",
+			  0);
+	check_params_json("resize", resize_webp, 3,
+			  "{\"width\":1,\"height\":2,\"format\":\"webp\"}", 0);
+	check_params_json("thumbnail", NULL, 0,
+			  "{\"max_width\":1280,\"max_height\":720,\"format\":\"png\"}", 0);
+	check_params_json("cropping", crop, 5,
+			  "{\"x\":0,\"y\":5,\"width\":10,\"height\":20,\"format\":\"jpeg\"}", 0);
+	check_params_json("enhancement", NULL, 0, "{\"scale\":4,\"format\":\"png\"}", 0);
+	check_params_json("enhancement", enhance, 2,
+			  "{\"scale\":2,\"prompt\":\"sharper, please\",\"format\":\"png\"}", 0);
+	check_params_json("outline", outline, 1,
+			  "{\"low_threshold\":10,\"high_threshold\":150,\"format\":\"png\"}", 0);
+	check_params_json("greyscale", resize, 3, "{\"format\":\"png\"}", 0);
+	check_params_json("remove-background", resize_webp, 3, "{\"format\":\"webp\"}", 0);
+	check_params_json("resize", bad, 2, NULL, IA_ERR_INVAL);
+	check_params_json("generate", NULL, 0, NULL, IA_ERR_NOTFOUND);
+}
+END_TEST
+
 START_TEST(validate_resize)
 {
 	struct img_param ok[] = {{"width", "800"}, {"height", "600"}};
@@ -519,6 +563,7 @@ static Suite *imgops_suite(void)
 	tcase_add_test(tv, validate_format_and_slugs);
 	tcase_add_test(tv, validate_crop_box);
 	tcase_add_test(tv, validate_enhance_outline_thumbnail);
+	tcase_add_test(tv, params_json_as_accepted);
 	tcase_add_test(ts, greyscale_pixels);
 	tcase_add_test(ts, resize_sizes_and_colour);
 	tcase_add_test(ts, resize_premultiplied_alpha);

@@ -111,6 +111,7 @@ static int64_t claim(const char *worker, int64_t lease)
 }
 
 static const struct job_output output = {.image_key = "images/ab/abcd.png",
+					 .thumbnail_key = "images/ab/abcd.webp",
 					 .width = 10,
 					 .height = 20,
 					 .bytes = 300,
@@ -122,7 +123,8 @@ START_TEST(test_enqueue_charges_once)
 	struct job_new j = {.user_id = uid,
 			    .service = "remove-background",
 			    .params = "{\"x\":1}",
-			    .source_key = "uploads/aa/aa.png"};
+			    .source_key = "uploads/aa/aa.png",
+			    .original_name = "holiday.png"};
 	struct job_row r;
 	int64_t id = -1;
 
@@ -139,13 +141,16 @@ START_TEST(test_enqueue_charges_once)
 	ck_assert_str_eq(r.service, "remove-background");
 	ck_assert_str_eq(r.params, "{\"x\":1}");
 	ck_assert_str_eq(r.source_key, "uploads/aa/aa.png");
+	ck_assert_str_eq(r.original_name, "holiday.png");
+	ck_assert_ptr_null(r.thumbnail_key);
 	ck_assert_int_eq(r.cost, 3);
 	ck_assert(r.payment_made);
 	jobs_row_cleanup(&r);
-	/* params default to an empty object */
+	/* params default to an empty object, and a prompt has no file name */
 	id = enqueue("greyscale");
 	ck_assert_int_eq(jobs_get(db, id, uid, &r), 0);
 	ck_assert_str_eq(r.params, "{}");
+	ck_assert_ptr_null(r.original_name);
 	jobs_row_cleanup(&r);
 	ck_assert_int_eq(balance(), 6);
 	ck_assert_int_eq(charges(id), 1);
@@ -292,6 +297,7 @@ START_TEST(test_expired_lease_taken_over)
 	ck_assert_int_eq(r.height, 20);
 	ck_assert_int_eq(r.bytes, 300);
 	ck_assert_str_eq(r.content_type, "image/png");
+	ck_assert_str_eq(r.thumbnail_key, "images/ab/abcd.webp");
 	ck_assert_ptr_null(r.error);
 	jobs_row_cleanup(&r);
 	ck_assert(testdb_int(db, "SELECT lease_until IS NULL FROM images WHERE id = ?", id) == 1);
@@ -439,7 +445,7 @@ END_TEST
 
 START_TEST(test_delete)
 {
-	char *src = (char *)"sentinel", *img = (char *)"sentinel";
+	char *src = (char *)"sentinel", *img = (char *)"sentinel", *thumb = (char *)"sentinel";
 	struct job_new jn = {
 	    .user_id = uid, .service = "remove-background", .source_key = "u/a.png"};
 	struct user_new other = {.email = "other@example.com"};
@@ -457,29 +463,66 @@ START_TEST(test_delete)
 
 	/* someone else's image is not found, and nothing moves */
 	ck_assert_int_eq(users_create(db, &other, &other_uid), 0);
-	ck_assert_int_eq(jobs_delete(db, pending, other_uid, &src, &img), IA_ERR_NOTFOUND);
+	ck_assert_int_eq(jobs_delete(db, pending, other_uid, &src, &img, &thumb), IA_ERR_NOTFOUND);
 	ck_assert_str_eq(src, "sentinel");
-	ck_assert_int_eq(jobs_delete(db, 999999, uid, &src, &img), IA_ERR_NOTFOUND);
+	ck_assert_int_eq(jobs_delete(db, 999999, uid, &src, &img, &thumb), IA_ERR_NOTFOUND);
 
-	ck_assert_int_eq(jobs_delete(db, pending, uid, &src, &img), 0);
+	ck_assert_int_eq(jobs_delete(db, pending, uid, &src, &img, &thumb), 0);
 	ck_assert_str_eq(src, "u/a.png");
 	ck_assert_ptr_null(img);
+	ck_assert_ptr_null(thumb);
 	free(src);
 	ck_assert_int_eq(refunds(pending), 1);
 	ck_assert_int_eq(balance(), 9);
 
-	ck_assert_int_eq(jobs_delete(db, done, uid, &src, &img), 0);
+	ck_assert_int_eq(jobs_delete(db, done, uid, &src, &img, &thumb), 0);
 	ck_assert_ptr_null(src);
 	ck_assert_str_eq(img, "images/ab/abcd.png");
+	ck_assert_str_eq(thumb, "images/ab/abcd.webp");
 	free(img);
+	free(thumb);
 	ck_assert_int_eq(refunds(done), 0);
 	ck_assert_int_eq(balance(), 9);
 
-	ck_assert_int_eq(jobs_delete(db, failed, uid, &src, &img), 0);
+	ck_assert_int_eq(jobs_delete(db, failed, uid, &src, &img, &thumb), 0);
 	ck_assert_int_eq(refunds(failed), 1); /* the one from the failure */
 	ck_assert_int_eq(balance(), 9);
 	ck_assert_int_eq(image_rows(), 0);
-	ck_assert_int_eq(jobs_delete(db, failed, uid, &src, &img), IA_ERR_NOTFOUND);
+	ck_assert_int_eq(jobs_delete(db, failed, uid, &src, &img, &thumb), IA_ERR_NOTFOUND);
+}
+END_TEST
+
+/* Issue 13 point 2: a result's preview is a media key of its row (orphan
+ * scans and storage copies see it) until a staff override replaces the
+ * result it shows. */
+static int collect_key(void *ud, const char *key)
+{
+	int *seen = ud;
+
+	if (strcmp(key, "images/ab/abcd.webp") == 0)
+		(*seen)++;
+	return 0;
+}
+
+START_TEST(test_preview_is_a_media_key_until_overridden)
+{
+	int64_t id = enqueue("greyscale");
+	struct job_row r;
+	int seen = 0;
+
+	ck_assert_int_eq(claim("w1", 60), id);
+	ck_assert_int_eq(jobs_finish(db, id, "w1", &output), 0);
+	ck_assert_int_eq(jobs_each_media_key(db, collect_key, &seen), 0);
+	ck_assert_int_eq(seen, 1);
+	ck_assert_int_eq(
+	    jobs_set_processed(db, id, "images/cd/cdef.png", NULL, 1, 1, 9, "image/png"), 0);
+	ck_assert_int_eq(jobs_get(db, id, uid, &r), 0);
+	ck_assert_ptr_null(r.thumbnail_key);
+	ck_assert_str_eq(r.image_key, "images/cd/cdef.png");
+	jobs_row_cleanup(&r);
+	seen = 0;
+	ck_assert_int_eq(jobs_each_media_key(db, collect_key, &seen), 0);
+	ck_assert_int_eq(seen, 0);
 }
 END_TEST
 
@@ -487,12 +530,12 @@ END_TEST
  * its worker then finds it gone. */
 START_TEST(test_delete_while_processing_refunds_once)
 {
-	char *src = NULL, *img = NULL;
+	char *src = NULL, *img = NULL, *thumb = NULL;
 	int64_t id = enqueue("remove-background");
 
 	ck_assert_int_eq(balance(), 7);
 	ck_assert_int_eq(claim("w1", 60), id);
-	ck_assert_int_eq(jobs_delete(db, id, uid, &src, &img), 0);
+	ck_assert_int_eq(jobs_delete(db, id, uid, &src, &img, &thumb), 0);
 	ck_assert_int_eq(refunds(id), 1);
 	ck_assert_int_eq(balance(), 10);
 	ck_assert_int_eq(jobs_renew(db, id, "w1", 15), IA_ERR_BUSY);
@@ -813,6 +856,7 @@ static Suite *jobs_suite(void)
 	tcase_add_test(tc, test_processed_listing);
 	tcase_add_test(tc, test_filtered_listing);
 	tcase_add_test(tc, test_delete_while_processing_refunds_once);
+	tcase_add_test(tc, test_preview_is_a_media_key_until_overridden);
 	tcase_add_test(tc, test_claim_fair_across_users);
 	tcase_add_test(tc, test_active_limit);
 	tcase_add_test(tc, test_retry_backoff);

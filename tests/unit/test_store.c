@@ -147,13 +147,11 @@ START_TEST(test_key_valid)
 }
 END_TEST
 
-/* The path part of a signed URL (after PUBLIC_URL), as nginx hands it over. */
+/* A signed URL is root-relative: nginx hands the media program the same text. */
 static const char *uri_of(const char *url)
 {
-	size_t n = strlen(st.public_url);
-
-	ck_assert_int_eq(strncmp(url, st.public_url, n), 0);
-	return url + n;
+	ck_assert_int_eq(strncmp(url, "/media/", 7), 0);
+	return url;
 }
 
 START_TEST(test_signed_url_shape)
@@ -161,11 +159,9 @@ START_TEST(test_signed_url_shape)
 	char *url = store_signed_url(&st, "images/ab/abcd.png", NOW);
 	const char *sig;
 
-	ck_assert_int_eq(
-	    strncmp(url,
-		    "https://img.example.com/media/images/ab/abcd.png?exp=1800003600&sig=", 68),
-	    0);
-	sig = url + 68;
+	/* root-relative: PUBLIC_URL (set in the fixture) is not part of it */
+	ck_assert_int_eq(strncmp(url, "/media/images/ab/abcd.png?exp=1800003600&sig=", 45), 0);
+	sig = url + 45;
 	ck_assert_uint_eq(strlen(sig), 64);
 	ck_assert(is_hex(sig, 64));
 	free(url);

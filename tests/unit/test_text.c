@@ -162,6 +162,76 @@ START_TEST(test_escape_json)
 }
 END_TEST
 
+/* text_file_name(raw) is want (NULL: no name at all). */
+static void assert_file_name(const char *raw, const char *want)
+{
+	char *got = text_file_name(raw);
+
+	if (want == NULL)
+		ck_assert_msg(got == NULL, "\"%s\" gave \"%s\"", raw ? raw : "(null)", got);
+	else
+		ck_assert_str_eq(got, want);
+	free(got);
+}
+
+START_TEST(test_file_name_strips_directories_and_controls)
+{
+	assert_file_name("photo.png", "photo.png");
+	assert_file_name("../../evil\n.png", "evil.png");
+	assert_file_name("/etc/passwd", "passwd");
+	assert_file_name("C:\\Users\\me\\Desktop\\cat.jpg", "cat.jpg");
+	assert_file_name("..\\..\\win.png", "win.png");
+	assert_file_name("a\x01\x1b[31mb\x7f\xc2\x9b.png", "a[31mb.png");
+	assert_file_name("  spaced name.webp  ", "spaced name.webp");
+	assert_file_name("bad\xff\xfe utf8.png", "bad utf8.png");
+	assert_file_name("caf\xc3\xa9 \xe2\x82\xac.png", "caf\xc3\xa9 \xe2\x82\xac.png");
+}
+END_TEST
+
+START_TEST(test_file_name_never_a_path)
+{
+	assert_file_name(NULL, NULL);
+	assert_file_name("", NULL);
+	assert_file_name("dir/", NULL);
+	assert_file_name("..", NULL);
+	assert_file_name("a/..", NULL);
+	assert_file_name("a/.", NULL);
+	assert_file_name("x/\n\t ", NULL);
+}
+END_TEST
+
+START_TEST(test_file_name_bounded)
+{
+	char raw[1200], want[TEXT_FILE_NAME_MAX + 1];
+	char *got;
+	size_t i;
+
+	/* 1000 ASCII bytes: the stem is cut, the extension kept */
+	memset(raw, 'a', 1000);
+	memcpy(raw + 1000, ".png", 5);
+	memset(want, 'a', TEXT_FILE_NAME_MAX - 4);
+	memcpy(want + TEXT_FILE_NAME_MAX - 4, ".png", 5);
+	assert_file_name(raw, want);
+	/* two-byte characters: never cut inside one, always valid UTF-8 */
+	for (i = 0; i < 500; i++)
+		memcpy(raw + 2 * i, "\xc3\xa9", 2);
+	memcpy(raw + 1000, ".jpeg", 6);
+	got = text_file_name(raw);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_le(strlen(got), TEXT_FILE_NAME_MAX);
+	ck_assert_int_ge(text_length(got), 0);
+	ck_assert_int_eq(strcmp(got + strlen(got) - 5, ".jpeg"), 0);
+	free(got);
+	/* an "extension" too long to keep is cut with the rest */
+	memset(raw, 'b', 1000);
+	raw[10] = '.';
+	raw[1000] = '\0';
+	got = text_file_name(raw);
+	ck_assert_uint_eq(strlen(got), TEXT_FILE_NAME_MAX);
+	free(got);
+}
+END_TEST
+
 static Suite *text_suite(void)
 {
 	Suite *s = suite_create("text");
@@ -173,6 +243,9 @@ static Suite *text_suite(void)
 	tcase_add_test(tc, test_check_multiline_allows_newline_and_tab);
 	tcase_add_test(tc, test_escape);
 	tcase_add_test(tc, test_escape_json);
+	tcase_add_test(tc, test_file_name_strips_directories_and_controls);
+	tcase_add_test(tc, test_file_name_never_a_path);
+	tcase_add_test(tc, test_file_name_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

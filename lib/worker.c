@@ -32,6 +32,8 @@
 #include "imgops.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
+#include "metricsdb.h"
 #include "settings.h"
 #include "stability.h"
 #include "store.h"
@@ -559,10 +561,13 @@ static int64_t worker_backoff(const struct settings *s, int64_t attempt)
 	return d < 3600 ? d : 3600;
 }
 
-/* Record what happened to job j; removes the files that no row will name. */
-static void worker_record(struct db *db, const struct settings *s, const struct worker_self *w,
-			  const struct job_claimed *j, enum worker_end end, struct worker_report *r,
-			  const char *ai, const char *key)
+/* Record what happened to job j; removes the files that no row will name.
+ * Returns the outcome for ia_jobs_total: done, retried, failed, cancelled
+ * or lost (the lease went to another worker, or the row was deleted). */
+static const char *worker_record(struct db *db, const struct settings *s,
+				 const struct worker_self *w, const struct job_claimed *j,
+				 enum worker_end end, struct worker_report *r, const char *ai,
+				 const char *key)
 {
 	struct job_output out = {0};
 	const char *src = r->source_key[0] ? r->source_key : NULL; /* normalised upload */
@@ -574,7 +579,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		store_remove(s, src);
 		log_info("job %lld (%s) was deleted while running: stopped", (long long)j->id,
 			 j->service);
-		return;
+		return "cancelled";
 	}
 	if (end == WORKER_CRASHED || end == WORKER_TIMED_OUT) {
 		r->rc = IA_ERR_IO; /* transient: retried, then failed with a refund */
@@ -600,7 +605,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		}
 		log_info("job %lld (%s) %s", (long long)j->id, j->service,
 			 rc == 0 ? "done" : "lost its lease (deleted or reclaimed)");
-		return;
+		return rc == 0 ? "done" : "lost";
 	}
 	store_remove(s, key); /* published before a later step failed, perhaps */
 	store_remove(s, src);
@@ -610,11 +615,34 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 	if (rc == IA_ERR_BUSY) { /* e.g. the delete also removed the upload it was reading */
 		log_info("job %lld (%s) lost its lease (deleted or reclaimed): %s dropped",
 			 (long long)j->id, j->service, r->err[0] ? r->err : "failure");
-		return;
+		return "lost";
 	}
 	log_warn("job %lld (%s) attempt %lld failed%s: %s (%s)", (long long)j->id, j->service,
 		 (long long)j->attempts, permanent ? " for good" : "",
 		 r->err[0] ? r->err : "no reason", ia_strerror(r->rc));
+	if (rc != 0)
+		return "lost";
+	return permanent || j->attempts >= JOBS_MAX_ATTEMPTS ? "failed" : "retried";
+}
+
+/*
+ * Count the run of job j that ended with outcome after seconds, in the
+ * database (metricsdb.h: batch hosts serve no /metrics of their own). Not
+ * in the job's own transaction: a crash between the two loses one count,
+ * never doubles one.
+ */
+static void worker_count(struct db *db, const struct job_claimed *j, const char *outcome,
+			 double seconds)
+{
+	char key[METRICS_KEY_MAX];
+	const char *labels[] = {"service", j->service, "engine", j->engine ? j->engine : "local",
+				"status",  outcome,    NULL};
+
+	if (metrics_key(key, "ia_jobs_total", labels) == 0 && metricsdb_count(db, key, 1) != 0)
+		log_warn("job %lld: cannot count it in metric_counters", (long long)j->id);
+	labels[4] = NULL;
+	if (metrics_key(key, "ia_job_duration_seconds", labels) == 0)
+		(void)metricsdb_observe(db, key, seconds);
 }
 
 void worker_beat(struct db *db, const struct worker_self *w, bool force)
@@ -655,6 +683,8 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	enum worker_end end;
 	cJSON *json = NULL;
 	char *dir = NULL, *out_path = NULL, *ai = NULL;
+	const char *outcome;
+	double started;
 	size_t n;
 	int rc;
 
@@ -662,6 +692,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	rc = jobs_claim(db, w->id, WORKER_LEASE, &j);
 	if (rc != 0)
 		return rc;
+	started = metrics_clock();
 	n = worker_params(j.params, &json, params, numbuf);
 	if (img_params_format(params, n, &fmt) != 0)
 		fmt = IMG_FMT_PNG;
@@ -688,7 +719,8 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 		store_tmp_rmdir(dir);
 	}
-	worker_record(db, s, w, &j, end, &r, ai, key);
+	outcome = worker_record(db, s, w, &j, end, &r, ai, key);
+	worker_count(db, &j, outcome, metrics_clock() - started);
 	free(ai);
 	cJSON_Delete(json);
 	free(out_path);

@@ -335,6 +335,18 @@ void metrics_restart(const char *program, const char *level)
 		metrics_count(key, 1);
 }
 
+void metrics_call(const char *api, long status, double seconds)
+{
+	char key[METRICS_KEY_MAX], name[64];
+	const char *labels[3] = {"outcome", metrics_outcome(status), NULL};
+
+	snprintf(name, sizeof(name), "ia_%s_requests_total", api);
+	if (metrics_key(key, name, labels) == 0)
+		metrics_count(key, 1);
+	snprintf(name, sizeof(name), "ia_%s_request_duration_seconds", api);
+	metrics_observe(name, seconds);
+}
+
 void metrics_set_init(struct metrics_set *set)
 {
 	memset(set, 0, sizeof(*set));

@@ -64,6 +64,9 @@ int metrics_key(char out[METRICS_KEY_MAX], const char *name, const char *const *
  */
 void metrics_request(const char *group, int status, double seconds);
 void metrics_restart(const char *program, const char *level);
+/* ia_<api>_requests_total{outcome} and ia_<api>_request_duration_seconds
+ * in the host file; status 0 = no answer. */
+void metrics_call(const char *api, long status, double seconds);
 /* The outcome label of an HTTP status (0: no answer, a transport error). */
 const char *metrics_outcome(long status);
 

@@ -100,6 +100,10 @@ struct worker_report {
 	char err[256];
 	char source_key[STORE_KEY_MAX]; /* the normalised upload, "" if none */
 	size_t ai_len;
+	/* The Stability AI attempts made (for metrics, counted by the parent). */
+	int stab_n;
+	long stab_status[STABILITY_TRIES];
+	double stab_seconds[STABILITY_TRIES];
 };
 
 /* What one run needs; built by worker_run_one. */
@@ -117,6 +121,7 @@ struct worker_task {
 	int64_t started;   /* when the child started (the lease clock runs from there) */
 	char *ai_response; /* heap JSON text for the job row, or NULL */
 	bool final;        /* a failure must not be retried (already retried inside) */
+	struct stability_outcome stab; /* attempts of the Stability call, if any (child only) */
 };
 
 /* Run a local-engine upload service on the source into out_path. */
@@ -172,6 +177,8 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 	rc = stability_run(t->s, &c, t->out_path, &o, err, errlen);
 	if (rc == 0)
 		*res = o.img;
+	t->stab = o;
+	t->stab.ai_response = NULL; /* moved to t->ai_response below */
 	t->ai_response = o.ai_response;
 	o.ai_response = NULL;
 	t->final = true;
@@ -445,6 +452,9 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 	if (r.rc == 0)
 		r.rc = worker_publish(t, &r, normal_path);
 	r.final = t->final;
+	r.stab_n = t->stab.attempts;
+	memcpy(r.stab_status, t->stab.attempt_status, sizeof(r.stab_status));
+	memcpy(r.stab_seconds, t->stab.attempt_seconds, sizeof(r.stab_seconds));
 	r.ai_len = t->ai_response != NULL ? strlen(t->ai_response) : 0;
 	if (ia_write_all(fd, &r, sizeof(r)) != 0 || ia_write_all(fd, t->ai_response, r.ai_len) != 0)
 		_exit(1);
@@ -645,6 +655,22 @@ static void worker_count(struct db *db, const struct job_claimed *j, const char 
 		(void)metricsdb_observe(db, key, seconds);
 }
 
+/* Count the Stability AI attempts a child reported, in the database (the
+ * child has no connection; batch hosts serve no /metrics). */
+static void worker_count_stability(struct db *db, const struct worker_report *r)
+{
+	char key[METRICS_KEY_MAX];
+
+	for (int i = 0; i < r->stab_n && i < STABILITY_TRIES; i++) {
+		const char *labels[] = {"outcome", metrics_outcome(r->stab_status[i]), NULL};
+
+		if (metrics_key(key, "ia_stability_requests_total", labels) == 0)
+			(void)metricsdb_count(db, key, 1);
+		(void)metricsdb_observe(db, "ia_stability_request_duration_seconds",
+					r->stab_seconds[i]);
+	}
+}
+
 void worker_beat(struct db *db, const struct worker_self *w, bool force)
 {
 	static int64_t last;
@@ -719,6 +745,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 		store_tmp_rmdir(dir);
 	}
+	worker_count_stability(db, &r);
 	outcome = worker_record(db, s, w, &j, end, &r, ai, key);
 	worker_count(db, &j, outcome, metrics_clock() - started);
 	free(ai);

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -104,6 +105,16 @@ class MetricsTest(ApiTestCase):
         request("GET", "/health/")
         promtool_check(self, self.scrape())
 
+    def test_stripe_calls_are_counted(self):
+        key = 'ia_stripe_requests_total{outcome="2xx"}'
+        before = series(self.scrape()).get(key, 0)
+        _, _, access, _ = self.new_user()
+        r = request("POST", "/api/v1/stripe/payment/create-intent/", {"amount": 10}, token=access)
+        self.assertEqual(r.status, 200, r)
+        after = series(self.scrape())
+        self.assertEqual(after[key] - before, 1)
+        self.assertGreaterEqual(after["ia_stripe_request_duration_seconds_count"], after[key])
+
     def test_signup_credits_are_in_the_ledger_sum(self):
         before = total(series(self.scrape()), "ia_credits_total", reason="signup_bonus")
         self.new_user()
@@ -160,6 +171,51 @@ class MetricsAccessAndPrometheusTest(unittest.TestCase):
             for name in files:
                 with open(os.path.join(root, name), errors="replace") as f:
                     self.assertNotIn(TOKEN, f.read(), name)
+
+    def metrics(self):
+        status, body = scrape(self.stack.port)
+        self.assertEqual(status, 200)
+        return series(body.decode())
+
+    def test_stability_attempts_are_counted(self):
+        """A generate job (engine stability) against the fake: its attempt is
+        counted by ia-batch in the database."""
+        key = 'ia_stability_requests_total{outcome="2xx"}'
+        before = self.metrics().get(key, 0)
+        token = self.stack.new_user()
+        status, body = self.stack.request("POST", "/api/v1/create/image/from/prompt/",
+                                          {"prompt": "a lighthouse at dusk"}, token=token)
+        self.assertEqual(status, 202, body)
+        status, row = self.stack.wait(body["image_id"], token, timeout=60)
+        self.assertEqual((status, row["status"]), (200, "done"), row)
+        after = self.metrics()
+        self.assertEqual(after[key] - before, 1)
+        self.assertGreaterEqual(after["ia_stability_request_duration_seconds_count"], 1)
+        self.assertGreaterEqual(total(after, "ia_jobs_total", service="generate",
+                                      engine="stability", status="done"), 1)
+
+    def test_restarts_are_counted(self):
+        """A killed FastCGI worker (restarted by its program) and a killed
+        program (restarted by the supervisor) are counted."""
+        run = os.path.join(self.stack.state, "run")
+        worker_key = 'ia_process_restarts_total{program="ia-images",level="worker"}'
+        program_key = 'ia_process_restarts_total{program="ia-images",level="program"}'
+        before = self.metrics()
+        with open(os.path.join(run, "images.pid")) as f:
+            parent = int(f.read().split()[0])
+        kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True,
+                              text=True).stdout.split()
+        os.kill(int(kids[0]), signal.SIGKILL)
+        deadline = time.time() + 10
+        while self.metrics().get(worker_key, 0) == before.get(worker_key, 0):
+            self.assertLess(time.time(), deadline, "worker restart not counted")
+            time.sleep(0.1)
+        os.kill(parent, signal.SIGKILL)
+        deadline = time.time() + 15
+        while self.metrics().get(program_key, 0) == before.get(program_key, 0):
+            self.assertLess(time.time(), deadline, "program restart not counted")
+            time.sleep(0.2)
+        self.assertEqual(self.metrics()[program_key] - before.get(program_key, 0), 1)
 
     def prometheus_query(self, port, query):
         url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode(

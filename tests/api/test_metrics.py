@@ -18,7 +18,9 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from iatest import ApiTestCase, free_port, multipart, noise_image, request
+import iatest
+from iatest import (ApiTestCase, free_port, multipart, noise_image, request, upload,
+                    wait_image)
 from test_stability import PrivateStack
 
 CTYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -56,13 +58,28 @@ def promtool_check(test, text):
 
 
 class MetricsTest(ApiTestCase):
-    """The main test stack: no trusted proxy, no token; the test runs on loopback."""
+    """The main test stack: no trusted proxy, no token; the test runs on
+    loopback. In a cluster (tests/cluster/run.sh) requests go through the
+    front, which trusts itself as a proxy for the app hosts: the client is
+    still loopback. There the values are read as docs/API.md tells a
+    cluster's Prometheus to: each app host's own counters (scope=host), summed,
+    plus the database's series once (scope=cluster, through the front)."""
 
-    def scrape(self, query=""):
-        r = request("GET", "/metrics" + query)
+    def scrape(self, query="", url=None):
+        r = request("GET", "/metrics" + query, url=url)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.headers["content-type"], CTYPE)
         return r.body.decode()
+
+    def values(self):
+        """Every series of the deployment, each counted once."""
+        if not iatest.CLUSTER:
+            return series(self.scrape())
+        out = series(self.scrape("?scope=cluster"))
+        for url in (os.environ["APP1_URL"], os.environ["APP2_URL"]):
+            for key, v in series(self.scrape("?scope=host", url=url)).items():
+                out[key] = out.get(key, 0) + v
+        return out
 
     def test_loopback_scrape_has_every_family(self):
         request("GET", "/health/")
@@ -79,10 +96,10 @@ class MetricsTest(ApiTestCase):
 
     def test_requests_are_counted_by_group_and_status(self):
         key = 'ia_http_requests_total{group="health",status="200"}'
-        before = series(self.scrape()).get(key, 0)
+        before = self.values().get(key, 0)
         for _ in range(3):
             self.assertEqual(request("GET", "/health/").status, 200)
-        after = series(self.scrape())
+        after = self.values()
         # Other processes may send health checks too; ours are all there.
         self.assertGreaterEqual(after[key] - before, 3)
         self.assertGreaterEqual(
@@ -90,8 +107,7 @@ class MetricsTest(ApiTestCase):
         r = request("GET", "/api/v1/no/such/path/")
         self.assertEqual(r.status, 404)
         self.assertGreaterEqual(
-            total(series(self.scrape()), "ia_http_requests_total", group="accounts",
-                  status="404"), 1)
+            total(self.values(), "ia_http_requests_total", group="accounts", status="404"), 1)
 
     def test_scopes(self):
         host, cluster = self.scrape("?scope=host"), self.scrape("?scope=cluster")
@@ -107,18 +123,34 @@ class MetricsTest(ApiTestCase):
 
     def test_stripe_calls_are_counted(self):
         key = 'ia_stripe_requests_total{outcome="2xx"}'
-        before = series(self.scrape()).get(key, 0)
+        before = self.values().get(key, 0)
         _, _, access, _ = self.new_user()
         r = request("POST", "/api/v1/stripe/payment/create-intent/", {"amount": 10}, token=access)
         self.assertEqual(r.status, 200, r)
-        after = series(self.scrape())
+        after = self.values()
         self.assertEqual(after[key] - before, 1)
         self.assertGreaterEqual(after["ia_stripe_request_duration_seconds_count"], after[key])
 
+    def test_a_job_is_counted_once(self):
+        """Counted by ia-batch (on a batch host in a cluster) in the database,
+        read once: one job adds exactly one, with its duration."""
+        done = 'ia_jobs_total{service="greyscale",engine="local",status="done"}'
+        durations = 'ia_job_duration_seconds_count{service="greyscale",engine="local"}'
+        before = self.values()
+        _, _, access, _ = self.new_user()
+        r = upload("greyscale", noise_image(), token=access)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(wait_image(r.json["image_id"], access).json["status"], "done")
+        after = self.values()
+        self.assertEqual(after[done] - before.get(done, 0), 1)
+        self.assertEqual(after[durations] - before.get(durations, 0), 1)
+        self.assertEqual(after['ia_credits_total{reason="charge"}'] -
+                         before['ia_credits_total{reason="charge"}'], 1)
+
     def test_signup_credits_are_in_the_ledger_sum(self):
-        before = total(series(self.scrape()), "ia_credits_total", reason="signup_bonus")
+        before = total(self.values(), "ia_credits_total", reason="signup_bonus")
         self.new_user()
-        after = total(series(self.scrape()), "ia_credits_total", reason="signup_bonus")
+        after = total(self.values(), "ia_credits_total", reason="signup_bonus")
         self.assertGreaterEqual(after - before, 100)
 
 

@@ -26,6 +26,7 @@
 #include "err.h"
 #include "ia-batch-run.h"
 #include "log.h"
+#include "metricsdb.h"
 #include "orphans.h"
 #include "outbox.h"
 #include "privdrop.h"
@@ -39,6 +40,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -59,6 +61,8 @@ struct batch_opts {
 };
 
 static volatile sig_atomic_t batch_stop;
+/* Started again by bin/ia-supervise after it died: counted once. */
+static bool batch_restarted;
 
 static void batch_on_signal(int sig)
 {
@@ -147,6 +151,11 @@ static int batch_loop(const struct batch_opts *o)
 	w.max_seconds = o->lease;
 	if (db_open(settings_db_target(s), &db) != 0)
 		return 1;
+	if (batch_restarted && metricsdb_count(db,
+					       "ia_process_restarts_total{program=\"ia-batch\","
+					       "level=\"program\"}",
+					       1) != 0)
+		log_warn("cannot count this restart in metric_counters");
 	if (o->watch && db_listen(db, DB_CHANNEL_JOBS) != 0)
 		log_warn("cannot listen for new jobs: looking every %d ms", BATCH_IDLE_MS);
 	worker_beat(db, &w, true);
@@ -231,6 +240,8 @@ int main(int argc, char **argv)
 	s = settings_get();
 	if (privdrop_to_owner(s->database_url[0] != '\0' ? s->media_root : s->db_path) != 0)
 		return 1;
+	batch_restarted = getenv("IA_SUPERVISE_RESTART") != NULL;
+	unsetenv("IA_SUPERVISE_RESTART"); /* not for the job children */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = batch_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -239,8 +250,10 @@ int main(int argc, char **argv)
 		return batch_loop(&o);
 	for (i = 0; i < o.workers; i++) {
 		pids[i] = fork();
-		if (pids[i] == 0)
+		if (pids[i] == 0) {
+			batch_restarted = batch_restarted && i == 0; /* one count for all */
 			_exit(batch_loop(&o));
+		}
 		if (pids[i] < 0)
 			log_error("fork: %s", strerror(errno));
 	}

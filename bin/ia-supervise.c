@@ -76,6 +76,7 @@ struct sup_prog {
 	double start_at; /* when to start again (pid == 0, pgid == 0) */
 	double kill_at;  /* when to SIGKILL a lingering group */
 	bool killed;     /* SIGKILL sent to the lingering group */
+	unsigned starts; /* how often it was started */
 };
 
 static double sup_now(void);
@@ -213,6 +214,10 @@ static void sup_child(const struct sup_prog *p)
 		_exit(127);
 	if (fd > 2)
 		close(fd);
+	/* A restart: the program counts it (ia_process_restarts_total), so
+	 * this process, root's, never writes into the service user's state. */
+	if (p->starts > 0 && setenv("IA_SUPERVISE_RESTART", "1", 1) != 0)
+		_exit(127);
 	execl("/bin/sh", "sh", "-c", p->cmd, (char *)NULL);
 	log_error("%s: cannot run /bin/sh: %s", p->name, strerror(errno));
 	_exit(127);
@@ -231,6 +236,7 @@ static void sup_start(struct sup_prog *p)
 		return;
 	}
 	setpgid(pid, pid); /* also here: no window where a kill(-pgid) misses it */
+	p->starts++;
 	p->pid = pid;
 	p->pgid = pid;
 	p->killed = false;

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "password.h"
 #include "router.h"
 #include "settings.h"
@@ -30,6 +31,8 @@
 #define APP_MAX_WORKERS 32
 
 static struct db *app_conn;
+static const char *app_name;  /* "ia-images" */
+static const char *app_group; /* "images": the route group of its requests */
 static volatile sig_atomic_t app_stop;
 
 static void app_on_signal(int sig);
@@ -64,6 +67,8 @@ static int app_serve(const struct route *routes, size_t n)
 	signal(SIGTERM, SIG_DFL);
 	log_info("worker ready");
 	while (http_accept(&req) == 0) {
+		double started = metrics_clock();
+
 		/* GET handlers only read: one snapshot, one lock per request. */
 		if (strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0)
 			db_begin_read(app_conn);
@@ -71,6 +76,9 @@ static int app_serve(const struct route *routes, size_t n)
 		if (!req.replied)
 			http_reply_detail(&req, 500, "Internal server error.");
 		db_rollback(app_conn);
+		/* Shared-memory atomics only: no system call, no database. */
+		metrics_request(strcmp(req.path, "/metrics") == 0 ? "metrics" : app_group,
+				req.status, metrics_clock() - started);
 	}
 	db_close(app_conn);
 	return 0;
@@ -146,6 +154,7 @@ static int app_supervise(int workers, const struct route *routes, size_t n)
 			if (pids[i] != pid || app_stop)
 				continue;
 			log_warn("worker %ld exited (status %d), restarting", (long)pid, status);
+			metrics_restart(app_name, "worker");
 			usleep(100 * 1000); /* no busy loop when a worker cannot start */
 			pids[i] = app_spawn(routes, n);
 		}
@@ -167,6 +176,12 @@ int app_run(const char *name, const struct route *routes, size_t n)
 	log_init(name);
 	settings_init();
 	signal(SIGPIPE, SIG_IGN);
+	app_name = name;
+	app_group = strncmp(name, "ia-", 3) == 0 ? name + 3 : name;
+	/* Before the workers fork: they inherit the mapping. */
+	metrics_init(settings_get());
+	if (getenv("IA_SUPERVISE_RESTART") != NULL) /* set by bin/ia-supervise */
+		metrics_restart(name, "program");
 	if (w != NULL && ia_parse_int64(w, 1, APP_MAX_WORKERS, &workers) != 0) {
 		log_error("IA_WORKERS must be 1..%d", APP_MAX_WORKERS);
 		return 2;

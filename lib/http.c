@@ -318,12 +318,20 @@ static void http_write_head(struct http_request *req, int status, const char *ct
 		FCGX_FPrintF(r->out, "%s\r\n", req->extra_headers[i]);
 	FCGX_PutS("\r\n", r->out);
 	req->replied = 1;
+	req->status = status;
 }
 
 void http_reply_json_text(struct http_request *req, int status, const char *json, size_t len)
 {
 	http_write_head(req, status, "application/json; charset=utf-8", len);
 	FCGX_PutStr(json, (int)len, ((FCGX_Request *)req->fcgi)->out);
+}
+
+void http_reply_text(struct http_request *req, int status, const char *ctype, const char *text,
+		     size_t len)
+{
+	http_write_head(req, status, ctype, len);
+	FCGX_PutStr(text, (int)len, ((FCGX_Request *)req->fcgi)->out);
 }
 
 void http_reply_json(struct http_request *req, int status, const cJSON *body)

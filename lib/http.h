@@ -34,6 +34,7 @@ struct http_request {
 	size_t body_len;
 	/* Response state. */
 	int replied;
+	int status; /* the status replied (0 before the reply) */
 	char *extra_headers[HTTP_MAX_EXTRA_HEADERS];
 	int n_extra_headers;
 	void *fcgi; /* FCGX_Request */
@@ -80,6 +81,9 @@ void http_reply_json_text(struct http_request *req, int status, const char *json
 void http_reply_detail(struct http_request *req, int status, const char *detail);
 /* Reply 400 {field: [msg]}. */
 void http_reply_field_error(struct http_request *req, const char *field, const char *msg);
+/* Reply with text of content type ctype (one of our constants): len bytes. */
+void http_reply_text(struct http_request *req, int status, const char *ctype, const char *text,
+		     size_t len);
 /* Reply with no body (204, or a 200 with only headers for auth_request). */
 void http_reply_empty(struct http_request *req, int status);
 

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "err.h"
 #include "log.h"
+#include "metricsdb.h"
 #include "mail.h"
 #include "resets.h"
 #include "settings.h"
@@ -360,6 +361,8 @@ int outbox_deliver_one(struct db *db, const struct settings *s, int64_t now)
 				 (long long)m.id, ia_strerror(wrc));
 		goto out;
 	}
+	/* Cluster-wide, as ia-batch may run on hosts without /metrics. */
+	(void)metricsdb_count(db, "ia_outbox_delivery_failures_total", 1);
 	wrc = outbox_mark_failed(db, s, &m, rc, now);
 	if (wrc != 0)
 		log_warn("outbox: %s message %lld: cannot record the failure (%s)", m.kind,

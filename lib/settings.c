@@ -80,6 +80,7 @@ static const struct setting_def setting_defs[] = {
     /* IMGSEG_MIN_CONFIDENCE (imgseg.h, which only the image layer includes;
      * test_settings checks they agree) */
     S("BG_MIN_CONFIDENCE", SET_FRACTION, bg_min_confidence, "0.5"),
+    S("METRICS_TOKEN", SET_STR, metrics_token, ""),
 };
 #undef S
 
@@ -361,8 +362,9 @@ void settings_cleanup(struct settings *s)
 		if (setting_defs[i].kind != SET_STR)
 			continue;
 		memcpy(&p, (char *)s + setting_defs[i].offset, sizeof(p));
-		if (p != NULL && strstr(setting_defs[i].name, "SECRET") != NULL)
-			sodium_memzero(p, strlen(p)); /* STRIPE_*, AWS_SECRET_ACCESS_KEY */
+		if (p != NULL && (strstr(setting_defs[i].name, "SECRET") != NULL ||
+				  strstr(setting_defs[i].name, "TOKEN") != NULL))
+			sodium_memzero(p, strlen(p)); /* STRIPE_*, AWS_SECRET_*, METRICS_TOKEN */
 		free(p);
 	}
 	if (s->secret_key != NULL) {

@@ -69,6 +69,9 @@ struct settings {
 	/* BG_MIN_CONFIDENCE, 0..1: below it a remove-background result of the
 	 * engine "auto" goes to Stability AI; default IMGSEG_MIN_CONFIDENCE. */
 	double bg_min_confidence;
+	/* METRICS_TOKEN: a bearer token that lets a client other than loopback
+	 * read GET /metrics; empty (the default) = loopback only. A secret. */
+	char *metrics_token;
 };
 
 /*

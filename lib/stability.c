@@ -34,7 +34,7 @@ static int stability_endpoint(const struct settings *s, const struct stability_c
 static double stability_clock(void);
 static int stability_exchange(const struct settings *s, const struct stability_call *c,
 			      const struct stability_req *q, struct httpc_response *resp,
-			      int *attempts);
+			      struct stability_outcome *out);
 static int stability_save(const struct httpc_response *r, enum img_format want,
 			  const char *out_path, struct img_result *res);
 static int stability_judge(const struct stability_call *c, const struct httpc_response *r,
@@ -187,10 +187,11 @@ static int64_t stability_wait_ms(const struct httpc_response *resp, int64_t back
 /*
  * Perform q with up to STABILITY_TRIES attempts inside c->budget. Returns
  * httpc_perform's result for the last attempt (*resp filled when 0).
+ * out->attempts and each attempt's status and time are recorded.
  */
 static int stability_exchange(const struct settings *s, const struct stability_call *c,
 			      const struct stability_req *q, struct httpc_response *resp,
-			      int *attempts)
+			      struct stability_outcome *out)
 {
 	const char *headers[2] = {q->auth, "accept: image/*"};
 	struct httpc_request req = {0};
@@ -216,8 +217,11 @@ static int stability_exchange(const struct settings *s, const struct stability_c
 			req.timeout = (long)left;
 		if (req.timeout < 1)
 			break;
-		*attempts = try;
+		out->attempts = try;
+		out->attempt_seconds[try - 1] = stability_clock();
 		rc = httpc_perform(&req, resp);
+		out->attempt_seconds[try - 1] = stability_clock() - out->attempt_seconds[try - 1];
+		out->attempt_status[try - 1] = rc == 0 ? resp->status : 0;
 		transient = rc == IA_ERR_UPSTREAM ||
 			    (rc == 0 && (resp->status == 429 || resp->status >= 500));
 		if (!transient || try == STABILITY_TRIES)
@@ -341,7 +345,7 @@ int stability_run(const struct settings *s, const struct stability_call *c, cons
 			 c->service ? c->service : "");
 		return rc;
 	}
-	rc = stability_exchange(s, c, &q, &resp, &out->attempts);
+	rc = stability_exchange(s, c, &q, &resp, out);
 	if (rc == 0) {
 		have_resp = true;
 		rc = stability_judge(c, &resp, out_path, &out->img, err, errlen);

@@ -69,6 +69,9 @@ struct stability_outcome {
 	struct img_result img; /* on success */
 	char *ai_response;     /* heap JSON object text, on success and on failure */
 	int attempts;          /* HTTP attempts made */
+	/* Each attempt's HTTP status (0: no answer) and seconds, for metrics. */
+	long attempt_status[STABILITY_TRIES];
+	double attempt_seconds[STABILITY_TRIES];
 };
 
 /*

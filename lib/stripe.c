@@ -18,6 +18,7 @@
 #include "err.h"
 #include "httpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "settings.h"
 #include "users.h"
 #include "util.h"
@@ -157,6 +158,7 @@ int stripe_create_intent(const struct settings *s, const struct user *u, int64_t
 	char idem[33];
 	char *auth = NULL, *idem_h = NULL, *url = NULL, *form = NULL;
 	const char *headers[3];
+	double started;
 	int rc;
 
 	if (s->stripe_secret_key == NULL || s->stripe_secret_key[0] == '\0') {
@@ -181,7 +183,9 @@ int stripe_create_intent(const struct settings *s, const struct user *u, int64_t
 	req.connect_timeout = 10;
 	req.timeout = 30;
 	req.max_response = 256 * 1024;
+	started = metrics_clock();
 	rc = httpc_perform(&req, &resp);
+	metrics_call("stripe", rc == 0 ? resp.status : 0, metrics_clock() - started);
 	if (rc != 0) {
 		rc = IA_ERR_UPSTREAM;
 		goto out;

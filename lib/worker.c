@@ -39,6 +39,8 @@
 #include "imgpreview.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
+#include "metricsdb.h"
 #include "settings.h"
 #include "stability.h"
 #include "store.h"
@@ -106,6 +108,10 @@ struct worker_report {
 	char source_key[STORE_KEY_MAX]; /* the normalised upload, "" if none */
 	int thumb;                      /* the preview was stored under the task's thumb_key */
 	size_t ai_len;
+	/* The Stability AI attempts made (for metrics, counted by the parent). */
+	int stab_n;
+	long stab_status[STABILITY_TRIES];
+	double stab_seconds[STABILITY_TRIES];
 };
 
 /* What one run needs; built by worker_run_one. */
@@ -124,6 +130,7 @@ struct worker_task {
 	int64_t started;   /* when the child started (the lease clock runs from there) */
 	char *ai_response; /* heap JSON text for the job row, or NULL */
 	bool final;        /* a failure must not be retried (already retried inside) */
+	struct stability_outcome stab; /* attempts of the Stability call, if any (child only) */
 };
 
 /* Run a local-engine upload service on the source into out_path. */
@@ -179,6 +186,8 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 	rc = stability_run(t->s, &c, t->out_path, &o, err, errlen);
 	if (rc == 0)
 		*res = o.img;
+	t->stab = o;
+	t->stab.ai_response = NULL; /* moved to t->ai_response below */
 	t->ai_response = o.ai_response;
 	o.ai_response = NULL;
 	t->final = true;
@@ -492,6 +501,9 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 	if (r.rc == 0)
 		r.thumb = worker_preview_publish(t, preview);
 	r.final = t->final;
+	r.stab_n = t->stab.attempts;
+	memcpy(r.stab_status, t->stab.attempt_status, sizeof(r.stab_status));
+	memcpy(r.stab_seconds, t->stab.attempt_seconds, sizeof(r.stab_seconds));
 	r.ai_len = t->ai_response != NULL ? strlen(t->ai_response) : 0;
 	if (ia_write_all(fd, &r, sizeof(r)) != 0 || ia_write_all(fd, t->ai_response, r.ai_len) != 0)
 		_exit(1);
@@ -610,11 +622,14 @@ static int64_t worker_backoff(const struct settings *s, int64_t attempt)
 
 /*
  * Record what happened to job j; removes the files that no row will name
- * (key: the result's, thumb_key: its preview's, stored or not).
+ * (key: the result's, thumb_key: its preview's, stored or not). Returns the
+ * outcome for ia_jobs_total: done, retried, failed, cancelled or lost (the
+ * lease went to another worker, or the row was deleted).
  */
-static void worker_record(struct db *db, const struct settings *s, const struct worker_self *w,
-			  const struct job_claimed *j, enum worker_end end, struct worker_report *r,
-			  const char *ai, const char *key, const char *thumb_key)
+static const char *worker_record(struct db *db, const struct settings *s,
+				 const struct worker_self *w, const struct job_claimed *j,
+				 enum worker_end end, struct worker_report *r, const char *ai,
+				 const char *key, const char *thumb_key)
 {
 	struct job_output out = {0};
 	const char *src = r->source_key[0] ? r->source_key : NULL; /* normalised upload */
@@ -627,7 +642,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		store_remove(s, src);
 		log_info("job %lld (%s) was deleted while running: stopped", (long long)j->id,
 			 j->service);
-		return;
+		return "cancelled";
 	}
 	if (end == WORKER_CRASHED || end == WORKER_TIMED_OUT) {
 		r->rc = IA_ERR_IO; /* transient: retried, then failed with a refund */
@@ -655,7 +670,7 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 		}
 		log_info("job %lld (%s) %s", (long long)j->id, j->service,
 			 rc == 0 ? "done" : "lost its lease (deleted or reclaimed)");
-		return;
+		return rc == 0 ? "done" : "lost";
 	}
 	store_remove(s, key); /* published before a later step failed, perhaps */
 	store_remove(s, thumb_key);
@@ -666,11 +681,50 @@ static void worker_record(struct db *db, const struct settings *s, const struct 
 	if (rc == IA_ERR_BUSY) { /* e.g. the delete also removed the upload it was reading */
 		log_info("job %lld (%s) lost its lease (deleted or reclaimed): %s dropped",
 			 (long long)j->id, j->service, r->err[0] ? r->err : "failure");
-		return;
+		return "lost";
 	}
 	log_warn("job %lld (%s) attempt %lld failed%s: %s (%s)", (long long)j->id, j->service,
 		 (long long)j->attempts, permanent ? " for good" : "",
 		 r->err[0] ? r->err : "no reason", ia_strerror(r->rc));
+	if (rc != 0)
+		return "lost";
+	return permanent || j->attempts >= JOBS_MAX_ATTEMPTS ? "failed" : "retried";
+}
+
+/*
+ * Count the run of job j that ended with outcome after seconds, in the
+ * database (metricsdb.h: batch hosts serve no /metrics of their own). Not
+ * in the job's own transaction: a crash between the two loses one count,
+ * never doubles one.
+ */
+static void worker_count(struct db *db, const struct job_claimed *j, const char *outcome,
+			 double seconds)
+{
+	char key[METRICS_KEY_MAX];
+	const char *labels[] = {"service", j->service, "engine", j->engine ? j->engine : "local",
+				"status",  outcome,    NULL};
+
+	if (metrics_key(key, "ia_jobs_total", labels) == 0 && metricsdb_count(db, key, 1) != 0)
+		log_warn("job %lld: cannot count it in metric_counters", (long long)j->id);
+	labels[4] = NULL;
+	if (metrics_key(key, "ia_job_duration_seconds", labels) == 0)
+		(void)metricsdb_observe(db, key, seconds);
+}
+
+/* Count the Stability AI attempts a child reported, in the database (the
+ * child has no connection; batch hosts serve no /metrics). */
+static void worker_count_stability(struct db *db, const struct worker_report *r)
+{
+	char key[METRICS_KEY_MAX];
+
+	for (int i = 0; i < r->stab_n && i < STABILITY_TRIES; i++) {
+		const char *labels[] = {"outcome", metrics_outcome(r->stab_status[i]), NULL};
+
+		if (metrics_key(key, "ia_stability_requests_total", labels) == 0)
+			(void)metricsdb_count(db, key, 1);
+		(void)metricsdb_observe(db, "ia_stability_request_duration_seconds",
+					r->stab_seconds[i]);
+	}
 }
 
 void worker_beat(struct db *db, const struct worker_self *w, bool force)
@@ -721,6 +775,8 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	enum worker_end end;
 	cJSON *json = NULL;
 	char *dir = NULL, *out_path = NULL, *ai = NULL;
+	const char *outcome;
+	double started;
 	size_t n;
 	int rc;
 
@@ -728,6 +784,7 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	rc = jobs_claim(db, w->id, WORKER_LEASE, &j);
 	if (rc != 0)
 		return rc;
+	started = metrics_clock();
 	n = worker_params(j.params, &json, params, numbuf);
 	if (img_params_format(params, n, &fmt) != 0)
 		fmt = IMG_FMT_PNG;
@@ -756,7 +813,9 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 		store_tmp_rmdir(dir);
 	}
-	worker_record(db, s, w, &j, end, &r, ai, key, thumb_key);
+	worker_count_stability(db, &r);
+	outcome = worker_record(db, s, w, &j, end, &r, ai, key, thumb_key);
+	worker_count(db, &j, outcome, metrics_clock() - started);
 	free(ai);
 	cJSON_Delete(json);
 	free(out_path);

@@ -201,6 +201,12 @@ START_TEST(test_backoff_then_failed_after_24h)
 	}
 	/* the last attempt was at the 24 h mark itself */
 	ck_assert_int_eq(t, NOW + OUTBOX_MAX_AGE);
+	/* every failed attempt counted, cluster-wide (GET /metrics) */
+	ck_assert_int_eq(testdb_int(db,
+				    "SELECT value FROM metric_counters WHERE series = "
+				    "'ia_outbox_delivery_failures_total' AND idx = ?",
+				    0),
+			 attempts);
 	ck_assert_int_eq(testdb_int(db, "SELECT attempts FROM outbox WHERE id = ?", id), attempts);
 	ck_assert_int_eq(outbox_deliver_one(db, &s, t + 86400), IA_ERR_NOTFOUND);
 	/* iactl mail retry: back in the queue, and it goes once the disk is back */

@@ -62,6 +62,7 @@ static const char *const all_names[] = {
     "CONTACT_EMAIL",
     "TRUSTED_PROXIES",
     "BG_MIN_CONFIDENCE",
+    "METRICS_TOKEN",
 };
 
 /* Keys of the shortest accepted length and longer (SETTINGS_SECRET_KEY_MIN). */
@@ -151,6 +152,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(s.trusted_proxies, "");
 	ck_assert_ptr_nonnull(s.trusted_nets);
 	ck_assert(!clientip_nets_match(s.trusted_nets, "127.0.0.1")); /* trusts no one */
+	ck_assert_str_eq(s.metrics_token, "");                        /* /metrics: loopback only */
 	settings_cleanup(&s);
 	ck_assert_ptr_null(s.public_url);
 }

@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IACTL_COST_MAX INT64_C(1000000)
-
 static const char *const iactl_job_statuses[] = {"pending", "processing", "done", "failed"};
 
 static int iactl_service_error(const char *slug, int rc);
@@ -92,9 +90,9 @@ int iactl_service_set_cost(struct db *db, const struct iactl_args *a)
 	int64_t n;
 	int rc;
 
-	if (ia_parse_int64(a->pos[1], 0, IACTL_COST_MAX, &n) != 0) {
+	if (ia_parse_int64(a->pos[1], 0, SERVICES_COST_MAX, &n) != 0) {
 		fprintf(stderr, "iactl: N must be a whole number from 0 to %lld\n",
-			(long long)IACTL_COST_MAX);
+			(long long)SERVICES_COST_MAX);
 		return IACTL_USAGE;
 	}
 	rc = services_set_cost(db, a->pos[0], n);

@@ -15,8 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#define HTTP_JSON_LIMIT        (64 * 1024)        /* API.md: JSON body > 64 KiB is 413 */
-#define HTTP_UPLOAD_LIMIT      (10 * 1024 * 1024) /* upload > 10 MiB is 413 */
+#define HTTP_JSON_LIMIT        (64 * 1024) /* API.md: JSON body > 64 KiB is 413 */
 #define HTTP_MAX_EXTRA_HEADERS 8
 
 struct http_request {

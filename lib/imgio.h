@@ -17,7 +17,8 @@
 struct gdImageStruct;
 
 /* The largest image (width * height) the layer reads or writes. */
-#define IMG_MAX_PIXELS 50000000ULL
+#define IMG_MAX_PIXELS_N 50000000 /* for messages: IA_STRINGIFY(IMG_MAX_PIXELS_N) */
+#define IMG_MAX_PIXELS   ((unsigned long long)IMG_MAX_PIXELS_N)
 
 enum img_format {
 	IMG_FMT_UNKNOWN = 0,

@@ -13,7 +13,10 @@
 #include "config.h"
 
 #include "imgops.h"
+#include "imgedge.h"
 #include "imgfilter.h"
+#include "imgseg.h"
+#include "imgstyle.h"
 #include "svcparams.h"
 #include "err.h"
 #include "util.h"
@@ -27,25 +30,6 @@
 
 #include <cjson/cJSON.h>
 #include <gd.h>
-
-/*
- * The engines of the other image modules. Until a module exists in the
- * tree its service answers IA_ERR_UNAVAILABLE (a shim, not an engine).
- */
-#if defined(__has_include)
-#if __has_include("imgedge.h")
-#include "imgedge.h"
-#define IMGOPS_HAVE_EDGE 1
-#endif
-#if __has_include("imgseg.h")
-#include "imgseg.h"
-#define IMGOPS_HAVE_SEG 1
-#endif
-#if __has_include("imgstyle.h")
-#include "imgstyle.h"
-#define IMGOPS_HAVE_STYLE 1
-#endif
-#endif
 
 #define IMGOPS_MAX_SIDE 8192
 
@@ -497,15 +481,9 @@ static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgo
 		return imgfilter_resample(im, a->width, a->height);
 	case SVC_CROP: return img_crop(im, a->x, a->y, a->width, a->height);
 	case SVC_ENHANCE: return img_enhance(im, a->scale);
-#ifdef IMGOPS_HAVE_EDGE
 	case SVC_OUTLINE: return imgedge_outline(im, a->low, a->high);
-#endif
-#ifdef IMGOPS_HAVE_SEG
 	case SVC_REMOVE_BG: return imgseg_remove_background(im, confidence);
-#endif
-#ifdef IMGOPS_HAVE_STYLE
 	case SVC_AVATAR: return imgstyle_avatar(im);
-#endif
 	default: *unavailable = 1; return NULL;
 	}
 }
@@ -545,7 +523,8 @@ static const char *imgops_decode_reason(int rc)
 {
 	switch (rc) {
 	case IA_ERR_UNSUPPORTED: return "Unsupported image type (use JPEG, PNG, WebP or GIF).";
-	case IA_ERR_TOOBIG: return "Image is larger than 50000000 pixels.";
+	case IA_ERR_TOOBIG:
+		return "Image is larger than " IA_STRINGIFY(IMG_MAX_PIXELS_N) " pixels.";
 	case IA_ERR_IO: return "Image file could not be read.";
 	default: return "Image could not be decoded.";
 	}

@@ -176,8 +176,10 @@ static void jobs_reap_expired(struct db *db, int64_t now)
 		ids[n++] = db_column_int64(st, 0);
 	db_reset(st);
 	for (i = 0; i < n; i++)
-		if (jobs_fail(db, ids[i], NULL, "The job did not finish after 3 attempts.", false,
-			      NULL) == 0)
+		if (jobs_fail(db, ids[i], NULL,
+			      "The job did not finish after " IA_STRINGIFY(
+				  JOBS_MAX_ATTEMPTS) " attempts.",
+			      false, NULL) == 0)
 			log_warn("job %lld failed: lease expired on its last attempt",
 				 (long long)ids[i]);
 }

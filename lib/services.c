@@ -80,7 +80,7 @@ static int services_update(struct db *db, const char *sql, int64_t num, const ch
 
 int services_set_cost(struct db *db, const char *slug, int64_t tokens)
 {
-	if (tokens < 0 || tokens > 1000000)
+	if (tokens < 0 || tokens > SERVICES_COST_MAX)
 		return IA_ERR_INVAL;
 	return services_update(db, "UPDATE services SET tokens = ? WHERE slug = ?", tokens, NULL,
 			       slug);

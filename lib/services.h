@@ -24,9 +24,12 @@ struct service {
 int services_get(struct db *db, const char *slug, struct service *out);
 /* Every service ordered by code; fn returning non-zero stops the walk. */
 int services_each(struct db *db, int (*fn)(void *ud, const struct service *s), void *ud);
+/* The highest cost in credits a service may be given. */
+#define SERVICES_COST_MAX INT64_C(1000000)
+
 /*
  * Admin edits. IA_ERR_NOTFOUND for an unknown slug; IA_ERR_INVAL for a
- * negative cost or an engine the service does not have: local, stability,
+ * cost outside 0..SERVICES_COST_MAX or an engine the service does not have: local, stability,
  * or auto (the local engine, then Stability AI when its confidence is
  * low), which only remove-background has, its engine reporting one;
  * generate has no local engine.

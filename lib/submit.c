@@ -128,7 +128,9 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 	}
 	rc = img_probe_file(f->file_tmp_path, &info);
 	if (rc == IA_ERR_TOOBIG) {
-		submit_field(out, "image", "Image is too large: at most 50000000 pixels.");
+		submit_field(
+		    out, "image",
+		    "Image is too large: at most " IA_STRINGIFY(IMG_MAX_PIXELS_N) " pixels.");
 		return rc;
 	}
 	if (rc != 0) {

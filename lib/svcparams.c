@@ -13,14 +13,15 @@
 
 #include "svcparams.h"
 #include "err.h"
+#include "imgio.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define SVCPARAMS_MAX_SIDE  8192
-#define SVCPARAMS_MAX_CROP  50000000 /* IMG_MAX_PIXELS: no side of an upload is longer */
-#define SVCPARAMS_MAX_TEXT  2000     /* prompts, as the generation endpoint */
+#define SVCPARAMS_MAX_CROP  IMG_MAX_PIXELS_N /* no side of an upload is longer */
+#define SVCPARAMS_MAX_TEXT  2000             /* prompts, as the generation endpoint */
 #define SVCPARAMS_MAX_SEED  4294967294LL
 #define SVCPARAMS_SATURATED 1000000000000LL /* parsed magnitudes stop growing here */
 

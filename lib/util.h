@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The text of a macro's value, for messages: IA_STRINGIFY(JOBS_MAX_ATTEMPTS) is "3". */
+#define IA_STRINGIFY(x)  IA_STRINGIFY_(x)
+#define IA_STRINGIFY_(x) #x
+
 /* Allocate or abort: these never return NULL. Free results with free().
  * cJSON allocates through xmalloc too, set up by util.c at process start
  * before main (so cJSON_Parse and friends return NULL only for bad input). */

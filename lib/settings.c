@@ -80,6 +80,7 @@ static const struct setting_def setting_defs[] = {
     /* IMGSEG_MIN_CONFIDENCE (imgseg.h, which only the image layer includes;
      * test_settings checks they agree) */
     S("BG_MIN_CONFIDENCE", SET_FRACTION, bg_min_confidence, "0.5"),
+    S("IA_SQL_DIR", SET_STR, sql_dir, IA_SQL_DIR_DEFAULT),
 };
 #undef S
 

@@ -69,6 +69,9 @@ struct settings {
 	/* BG_MIN_CONFIDENCE, 0..1: below it a remove-background result of the
 	 * engine "auto" goes to Stability AI; default IMGSEG_MIN_CONFIDENCE. */
 	double bg_min_confidence;
+	/* IA_SQL_DIR: the migrations (sqlite/ and postgres/ below it), default
+	 * the installed data directory (Makefile.am: $(pkgdatadir)/sql). */
+	char *sql_dir;
 };
 
 /*

@@ -59,7 +59,6 @@ nginx -t -q -p "$T" -c "$T/nginx.conf" -e "$T/error.log" || { cat "$T/error.log"
 nginx -p "$T" -c "$T/nginx.conf" -e "$T/error.log" &
 NGINX_PID=$!
 for _ in $(seq 1 50); do curl -sk -o /dev/null "https://127.0.0.1:$HTTPS/health/" && break; sleep 0.1; done
-H="https://127.0.0.1:$HTTPS"
 C=(curl -sS --cacert "$T/cert.pem" --resolve "localhost:$HTTPS:127.0.0.1")
 L="https://localhost:$HTTPS"
 

@@ -17,8 +17,12 @@
 #      their sockets (bin/ia-supervise does systemd's part), the app nginx
 #      with /etc/image-assistant/nginx.conf, ia-batch --watch - as the
 #      service user in a private network namespace, then GET /health/ and
-#      GET /api/v1/services/ through that nginx.
-# Needs root, dpkg-dev, debhelper, lintian, mmdebstrap (./stack packages).
+#      GET /api/v1/services/ through that nginx,
+#   4. boots that root with systemd-nspawn (private network): the package's
+#      own units start (socket activation, hardening, the app nginx as the
+#      service user) and /health/ answers through them; then purges.
+# Needs root, dpkg-dev, debhelper, lintian, mmdebstrap, systemd-container
+# (./stack packages).
 # Ends with "N passed, M failed". Takes about 8 minutes on 2 cores (4 more
 # the first time, for mmdebstrap).
 #   tests/package/run.sh [OUT_DIR]      (the .deb is left in OUT_DIR)
@@ -161,6 +165,53 @@ cat "$OUT/serve.txt"
 check "GET /health/ through the app nginx: db and storage ok" grep -q '^health: .*"db": *"ok".*"storage": *"ok"' "$OUT/serve.txt"
 check "GET /api/v1/services/ through the app nginx: 200" grep -qx 'services: 200' "$OUT/serve.txt"
 check "GET / (the SPA): 200" grep -qx 'spa: 200' "$OUT/serve.txt"
+
+# The units themselves: boot the root with systemd-nspawn (its own network
+# namespace, loopback only), as an operator's machine boots after the
+# install; a one-shot unit of the test records what image-assistant.target
+# started and powers the container off.
+for m in proc sys dev; do umount -l "$ROOT/$m" 2>/dev/null; done
+rm -f "$ROOT/usr/sbin/policy-rc.d"
+cat >"$ROOT/etc/systemd/system/ia-boot-check.service" <<'EOU'
+[Unit]
+Description=tests/package/run.sh: what image-assistant.target started
+After=image-assistant.target
+Wants=image-assistant.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /root/boot-check.sh
+[Install]
+WantedBy=multi-user.target
+EOU
+cat >"$ROOT/root/boot-check.sh" <<'EOS'
+for i in $(seq 1 150); do curl -fsS -o /dev/null http://127.0.0.1:8080/health/ && break; sleep 0.2; done
+{
+	echo "health: $(curl -sS http://127.0.0.1:8080/health/)"
+	echo "services: $(curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/api/v1/services/)"
+	for u in image-assistant@accounts image-assistant@health image-assistant@images image-assistant@media \
+		image-assistant@payments image-assistant-batch image-assistant-nginx image-assistant-migrate; do
+		echo "unit: $u $(systemctl is-active $u.service)"
+	done
+	echo "sockets: $(stat -c '%U:%a' /run/image-assistant/*.sock | sort -u | tr '\n' ' ')"
+	echo "failed: $(systemctl list-units --state=failed --no-legend 'image-assistant*' | wc -l)"
+	journalctl -b --no-pager -u 'image-assistant*' | tail -30
+} >/root/boot-check.txt 2>&1
+systemctl poweroff
+EOS
+ln -sf /etc/systemd/system/ia-boot-check.service "$ROOT/etc/systemd/system/multi-user.target.wants/ia-boot-check.service"
+rm -f "$ROOT/root/boot-check.txt"
+timeout 240 systemd-nspawn -q --register=no --keep-unit --private-network -D "$ROOT" --boot >"$OUT/boot.log" 2>&1
+cat "$ROOT/root/boot-check.txt" 2>/dev/null || tail -30 "$OUT/boot.log"
+check "booted (systemd-nspawn): /health/ through the units, db and storage ok" \
+	grep -q '^health: .*"db": *"ok".*"storage": *"ok"' "$ROOT/root/boot-check.txt"
+check "booted: GET /api/v1/services/ -> 200" grep -qx 'services: 200' "$ROOT/root/boot-check.txt"
+check "booted: every unit of image-assistant.target active, none failed" sh -c \
+	"[ \$(grep -c '^unit: .* active\$' '$ROOT/root/boot-check.txt') = 8 ] && grep -qx 'failed: 0' '$ROOT/root/boot-check.txt'"
+check "booted: the sockets are image-assistant's, 0600" grep -qx 'sockets: image-assistant:600 ' "$ROOT/root/boot-check.txt"
+rm -f "$ROOT/etc/systemd/system/multi-user.target.wants/ia-boot-check.service"
+printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
+chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
+mount -t proc proc "$ROOT/proc"; mount --rbind /sys "$ROOT/sys"; mount --rbind /dev "$ROOT/dev"
 check "purge keeps the data, removes the key" in_root sh -c \
 	'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq image-assistant >/dev/null 2>&1 && test ! -e /etc/image-assistant/secret.env && test -f /var/lib/image-assistant/ia.sqlite3'
 

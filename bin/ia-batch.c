@@ -24,6 +24,7 @@
 #include "batch.h"
 #include "db.h"
 #include "err.h"
+#include "health.h"
 #include "ia-batch-run.h"
 #include "log.h"
 #include "metricsdb.h"
@@ -58,6 +59,7 @@ struct batch_opts {
 	bool watch;
 	int64_t workers;
 	int64_t lease;
+	bool check; /* --check: the self-check, then exit */
 };
 
 static volatile sig_atomic_t batch_stop;
@@ -73,7 +75,8 @@ static void batch_on_signal(int sig)
 static int batch_usage(void)
 {
 	fputs("usage: ia-batch [--once | --watch] [-j N] [--lease SECONDS]\n"
-	      "       ia-batch --run SLUG IN OUT [key=value ...]\n",
+	      "       ia-batch --run SLUG IN OUT [key=value ...]\n"
+	      "       ia-batch --check\n",
 	      stderr);
 	return 2;
 }
@@ -83,6 +86,7 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 	int i;
 
 	o->watch = false;
+	o->check = false;
 	o->workers = 1;
 	o->lease = 300;
 	for (i = 1; i < argc; i++) {
@@ -101,6 +105,43 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 		}
 	}
 	return 0;
+}
+
+/*
+ * --check: the self-check of an installed host (tests/package/run.sh, an
+ * operator after changing the settings): the settings load, the database
+ * opens and holds the schema (a read of the users table: migrated), and
+ * the media storage takes files (MEDIA_ROOT writable, or the bucket
+ * answers). Writes nothing but the empty file of a SQLite path that did
+ * not exist (db_open creates it). One line on stdout; exit 0, or 1 with the
+ * reason on stderr.
+ */
+static int batch_check(const struct settings *s)
+{
+	struct db *db = NULL;
+	int rc = 1;
+
+	if (db_open(settings_db_target(s), &db) != 0) {
+		fputs("ia-batch: check failed: cannot open the database\n", stderr);
+		goto out;
+	}
+	if (health_check_db(db) != 0) {
+		fputs("ia-batch: check failed: the database cannot be read "
+		      "(not migrated? run iactl db migrate)\n",
+		      stderr);
+		goto out;
+	}
+	if (health_check_storage(s) != 0) {
+		fprintf(stderr, "ia-batch: check failed: the %s media storage cannot take files\n",
+			s->media_storage);
+		goto out;
+	}
+	printf("ia-batch: check ok: database %s, media storage %s\n", db_backend_name(db),
+	       s->media_storage);
+	rc = 0;
+out:
+	db_close(db);
+	return rc;
 }
 
 /* Milliseconds of a monotonic clock. */
@@ -222,7 +263,7 @@ static void batch_tune_malloc(void)
 int main(int argc, char **argv)
 {
 	const struct settings *s;
-	struct batch_opts o;
+	struct batch_opts o = {0};
 	struct sigaction sa;
 	pid_t pids[64];
 	int64_t i;
@@ -232,7 +273,9 @@ int main(int argc, char **argv)
 	batch_tune_malloc();
 	if (argc >= 2 && strcmp(argv[1], "--run") == 0)
 		return batch_run_cli(argc, argv);
-	if (batch_parse(argc, argv, &o) != 0)
+	if (argc == 2 && strcmp(argv[1], "--check") == 0)
+		o.check = true;
+	else if (batch_parse(argc, argv, &o) != 0)
 		return batch_usage();
 	log_init("ia-batch");
 	settings_init();
@@ -242,6 +285,8 @@ int main(int argc, char **argv)
 		return 1;
 	batch_restarted = getenv("IA_SUPERVISE_RESTART") != NULL;
 	unsetenv("IA_SUPERVISE_RESTART"); /* not for the job children */
+	if (o.check)
+		return batch_check(s);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = batch_on_signal;
 	sigaction(SIGTERM, &sa, NULL);

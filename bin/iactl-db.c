@@ -461,7 +461,7 @@ int iactl_db_copy_to(struct db *src, const struct iactl_args *a)
 		fputs("iactl: the target is not a PostgreSQL database\n", stderr);
 		goto out;
 	}
-	rc = db_migrate(dst, IA_SQL_DIR);
+	rc = iactl_migrate(dst);
 	if (rc != 0) {
 		copy_db_fail(dst, "migrating the target failed", rc);
 		goto out;

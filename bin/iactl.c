@@ -239,6 +239,23 @@ int iactl_settings(struct settings *s)
 	return IACTL_OK;
 }
 
+int iactl_migrate(struct db *db)
+{
+	struct settings s;
+	int rc;
+
+	if (iactl_settings(&s) != IACTL_OK)
+		return IA_ERR_INVAL;
+	rc = db_migrate(db, s.sql_dir);
+	if (rc == IA_ERR_IO)
+		fprintf(stderr,
+			"iactl: migrations are read from IA_SQL_DIR=%s (the directory of "
+			"sqlite/ and postgres/)\n",
+			s.sql_dir);
+	settings_cleanup(&s);
+	return rc;
+}
+
 /* The database (a path or URI) from the settings (heap, caller frees); see
  * the file comment. */
 static int iactl_db_path(char **out)
@@ -314,7 +331,7 @@ static int iactl_open_db(const struct iactl_cmd *c, const char *path, struct db 
 
 static int iactl_db_migrate(struct db *db, const struct iactl_args *a)
 {
-	int rc = db_migrate(db, IA_SQL_DIR);
+	int rc = iactl_migrate(db);
 
 	if (rc != 0)
 		return iactl_fail("migration failed", rc);

@@ -52,6 +52,12 @@ int iactl_user(struct db *db, const char *email, struct user *u);
  */
 struct settings;
 int iactl_settings(struct settings *s);
+/*
+ * Apply the pending migrations of the setting IA_SQL_DIR (by default the
+ * installed data directory) to db; 0 or a negative IA_ERR_* (IA_ERR_IO
+ * when the directory cannot be read: the message names it).
+ */
+int iactl_migrate(struct db *db);
 /* Print "iactl: what: <error name>" on stderr; returns IACTL_FAIL. */
 int iactl_fail(const char *what, int rc);
 /* Print json (pretty) on stdout and free it; IACTL_OK. */

@@ -81,6 +81,7 @@ static const struct setting_def setting_defs[] = {
      * test_settings checks they agree) */
     S("BG_MIN_CONFIDENCE", SET_FRACTION, bg_min_confidence, "0.5"),
     S("METRICS_TOKEN", SET_STR, metrics_token, ""),
+    S("IA_SQL_DIR", SET_STR, sql_dir, IA_SQL_DIR_DEFAULT),
 };
 #undef S
 

@@ -72,6 +72,9 @@ struct settings {
 	/* METRICS_TOKEN: a bearer token that lets a client other than loopback
 	 * read GET /metrics; empty (the default) = loopback only. A secret. */
 	char *metrics_token;
+	/* IA_SQL_DIR: the migrations (sqlite/ and postgres/ below it), default
+	 * the installed data directory (Makefile.am: $(pkgdatadir)/sql). */
+	char *sql_dir;
 };
 
 /*

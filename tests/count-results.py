@@ -3,7 +3,8 @@
 
 Reads Check's "N%: Checks: N, Failures: F, Errors: E" lines, unittest's
 "Ran N tests" / "FAILED (failures=F, errors=E)" lines and the browser
-suite's "N passed, M failed" line and the fuzz run's "PASS: fuzz_x" /
+suite's "N passed, M failed" line (also that of any script given as
+"summary:LOG", e.g. tests/nginx/run.sh) and the fuzz run's "PASS: fuzz_x" /
 "FAIL: fuzz_x" lines (one test case per fuzz target), and prints the
 total as one closing line "N passed, M failed".
 """
@@ -38,8 +39,8 @@ for arg in sys.argv[1:]:
         if not re.search(r"^fuzz: \d+ targets", text, re.M):
             failed += 1  # the run died before its summary
         continue
-    if arg.startswith("browser:"):
-        text = pathlib.Path(arg[8:]).read_text(errors="replace")
+    if arg.startswith(("browser:", "summary:")):
+        text = pathlib.Path(arg.split(":", 1)[1]).read_text(errors="replace")
         m = re.findall(r"^(\d+) passed, (\d+) failed", text, re.M)
         if m:
             passed += int(m[-1][0])

@@ -1211,6 +1211,117 @@ async function resizeAspect({ page, context }) {
   await page.screenshot({ path: join(SHOTS, 'desktop-resize-aspect.png'), fullPage: true })
 }
 
+/** Records the text fields of every FormData the page sends by XHR (Chromium
+ * does not expose a body with a file to the test) in window.__sentForms. */
+async function recordSentForms(context) {
+  await context.addInitScript(() => {
+    window.__sentForms = []
+    const send = XMLHttpRequest.prototype.send
+    XMLHttpRequest.prototype.send = function (body) {
+      if (body instanceof FormData) {
+        const fields = {}
+        for (const [k, v] of body.entries()) fields[k] = typeof v === 'string' ? v : `file:${v.name}:${v.size}`
+        window.__sentForms.push(fields)
+      }
+      return send.call(this, body)
+    }
+  })
+}
+
+/** Drags from the centre of `selector` by (dx, dy) CSS pixels with the mouse. */
+async function dragBy(page, selector, dx, dy) {
+  const b = await page.locator(selector).boundingBox()
+  const x = b.x + b.width / 2
+  const y = b.y + b.height / 2
+  await page.mouse.move(x, y)
+  await page.mouse.down()
+  await page.mouse.move(x + dx / 2, y + dy / 2, { steps: 3 })
+  await page.mouse.move(x + dx, y + dy, { steps: 3 })
+  await page.mouse.up()
+}
+
+/* Issue 13, point 6. The crop editor: a box over the preview whose handles
+ * (pointer events) and arrow keys change the number fields in the image's
+ * own pixels (the preview is scaled: the expected values come from the
+ * drawn size), fields that move the box, aspect presets, and a submitted
+ * job whose params and result size are the fields'. */
+async function cropEditor(viewportName, { page, context }) {
+  await seedSharedUser(context)
+  await recordSentForms(context)
+  await page.goto('/process/cropping/')
+  await page.setInputFiles('#image-file', { name: 'crop.png', mimeType: 'image/png', buffer: makePng(400, 300) })
+  await page.locator('[data-testid=crop-box]').waitFor()
+  await page.waitForFunction(() => document.querySelector('[data-testid=crop-image]')?.naturalWidth > 0)
+  const fields = async () => {
+    const out = {}
+    for (const k of ['x', 'y', 'width', 'height']) out[k] = Number(await page.inputValue(`#param-${k}`))
+    return out
+  }
+  const before = await fields()
+  assert(before.x === 125 && before.y === 75 && before.width === 150 && before.height === 150, `initial crop ${JSON.stringify(before)}`)
+  const frame = await page.locator('[data-testid=crop-frame]').boundingBox()
+  const sx = 400 / frame.width
+  const sy = 300 / frame.height
+  if (viewportName === 'phone') assert(frame.width < 390, `the preview is not scaled on a phone (${frame.width} px)`)
+
+  // The bottom-right handle, 40 x 30 CSS px: width and height grow by that in image px.
+  await page.locator('[data-testid=crop-handle-se]').scrollIntoViewIfNeeded()
+  await dragBy(page, '[data-testid=crop-handle-se]', 40, 30)
+  let now = await fields()
+  const near = (a, b) => Math.abs(a - b) <= 1
+  assert(near(now.width, 150 + 40 * sx) && near(now.height, 150 + 30 * sy) && now.x === 125 && now.y === 75,
+    `after dragging the corner by 40 x 30 CSS px (scale ${sx.toFixed(2)}): ${JSON.stringify(now)}`)
+  // The left edge, 25 px to the right: x grows, width shrinks, the right side stays.
+  const right = now.x + now.width
+  await dragBy(page, '[data-testid=crop-handle-w]', 25, 0)
+  now = await fields()
+  assert(near(now.x, 125 + 25 * sx) && now.x + now.width === right, `after dragging the left edge: ${JSON.stringify(now)}`)
+  // The box itself: it moves and keeps its size.
+  const size = { width: now.width, height: now.height }
+  await dragBy(page, '[data-testid=crop-box]', -30, -20)
+  const moved = await fields()
+  assert(moved.width === size.width && moved.height === size.height && near(moved.x, now.x - 30 * sx) && near(moved.y, Math.max(0, now.y - 20 * sy)),
+    `after moving the box: ${JSON.stringify(moved)} from ${JSON.stringify(now)}`)
+
+  // A field moves the box.
+  await page.fill('#param-x', '0')
+  await page.fill('#param-y', '0')
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid=crop-box]').style
+    return s.left === '0%' && s.top === '0%'
+  })
+  // Keyboard: arrows move by 1 % of the longer side (4 px), Shift+arrows resize.
+  await page.focus('[data-testid=crop-box]')
+  await page.keyboard.press('ArrowRight')
+  await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('Shift+ArrowRight')
+  now = await fields()
+  assert(now.x === 4 && now.y === 4 && now.width === size.width + 4 && now.height === size.height, `after the arrow keys: ${JSON.stringify(now)}`)
+
+  // A preset locks the proportions, and a dragged corner keeps them.
+  await page.click('[data-testid=crop-preset-16\\:9]')
+  now = await fields()
+  assert(Math.abs(now.width / now.height - 16 / 9) < 0.02, `16:9 preset gave ${now.width} x ${now.height}`)
+  assert((await page.getAttribute('[data-testid=crop-preset-16\\:9]', 'aria-pressed')) === 'true', '16:9 is not shown as chosen')
+  await dragBy(page, '[data-testid=crop-handle-se]', 30, 5)
+  now = await fields()
+  assert(Math.abs(now.width / now.height - 16 / 9) < 0.03 && now.x + now.width <= 400 && now.y + now.height <= 300,
+    `16:9 after a corner drag: ${JSON.stringify(now)}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-crop-editor.png`), fullPage: true })
+  const violations = await axeViolations(page, 'crop editor')
+  assert(violations.length === 0, violations.join('\n    '))
+
+  await page.click('[data-testid=submit]')
+  await page.waitForFunction(() => window.__sentForms.length === 1)
+  const posted = await page.evaluate(() => window.__sentForms[0])
+  assert(/^file:crop\.png:/.test(posted.image), `the file sent: ${posted.image}`)
+  for (const k of ['x', 'y', 'width', 'height']) assert(Number(posted[k]) === now[k], `${k} sent as ${posted[k]}, the field says ${now[k]}`)
+  await waitForResult(page)
+  const details = await text(page, '[data-testid=result-details]')
+  assert(details.startsWith(`${now.width} × ${now.height} px`), `result "${details}", expected ${now.width} × ${now.height} px`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-crop-result.png`), fullPage: true })
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1254,6 +1365,8 @@ async function main() {
     await scenario('gallery-cards-filter', galleryCardsFilter)
     await scenario('paste-image', pasteImage)
     await scenario('resize-keeps-aspect', resizeAspect)
+    await scenario('crop-editor-desktop', (t) => cropEditor('desktop', t))
+    await scenario('crop-editor-phone', (t) => cropEditor('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { makePng, makeNoisyPng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
+import { makePng, makeNoisyPng, makeSubjectPng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..', '..')
@@ -1322,6 +1322,99 @@ async function cropEditor(viewportName, { page, context }) {
   await page.screenshot({ path: join(SHOTS, `${viewportName}-crop-result.png`), fullPage: true })
 }
 
+/** The RGBA of pixel (x, y) of an image file, decoded by the browser. */
+async function pixelOf(page, path, x = 0, y = 0) {
+  const b64 = readFileSync(path).toString('base64')
+  return page.evaluate(async ([data, px, py]) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
+    const bitmap = await createImageBitmap(new Blob([bytes]))
+    const canvas = document.createElement('canvas')
+    canvas.width = bitmap.width
+    canvas.height = bitmap.height
+    const ctx = canvas.getContext('2d')
+    ctx.drawImage(bitmap, 0, 0)
+    return { rgba: Array.from(ctx.getImageData(px, py, 1, 1).data), width: bitmap.width, height: bitmap.height }
+  }, [b64, x, y])
+}
+
+async function download(page, selector) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)])
+  const path = await dl.path()
+  return { path, name: dl.suggestedFilename(), head: readFileSync(path).subarray(0, 8) }
+}
+
+/* Issue 13, point 5. The result view of a background removal: the
+ * before/after slider moves the source's clip with the mouse (a drag on the
+ * picture) and with the keys, "Actual size (1:1)" shows the full file at its
+ * natural size in a scrollable box, and the background choice changes the
+ * preview and the download: transparent keeps the server's PNG with alpha,
+ * white and a chosen colour are flattened in the browser (the corner pixel
+ * of the downloaded file is read back). */
+async function resultCompareBackground(viewportName, { page, context }) {
+  await seedSharedUser(context)
+  await page.goto('/remove/background/')
+  await page.setInputFiles('#image-file', { name: 'subject.png', mimeType: 'image/png', buffer: makeSubjectPng(600, 400) })
+  await page.locator('[data-testid=file-name]').filter({ hasText: '600 × 400 px' }).waitFor()
+  await page.click('[data-testid=submit]')
+  await waitForResult(page)
+  const clip = () => page.$eval('[data-testid=source-image]', (el) => el.style.clipPath)
+  assert((await clip()) === 'inset(0px 50% 0px 0px)', `initial clip ${await clip()}`)
+
+  // A drag on the picture to a quarter of its width, then keys.
+  const cmp = page.locator('[data-testid=compare]')
+  await cmp.scrollIntoViewIfNeeded()
+  const b = await cmp.boundingBox()
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(b.x + b.width * 0.25, b.y + b.height / 2, { steps: 4 })
+  await page.mouse.up()
+  assert((await clip()) === 'inset(0px 75% 0px 0px)', `after dragging to 25 %: ${await clip()}`)
+  await page.focus('[data-testid=compare-slider]')
+  await page.keyboard.press('ArrowRight')
+  await page.keyboard.press('ArrowRight')
+  assert((await clip()) === 'inset(0px 73% 0px 0px)', `after two right arrows: ${await clip()}`)
+  await page.keyboard.press('End')
+  assert((await clip()) === 'inset(0px 0% 0px 0px)', `after End: ${await clip()}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-result-compare.png`), fullPage: true })
+
+  // Transparent: the server's file, a PNG whose corner is see-through.
+  const transparent = await download(page, '[data-testid=download-link]')
+  assert(transparent.head.toString('latin1', 1, 4) === 'PNG', 'the transparent download is not a PNG')
+  const tc = await pixelOf(page, transparent.path)
+  assert(tc.rgba[3] < 128, `the removed background's corner is not transparent: ${tc.rgba}`)
+
+  // White: the preview and the download, a flattened PNG with a white corner.
+  await page.check('[data-testid=background-white]')
+  const bg = await page.$eval('[data-testid=result-image]', (el) => getComputedStyle(el).backgroundColor)
+  assert(bg === 'rgb(255, 255, 255)', `preview background on white: ${bg}`)
+  const white = await download(page, '[data-testid=download-link]')
+  const wc = await pixelOf(page, white.path)
+  assert(white.head.toString('latin1', 1, 4) === 'PNG' && /white\.png$/.test(white.name), `white download ${white.name}`)
+  assert(wc.rgba.join(',') === '255,255,255,255', `the white download's corner is ${wc.rgba}`)
+  assert(wc.width === tc.width && wc.height === tc.height, `flattened ${wc.width}x${wc.height}, result ${tc.width}x${tc.height}`)
+  // The subject stays: the middle is the disc's dark blue, not white.
+  const mid = await pixelOf(page, white.path, Math.floor(wc.width / 2), Math.floor(wc.height / 2))
+  assert(mid.rgba[2] > mid.rgba[0] + 50 && mid.rgba[0] < 100, `the subject is gone from the flattened image: ${mid.rgba}`)
+
+  // A chosen colour.
+  await page.check('[data-testid=background-colour]')
+  await page.fill('[data-testid=background-colour][type=color]', '#ff0000')
+  const red = await download(page, '[data-testid=download-link]')
+  const rc = await pixelOf(page, red.path)
+  assert(rc.rgba.join(',') === '255,0,0,255', `the colour download's corner is ${rc.rgba}`)
+
+  // 1:1: the full file at its natural size, scrollable when wider than the page.
+  await page.click('[data-testid=actual-size-toggle]')
+  await page.waitForFunction(() => document.querySelector('[data-testid=actual-size-image]')?.naturalWidth > 0)
+  const one = await page.$eval('[data-testid=actual-size-image]', (el) => ({ w: el.getBoundingClientRect().width, nw: el.naturalWidth, box: el.parentElement.clientWidth, sw: el.parentElement.scrollWidth }))
+  assert(Math.abs(one.w - one.nw) < 1, `1:1 shows ${one.w} px of ${one.nw}`)
+  if (viewportName === 'phone') assert(one.sw > one.box, `1:1 on a phone does not scroll (${one.sw} <= ${one.box})`)
+  await checkAccessibilityBasics(page, `${viewportName} result 1:1`)
+  const violations = await axeViolations(page, 'result view')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-result-actual-size.png`), fullPage: true })
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1367,6 +1460,8 @@ async function main() {
     await scenario('resize-keeps-aspect', resizeAspect)
     await scenario('crop-editor-desktop', (t) => cropEditor('desktop', t))
     await scenario('crop-editor-phone', (t) => cropEditor('phone', t), { viewport: PHONE })
+    await scenario('result-compare-background-desktop', (t) => resultCompareBackground('desktop', t))
+    await scenario('result-compare-background-phone', (t) => resultCompareBackground('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -1415,6 +1415,74 @@ async function resultCompareBackground(viewportName, { page, context }) {
   await page.screenshot({ path: join(SHOTS, `${viewportName}-result-actual-size.png`), fullPage: true })
 }
 
+/* Issue 13, point 7. Several files at once (the file input's `multiple`,
+ * and a drop of several): the total cost ("3 files × 3 = 9 credits"),
+ * Process disabled when the balance covers one file but not all three
+ * (lowered with iactl), and each file sent as its own job, all in the
+ * recent-jobs tray and all finished. */
+async function multipleFiles(viewportName, { page, context }) {
+  const user = await createUser(BASE_URL, 'multi')
+  await seedOnce(context, user)
+  await recordSentForms(context)
+  const three = ['one', 'two', 'three'].map((n, i) => ({ name: `${n}.png`, mimeType: 'image/png', buffer: makePng(60 + i * 10, 40) }))
+  const pick = async () => {
+    if (viewportName === 'phone') {
+      // A drop of the three files on the drop zone.
+      await page.locator('[data-testid=drop-zone]').waitFor()
+      await page.evaluate((list) => {
+        const dt = new DataTransfer()
+        for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: 'image/png' }))
+        document.querySelector('[data-testid=drop-zone]').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+      }, three.map((f) => ({ name: f.name, b64: f.buffer.toString('base64') })))
+    } else {
+      await page.setInputFiles('#image-file', three)
+    }
+    await page.locator('[data-testid=file-count]').filter({ hasText: '3 images' }).waitFor()
+  }
+  const submit = page.locator('[data-testid=submit]')
+
+  // 8 credits: one file (3) is fine, three (9) are not.
+  iactl(['credits', 'revoke', user.email, '92'])
+  await page.goto('/remove/background/')
+  await pick()
+  assert((await page.locator('[data-testid=file-list] li').count()) === 3, 'the three files are not listed')
+  const total = (await text(page, '[data-testid=total-cost]')).replace(/\s+/g, ' ')
+  assert(/3 files × 3 = 9 credits/.test(total), `total cost: ${total}`)
+  await page.locator('[data-testid=submit-blocked]').filter({ hasText: 'This costs 9 credits (3 files × 3) and your balance is 8 credits.' }).waitFor()
+  assert(await submit.isDisabled(), 'Process is enabled for 9 credits with a balance of 8')
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-multiple-files-short.png`), fullPage: true })
+  await page.setInputFiles('#image-file', three.slice(0, 1))
+  await page.locator('[data-testid=file-name]').waitFor()
+  assert((await page.locator('[data-testid=total-cost]').count()) === 0, 'a total is shown for one file')
+  assert(await submit.isEnabled(), 'Process is disabled for one file (3 credits) with a balance of 8')
+
+  // 18 credits: the three go, one job each.
+  iactl(['credits', 'grant', user.email, '10'])
+  await page.goto('/remove/background/')
+  await pick()
+  assert(await submit.isEnabled(), 'Process is disabled for 9 credits with a balance of 18')
+  assert(/Process 3 images \(9 credits\)/.test(await text(page, '[data-testid=submit]')), `button: ${await text(page, '[data-testid=submit]')}`)
+  await submit.click()
+  await page.locator('[data-testid=batch-area]').waitFor({ timeout: JOB_TIMEOUT_MS })
+  const sent = await page.evaluate(() => window.__sentForms.map((f) => f.image))
+  assert(sent.length === 3 && sent.every((f, i) => f.startsWith(`file:${three[i].name}:`)), `sent: ${sent.join(', ')}`)
+  const links = page.locator('[data-testid^=batch-job-]')
+  assert((await links.count()) === 3, `${await links.count()} jobs started, expected 3`)
+  const ids = []
+  for (const l of await links.all()) ids.push(Number((await l.getAttribute('data-testid')).replace('batch-job-', '')))
+  assert(new Set(ids).size === 3, `job ids ${ids}`)
+  await page.click('[data-testid=jobs-toggle]')
+  for (const id of ids) await page.locator(`[data-testid=recent-job-${id}]`).waitFor()
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-multiple-files-tray.png`), fullPage: true })
+  await page.keyboard.press('Escape')
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid^=batch-job-]')].filter((a) => /Done/.test(a.textContent)).length === n, 3, { timeout: JOB_TIMEOUT_MS })
+  const after = (await apiCall(BASE_URL, '/api/v1/user/info/', { token: user.access })).body.credits
+  assert(after === 9, `balance after three jobs of 3: ${after}, expected 9`)
+  const violations = await axeViolations(page, 'batch started')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-multiple-files-done.png`), fullPage: true })
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1462,6 +1530,8 @@ async function main() {
     await scenario('crop-editor-phone', (t) => cropEditor('phone', t), { viewport: PHONE })
     await scenario('result-compare-background-desktop', (t) => resultCompareBackground('desktop', t))
     await scenario('result-compare-background-phone', (t) => resultCompareBackground('phone', t), { viewport: PHONE })
+    await scenario('multiple-files-desktop', (t) => multipleFiles('desktop', t))
+    await scenario('multiple-files-phone', (t) => multipleFiles('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

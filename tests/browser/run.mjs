@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { makePng, makeNoisyPng, makeSubjectPng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
+import { crc32, makePng, makeNoisyPng, makeSubjectPng, apiCall, uniqueEmail, createUser, findResetLink, findVerifyLinks } from './helpers.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..', '..')
@@ -1483,6 +1483,115 @@ async function multipleFiles(viewportName, { page, context }) {
   await page.screenshot({ path: join(SHOTS, `${viewportName}-multiple-files-done.png`), fullPage: true })
 }
 
+/** Uploads `n` small greyscale jobs from node and waits until they are done; returns their ids. */
+async function makeDoneImages(user, n) {
+  const ids = []
+  for (let i = 0; i < n; i++) {
+    const fd = new FormData()
+    fd.append('image', new Blob([makePng(40 + i * 8, 30)], { type: 'image/png' }), `bulk-${i}.png`)
+    const res = await fetch(url('/api/v1/process/greyscale/'), { method: 'POST', headers: { Authorization: `Bearer ${user.access}` }, body: fd })
+    assert(res.status === 202, `upload ${i}: ${res.status}`)
+    ids.push((await res.json()).image_id)
+  }
+  const until = Date.now() + JOB_TIMEOUT_MS
+  for (const id of ids) {
+    for (;;) {
+      const r = await apiCall(BASE_URL, `/api/v1/image/status/${id}/`, { token: user.access })
+      if (r.status === 200 && r.body.status === 'done') break
+      assert(r.status === 202 && Date.now() < until, `job ${id}: ${r.status} ${JSON.stringify(r.body)}`)
+      await new Promise((ok) => setTimeout(ok, 300))
+    }
+  }
+  return ids
+}
+
+/** The entries of a ZIP file from its central directory: [{ name, crc, size, data }]. */
+function readZip(buf) {
+  let end = -1
+  for (let i = buf.length - 22; i >= 0; i--) if (buf.readUInt32LE(i) === 0x06054b50) { end = i; break }
+  assert(end >= 0, 'no end of central directory record in the ZIP')
+  const count = buf.readUInt16LE(end + 10)
+  let p = buf.readUInt32LE(end + 16)
+  const out = []
+  for (let k = 0; k < count; k++) {
+    assert(buf.readUInt32LE(p) === 0x02014b50, `central directory entry ${k} has a bad signature`)
+    const method = buf.readUInt16LE(p + 10)
+    const crc = buf.readUInt32LE(p + 16)
+    const size = buf.readUInt32LE(p + 24)
+    const nameLen = buf.readUInt16LE(p + 28)
+    const extra = buf.readUInt16LE(p + 30)
+    const comment = buf.readUInt16LE(p + 32)
+    const local = buf.readUInt32LE(p + 42)
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen)
+    assert(buf.readUInt32LE(local) === 0x04034b50, `${name}: no local header at ${local}`)
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28)
+    out.push({ name, method, crc, size, data: buf.subarray(start, start + size) })
+    p += 46 + nameLen + extra + comment
+  }
+  return out
+}
+
+/* Issue 13, point 11. Gallery bulk actions: two cards selected and
+ * downloaded as one ZIP (its central directory parsed here: two stored
+ * entries whose bytes and CRC-32 are the full-size files); deleted and
+ * undone (both still there after a reload, on the server too); deleted
+ * again and left to the toast (~6 s): gone after a reload. */
+async function galleryBulk(viewportName, { page, context }) {
+  const user = await createUser(BASE_URL, 'bulk')
+  await seedOnce(context, user)
+  const ids = await makeDoneImages(user, 3)
+  const [a, b, c] = ids
+  await page.goto('/users/images/')
+  for (const id of ids) await page.locator(`[data-testid=gallery-item-${id}]`).waitFor()
+  await page.check(`[data-testid=select-${a}]`)
+  await page.check(`[data-testid=select-${b}]`)
+  assert((await text(page, '[data-testid=picked-count]')) === '2 selected', `selection: ${await text(page, '[data-testid=picked-count]')}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-gallery-bulk-selected.png`), fullPage: true })
+
+  // ZIP of the two, full size.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-zip]')])
+  assert(/\.zip$/.test(dl.suggestedFilename()), `ZIP named ${dl.suggestedFilename()}`)
+  const entries = readZip(readFileSync(await dl.path()))
+  assert(entries.length === 2, `${entries.length} files in the ZIP`)
+  for (const id of [a, b]) {
+    const info = (await apiCall(BASE_URL, `/api/v1/image/status/${id}/`, { token: user.access })).body
+    const e = entries.find((x) => x.name === `image-assistant-${id}.png`)
+    assert(e, `no image-assistant-${id}.png in ${entries.map((x) => x.name)}`)
+    const full = Buffer.from(await (await fetch(new URL(info.image, BASE_URL + '/'))).arrayBuffer())
+    assert(e.method === 0 && e.data.equals(full), `${e.name} is not the full file (${e.size} bytes, the file has ${full.length})`)
+    assert(e.crc === crc32(e.data), `${e.name}: CRC-32 in the directory does not match its bytes`)
+  }
+
+  // Delete the two, then undo: nothing is deleted.
+  await page.click('[data-testid=delete-selected]')
+  await page.locator('[data-testid=undo-toast]').waitFor()
+  assert((await page.locator(`[data-testid=gallery-item-${a}], [data-testid=gallery-item-${b}]`).count()) === 0, 'the deleted cards are still shown')
+  assert((await text(page, '[data-testid=gallery-count]')) === '1 image', `count during undo: ${await text(page, '[data-testid=gallery-count]')}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-gallery-undo-toast.png`), fullPage: true })
+  const violations = await axeViolations(page, 'gallery undo toast')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.click('[data-testid=undo-delete]')
+  await page.locator(`[data-testid=gallery-item-${a}]`).waitFor()
+  await page.waitForTimeout(7000) // past the toast's time: still nothing deleted
+  await page.reload()
+  for (const id of ids) await page.locator(`[data-testid=gallery-item-${id}]`).waitFor()
+  const kept = (await apiCall(BASE_URL, '/api/v1/user/images/', { token: user.access })).body.count
+  assert(kept === 3, `${kept} images on the server after undo`)
+
+  // Delete again and let the toast expire.
+  await page.check(`[data-testid=select-${a}]`)
+  await page.check(`[data-testid=select-${b}]`)
+  await page.click('[data-testid=delete-selected]')
+  await page.locator('[data-testid=undo-toast]').waitFor()
+  await page.locator('[data-testid=undo-toast]').waitFor({ state: 'detached', timeout: 10000 })
+  await page.locator('[data-testid=gallery-notice]').filter({ hasText: '2 images deleted.' }).waitFor()
+  await page.reload()
+  await page.locator(`[data-testid=gallery-item-${c}]`).waitFor()
+  assert((await page.locator(`[data-testid=gallery-item-${a}], [data-testid=gallery-item-${b}]`).count()) === 0, 'deleted images are back after a reload')
+  const left = (await apiCall(BASE_URL, '/api/v1/user/images/', { token: user.access })).body
+  assert(left.count === 1 && left.results[0].id === c, `left on the server: ${left.results.map((i) => i.id)}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1532,6 +1641,8 @@ async function main() {
     await scenario('result-compare-background-phone', (t) => resultCompareBackground('phone', t), { viewport: PHONE })
     await scenario('multiple-files-desktop', (t) => multipleFiles('desktop', t))
     await scenario('multiple-files-phone', (t) => multipleFiles('phone', t), { viewport: PHONE })
+    await scenario('gallery-bulk-desktop', (t) => galleryBulk('desktop', t))
+    await scenario('gallery-bulk-phone', (t) => galleryBulk('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -1132,12 +1132,14 @@ async function galleryCardsFilter({ page, context }) {
     const res = await route.fetch()
     if (res.status() !== 200) return route.fulfill({ response: res })
     const body = await res.json()
-    served = (body.results || []).map((img) => ({
+    const results = (body.results || []).map((img) => ({
       ...img,
       original_name: img.original_name === undefined ? 'second.png' : img.original_name,
       params: img.params === undefined ? { format: 'png' } : img.params,
     }))
-    return route.fulfill({ response: res, json: { ...body, results: served } })
+    // The running-jobs list (?status=pending,processing) is not the gallery's page.
+    if (!/[?&]status=/.test(route.request().url())) served = results
+    return route.fulfill({ response: res, json: { ...body, results } })
   })
   await page.setViewportSize(PHONE)
   await page.goto('/users/images/')

@@ -1460,6 +1460,16 @@ async function multipleFiles(viewportName, { page, context }) {
 
   // 18 credits: the three go, one job each.
   iactl(['credits', 'grant', user.email, '10'])
+  if (viewportName === 'desktop') {
+    // Each file is checked before upload, not only the first: 4x of a 4000x3000 third file is too big.
+    await page.goto('/process/enhancement/')
+    await page.setInputFiles('#image-file', [three[0], three[1], { name: 'huge.png', mimeType: 'image/png', buffer: makePng(4000, 3000) }])
+    await page.locator('[data-testid=submit-blocked]').filter({ hasText: 'huge.png would give 16000 × 12000 px (192.0 MP)' }).waitFor()
+    assert(await submit.isDisabled(), 'Process is enabled with a third file too large at 4x')
+    await page.selectOption('#param-scale', '2')
+    await page.locator('[data-testid=submit-blocked]').waitFor({ state: 'detached' })
+    assert(await submit.isEnabled(), 'Process stays disabled at 2x')
+  }
   await page.goto('/remove/background/')
   await pick()
   assert(await submit.isEnabled(), 'Process is disabled for 9 credits with a balance of 18')

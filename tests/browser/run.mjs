@@ -1309,6 +1309,22 @@ async function cropEditor(viewportName, { page, context }) {
   now = await fields()
   assert(Math.abs(now.width / now.height - 16 / 9) < 0.03 && now.x + now.width <= 400 && now.y + now.height <= 300,
     `16:9 after a corner drag: ${JSON.stringify(now)}`)
+  if (viewportName === 'phone') {
+    // A finger (DevTools touch events, which Chromium turns into pointer events) moves the box.
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 })
+    const bb = await page.locator('[data-testid=crop-box]').boundingBox()
+    const x0 = bb.x + bb.width / 2
+    const y0 = bb.y + bb.height / 2
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: x0, y: y0 }] })
+    for (const f of [0.5, 1]) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: x0 + 20 * f, y: y0 + 10 * f }] })
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+    const touched = await fields()
+    assert(touched.width === now.width && touched.height === now.height && near(touched.x, Math.min(400 - now.width, now.x + 20 * sx)) && near(touched.y, Math.min(300 - now.height, now.y + 10 * sy)),
+      `after a touch drag of the box by 20 x 10: ${JSON.stringify(touched)} from ${JSON.stringify(now)}`)
+    console.log(`    touch drag: ${JSON.stringify(now)} -> ${JSON.stringify(touched)}`)
+    now = touched
+  }
   await page.screenshot({ path: join(SHOTS, `${viewportName}-crop-editor.png`), fullPage: true })
   const violations = await axeViolations(page, 'crop editor')
   assert(violations.length === 0, violations.join('\n    '))

@@ -15,7 +15,7 @@ const CRC_TABLE = (() => {
   return t
 })()
 
-function crc32(buf) {
+export function crc32(buf) {
   let c = 0xffffffff
   for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8)
   return (c ^ 0xffffffff) >>> 0
@@ -74,6 +74,34 @@ export function makeNoisyPng(width = 800, height = 600) {
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
     chunk('IDAT', deflateSync(raw, { level: 1 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
+/** A "product photo": a light grey (240) background with a dark blue disc in
+ * the middle, so a background removal has a clear subject and clear corners. */
+export function makeSubjectPng(width = 600, height = 400) {
+  const raw = Buffer.alloc((width * 3 + 1) * height)
+  const r2 = (Math.min(width, height) * 0.3) ** 2
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1)
+    for (let x = 0; x < width; x++) {
+      const i = row + 1 + x * 3
+      const inside = (x - width / 2) ** 2 + (y - height / 2) ** 2 < r2
+      raw[i] = inside ? 20 : 240
+      raw[i + 1] = inside ? 40 : 240
+      raw[i + 2] = inside ? 140 : 240
+    }
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr[8] = 8
+  ihdr[9] = 2
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ])
 }

@@ -239,10 +239,16 @@ class WebhookTest(StripeTestCase):
         self.assertJsonResponse(r, 413, {"detail": "Request body too large."})
 
     def test_no_user_endpoint_adds_credits(self):
+        """The original's users/add/credits/ answers its client's success
+        path (200 with the balance) but grants nothing; nothing else exists."""
         _, access, info = self.buyer()
-        for path in ("/api/v1/users/add/credits/", "/api/v1/stripe/add/credits/"):
-            r = request("POST", path, {"credits": 1000, "amount": 1000}, token=access)
-            self.assertIn(r.status, (404, 405), r)
+        r = request("POST", "/api/v1/users/add/credits/", {"credits": 1000, "amount": 1000},
+                    token=access)
+        self.assertJsonResponse(r, 200, {"detail": "Credits added successfully.",
+                                         "credits": info["credits"]})
+        r = request("POST", "/api/v1/stripe/add/credits/", {"credits": 1000, "amount": 1000},
+                    token=access)
+        self.assertIn(r.status, (404, 405), r)
         self.assertEqual(self.user_info(access)["credits"], info["credits"])
 
 

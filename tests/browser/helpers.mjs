@@ -30,6 +30,22 @@ function chunk(type, data) {
   return Buffer.concat([len, td, crc])
 }
 
+/* An 8-bit RGB PNG of width x height from raw scanlines (a filter byte,
+ * then 3 bytes a pixel), deflated at `level`. */
+function pngFile(width, height, raw, level = 6) {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr[8] = 8 // bit depth
+  ihdr[9] = 2 // colour type RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level })),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
 /** A colourful RGB PNG of width x height (a gradient with a red square). */
 export function makePng(width = 96, height = 64) {
   const raw = Buffer.alloc((width * 3 + 1) * height)
@@ -44,17 +60,7 @@ export function makePng(width = 96, height = 64) {
       raw[i + 2] = inSquare ? 40 : 180
     }
   }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8 // bit depth
-  ihdr[9] = 2 // colour type RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
+  return pngFile(width, height, raw)
 }
 
 /** An RGB PNG of random noise: it hardly compresses (about 3 bytes a pixel). */
@@ -65,17 +71,7 @@ export function makeNoisyPng(width = 800, height = 600) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
     raw[i] = i % (width * 3 + 1) === 0 ? 0 : seed >>> 24
   }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8
-  ihdr[9] = 2
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 1 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
+  return pngFile(width, height, raw, 1)
 }
 
 /** A "product photo": a light grey (240) background with a dark blue disc in
@@ -93,17 +89,7 @@ export function makeSubjectPng(width = 600, height = 400) {
       raw[i + 2] = inside ? 140 : 240
     }
   }
-  const ihdr = Buffer.alloc(13)
-  ihdr.writeUInt32BE(width, 0)
-  ihdr.writeUInt32BE(height, 4)
-  ihdr[8] = 8
-  ihdr[9] = 2
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ])
+  return pngFile(width, height, raw)
 }
 
 /** POST/GET JSON to the API from node; resolves { status, body }. */

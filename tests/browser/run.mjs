@@ -485,6 +485,21 @@ async function seedSharedUser(context) {
   return user
 }
 
+/* Answer every job-status request with a 202 carrying `state` (e.g.
+ * { status: 'pending', position: 2 }), so a job stays visibly queued however
+ * fast the batch processor is, until the returned release() lets the
+ * server's own answers through. */
+async function holdStatus(context, state) {
+  let hold = true
+  const body = JSON.stringify({ detail: 'Image is still being processed.', ...state })
+  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
+    hold ? route.fulfill({ status: 202, contentType: 'application/json', body }) : route.continue(),
+  )
+  return () => {
+    hold = false
+  }
+}
+
 /* Issue 13, point 1. The job id goes into the URL, a reload resumes polling
  * and shows the job again, the recent-jobs tray (localStorage, per user)
  * lists it, and the dashboard and gallery show it while it runs, with its
@@ -493,12 +508,7 @@ async function seedSharedUser(context) {
  * the job stays visibly queued however fast the batch processor is. */
 async function jobSurvivesReload({ page, context }) {
   const user = await seedSharedUser(context)
-  let hold = true
-  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
-    hold
-      ? route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ detail: 'Image is still being processed.', status: 'pending', position: 2 }) })
-      : route.continue(),
-  )
+  const release = await holdStatus(context, { status: 'pending', position: 2 })
   await page.goto('/create/grayscale/')
   await page.setInputFiles('#image-file', { name: 'reload.png', mimeType: 'image/png', buffer: makePng(120, 90) })
   await page.locator('[data-testid=file-preview]').waitFor()
@@ -541,7 +551,7 @@ async function jobSurvivesReload({ page, context }) {
   await page.waitForURL(new RegExp(`/create/grayscale/\\?job=${id}$`))
   await card.waitFor()
 
-  hold = false
+  release()
   const result = await waitForResult(page)
   assert((await result.getAttribute('data-image-id')) === id, 'the result shown is not the job of the URL')
   await page.reload()
@@ -842,12 +852,7 @@ async function axeStates(viewportName, { page, context, allow }) {
   await page.locator('[data-testid=scale-too-big]').waitFor()
   await check('enhancement 4x too big')
 
-  let hold = true
-  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
-    hold
-      ? route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ detail: 'Image is still being processed.', status: 'pending', position: 1 }) })
-      : route.continue(),
-  )
+  const release = await holdStatus(context, { status: 'pending', position: 1 })
   await page.goto('/create/grayscale/')
   await page.setInputFiles('#image-file', { name: 'axe.png', mimeType: 'image/png', buffer: makePng(160, 120) })
   await page.locator('[data-testid=output-size]').waitFor()
@@ -861,7 +866,7 @@ async function axeStates(viewportName, { page, context, allow }) {
   await page.goto('/dashboard')
   await page.locator('[data-testid=active-jobs]').waitFor()
   await check('dashboard with a running job')
-  hold = false
+  release()
   await page.goto(jobUrl)
   await waitForResult(page)
   await check('result')
@@ -942,10 +947,7 @@ async function balanceAfter402({ page, context, allow }) {
  * menu closes on Esc and focus returns to its button. */
 async function announceAndEsc({ page, context }) {
   await seedSharedUser(context)
-  let hold = true
-  await context.route(/\/api\/v1\/image\/status\/\d+\/?$/, (route) =>
-    hold ? route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ detail: 'Image is still being processed.', status: 'processing' }) }) : route.continue(),
-  )
+  const release = await holdStatus(context, { status: 'processing' })
   await page.goto('/create/grayscale/')
   await page.setInputFiles('#image-file', { name: 'live.png', mimeType: 'image/png', buffer: makePng(80, 60) })
   await page.locator('[data-testid=file-preview]').waitFor()
@@ -958,7 +960,7 @@ async function announceAndEsc({ page, context }) {
   assert(live.some((t) => /Processing your image/.test(t)), `the status is not in a live region: ${JSON.stringify(live)}`)
   assert(!live.some((t) => /\d+ s\b/.test(t)), `the seconds counter is inside a live region: ${JSON.stringify(live)}`)
   assert((await text(page, '[data-testid=job-announce]')) === '', 'the result was announced before it was ready')
-  hold = false
+  release()
   await waitForResult(page)
   assert((await text(page, '[data-testid=job-announce]')) === 'Your image is ready.', 'the finished result is not announced')
 
@@ -978,15 +980,11 @@ async function announceAndEsc({ page, context }) {
  * it is edited. */
 async function formsFromCatalogue({ page, context }) {
   await seedSharedUser(context)
-  // Without published params: the SPA's own outline limits (0-255, as lib/imgops.c).
+  // The server's own table: outline thresholds 0-255 (lib/svcparams.c).
   await page.goto('/create/outline/')
   await page.locator('#param-low-threshold').waitFor()
   await page.waitForLoadState('networkidle')
-  const publishes = await page.evaluate(async () => {
-    const list = await (await fetch('/api/v1/services/')).json()
-    return list.some((sv) => Array.isArray(sv.params))
-  })
-  if (!publishes) assert((await page.getAttribute('#param-low-threshold', 'max')) === '255', 'the fallback outline limit is not 255')
+  assert((await page.getAttribute('#param-low-threshold', 'max')) === '255', 'the published outline limit (255) is not the form\'s')
 
   await context.route(/\/api\/v1\/services\/?$/, async (route) => {
     const res = await route.fetch()

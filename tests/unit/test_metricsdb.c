@@ -100,16 +100,17 @@ START_TEST(test_queue_and_ledger)
 	struct user_new nu = {.email = "metrics@example.com", .signup_credits = 10};
 	struct job_new j = {0};
 	int64_t uid, id;
-	char *text, *src = NULL, *img = NULL;
+	char *text, *src = NULL, *img = NULL, *thumb = NULL;
 
 	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
 	j.user_id = uid;
 	j.service = "greyscale";
 	ck_assert_int_eq(jobs_enqueue(db, &j, &id), 0);
 	ck_assert_int_eq(jobs_enqueue(db, &j, &id), 0);
-	ck_assert_int_eq(jobs_delete(db, id, uid, &src, &img), 0); /* cancelled: refunded */
+	ck_assert_int_eq(jobs_delete(db, id, uid, &src, &img, &thumb), 0); /* cancelled: refunded */
 	free(src);
 	free(img);
+	free(thumb);
 	text = collect();
 	ck_assert_ptr_nonnull(strstr(text, "ia_queue_jobs{status=\"pending\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(text, "ia_credits_total{reason=\"charge\"} 2\n"));

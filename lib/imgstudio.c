@@ -133,6 +133,12 @@ static void studio_shadows(const struct studio *p, double step)
 		p->cost[i] = p->shade[i] && p->shadow[i] < p->plain[i] ? p->shadow[i] : p->plain[i];
 }
 
+/* Did pixel i's distance come from a shadow of the backdrop (studio_shadows)? */
+static int studio_uses_shadow(const struct studio *p, size_t i)
+{
+	return p->cost[i] != p->plain[i];
+}
+
 /*
  * A subject of nearly the backdrop's colour (white on white) fits pixel by
  * pixel, but not on average: over a box of pixels that fit, the noise
@@ -149,7 +155,7 @@ static void studio_steady(const struct studio *p, const struct imgbackdrop *bd)
 	float *sum = xmalloc(p->n * 4 * sizeof(*sum)), *count = sum + 3 * p->n;
 
 	for (size_t i = 0; i < p->n; i++) {
-		float s = p->cost[i] != p->plain[i] ? p->scale[i] : 1.0f;
+		float s = studio_uses_shadow(p, i) ? p->scale[i] : 1.0f;
 		int calm = p->cost[i] < tau2;
 
 		for (int c = 0; c < 3; c++)
@@ -248,7 +254,7 @@ static void studio_round(struct studio *p, const struct imgbackdrop *bd, struct 
 /* Is background pixel i a shadow: explained by one and not by the plain backdrop? */
 static int studio_shaded(const struct studio *p, size_t i)
 {
-	return !p->fg[i] && p->cost[i] != p->plain[i] &&
+	return !p->fg[i] && studio_uses_shadow(p, i) &&
 	       p->plain[i] >= (float)(STUDIO_TAU * STUDIO_TAU);
 }
 
@@ -408,7 +414,7 @@ static void studio_matte(const struct studio *p, const struct imgbackdrop *bd, f
 
 	/* the shading of the backdrop: the shadow's darkening where the cut used it */
 	for (size_t i = 0; i < p->n; i++)
-		p->scale[i] = p->cost[i] != p->plain[i] ? p->scale[i] : 1.0f;
+		p->scale[i] = studio_uses_shadow(p, i) ? p->scale[i] : 1.0f;
 	imgmatte_known_backdrop(&in, alpha);
 }
 

@@ -14,8 +14,6 @@
 
 #include <gd.h>
 
-static int imgpreview_write(gdImagePtr im, const char *path, uint64_t *bytes);
-
 /*
  * Encode im as WebP into path through path.<pid>.tmp (the orphan sweep's
  * pattern for a writer that died) and a rename; *bytes gets the size.

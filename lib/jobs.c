@@ -648,21 +648,6 @@ int jobs_each_filtered(struct db *db, int64_t user_id, const struct jobs_filter 
 	return jobs_each_row(st, fn, ud);
 }
 
-int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count)
-{
-	const struct jobs_filter f = {JOBS_PROCESSED, NULL};
-
-	return jobs_count_filtered(db, user_id, &f, count);
-}
-
-int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
-			int (*fn)(void *ud, const struct job_row *r), void *ud)
-{
-	const struct jobs_filter f = {JOBS_PROCESSED, NULL};
-
-	return jobs_each_filtered(db, user_id, &f, offset, limit, fn, ud);
-}
-
 int jobs_delete(struct db *db, int64_t id, int64_t user_id, char **source_key, char **image_key,
 		char **thumbnail_key)
 {

@@ -174,12 +174,6 @@ int jobs_count_filtered(struct db *db, int64_t user_id, const struct jobs_filter
 int jobs_each_filtered(struct db *db, int64_t user_id, const struct jobs_filter *f, int64_t offset,
 		       int64_t limit, int (*fn)(void *ud, const struct job_row *r), void *ud);
 
-/* As jobs_count_filtered and jobs_each_filtered for the processed (done
- * or failed) images of every service: the gallery's default. */
-int jobs_count_processed(struct db *db, int64_t user_id, int64_t *count);
-int jobs_each_processed(struct db *db, int64_t user_id, int64_t offset, int64_t limit,
-			int (*fn)(void *ud, const struct job_row *r), void *ud);
-
 /*
  * Admin listing: every job (status NULL) or those with one status, newest
  * first, at most limit rows (limit <= 0: no limit). fn's row is only

@@ -668,6 +668,9 @@ static int walk_fn(void *ud, const struct job_row *r)
 	return w->stop_after > 0 && w->n >= w->stop_after ? 7 : 0;
 }
 
+/* The gallery's default listing: processed (done or failed) images of every service. */
+static const struct jobs_filter processed = {JOBS_PROCESSED, NULL};
+
 START_TEST(test_processed_listing)
 {
 	struct user_new nu = {.email = "someone@example.com", .signup_credits = 10};
@@ -676,10 +679,10 @@ START_TEST(test_processed_listing)
 	struct walk w;
 	int i;
 
-	ck_assert_int_eq(jobs_count_processed(db, uid, &count), 0);
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &processed, &count), 0);
 	ck_assert_int_eq(count, 0);
 	memset(&w, 0, sizeof(w));
-	ck_assert_int_eq(jobs_each_processed(db, uid, 0, 10, walk_fn, &w), 0);
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &processed, 0, 10, walk_fn, &w), 0);
 	ck_assert_int_eq(w.n, 0);
 
 	for (i = 0; i < 6; i++)
@@ -701,11 +704,11 @@ START_TEST(test_processed_listing)
 	ck_assert_int_eq(jobs_finish(db, oimg, "w1", &output), 0);
 	ck_assert_int_eq(jobs_fail(db, ids[5], "w1", "retry", true, NULL), 0);
 
-	ck_assert_int_eq(jobs_count_processed(db, uid, &count), 0);
+	ck_assert_int_eq(jobs_count_filtered(db, uid, &processed, &count), 0);
 	ck_assert_int_eq(count, 4);
 
 	memset(&w, 0, sizeof(w));
-	ck_assert_int_eq(jobs_each_processed(db, uid, 0, 10, walk_fn, &w), 0);
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &processed, 0, 10, walk_fn, &w), 0);
 	ck_assert_int_eq(w.n, 4);
 	ck_assert_int_eq(w.ids[0], ids[4]);
 	ck_assert_int_eq(w.ids[1], ids[3]);
@@ -713,24 +716,24 @@ START_TEST(test_processed_listing)
 	ck_assert_int_eq(w.ids[3], ids[0]);
 
 	memset(&w, 0, sizeof(w));
-	ck_assert_int_eq(jobs_each_processed(db, uid, 1, 2, walk_fn, &w), 0);
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &processed, 1, 2, walk_fn, &w), 0);
 	ck_assert_int_eq(w.n, 2);
 	ck_assert_int_eq(w.ids[0], ids[3]);
 	ck_assert_int_eq(w.ids[1], ids[2]);
 
 	memset(&w, 0, sizeof(w));
-	ck_assert_int_eq(jobs_each_processed(db, uid, 3, 2, walk_fn, &w), 0);
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &processed, 3, 2, walk_fn, &w), 0);
 	ck_assert_int_eq(w.n, 1);
 	ck_assert_int_eq(w.ids[0], ids[0]);
 
 	memset(&w, 0, sizeof(w));
-	ck_assert_int_eq(jobs_each_processed(db, uid, 4, 2, walk_fn, &w), 0);
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &processed, 4, 2, walk_fn, &w), 0);
 	ck_assert_int_eq(w.n, 0);
 
 	/* the callback's non-zero return stops the walk and is returned */
 	memset(&w, 0, sizeof(w));
 	w.stop_after = 2;
-	ck_assert_int_eq(jobs_each_processed(db, uid, 0, 10, walk_fn, &w), 7);
+	ck_assert_int_eq(jobs_each_filtered(db, uid, &processed, 0, 10, walk_fn, &w), 7);
 	ck_assert_int_eq(w.n, 2);
 }
 END_TEST

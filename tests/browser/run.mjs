@@ -1498,11 +1498,11 @@ async function multipleFiles(viewportName, { page, context }) {
 }
 
 /** Uploads `n` small greyscale jobs from node and waits until they are done; returns their ids. */
-async function makeDoneImages(user, n) {
+async function makeDoneImages(user, n, png = (i) => makePng(40 + i * 8, 30)) {
   const ids = []
   for (let i = 0; i < n; i++) {
     const fd = new FormData()
-    fd.append('image', new Blob([makePng(40 + i * 8, 30)], { type: 'image/png' }), `bulk-${i}.png`)
+    fd.append('image', new Blob([png(i)], { type: 'image/png' }), `bulk-${i}.png`)
     const res = await fetch(url('/api/v1/process/greyscale/'), { method: 'POST', headers: { Authorization: `Bearer ${user.access}` }, body: fd })
     assert(res.status === 202, `upload ${i}: ${res.status}`)
     ids.push((await res.json()).image_id)
@@ -1606,6 +1606,106 @@ async function galleryBulk(viewportName, { page, context }) {
   assert(left.count === 1 && left.results[0].id === c, `left on the server: ${left.results.map((i) => i.id)}`)
 }
 
+/* Issue 13, point 5 (zoom). The 1:1 view of a 1600 x 1200 result zooms:
+ * the -/+ buttons, the +, - and 0 keys, "Fit" (the whole file in the box,
+ * the smallest zoom), Ctrl + mouse wheel about the pointer (the file's
+ * point under the pointer stays there; a plain wheel scrolls, not zooms), a
+ * two-finger pinch (DevTools touch events, which Chromium turns into pointer
+ * events) and the 8x ceiling. The scale is read from the drawn image. */
+async function resultZoom(viewportName, { page, context }) {
+  const user = await seedSharedUser(context)
+  const [id] = await makeDoneImages(user, 1, () => makePng(1600, 1200))
+  await page.goto(`/create/grayscale/?job=${id}`)
+  await waitForResult(page)
+  await page.click('[data-testid=actual-size-toggle]')
+  await page.waitForFunction(() => document.querySelector('[data-testid=actual-size-image]')?.naturalWidth > 0)
+  const box = page.locator('[data-testid=actual-size]')
+  await box.scrollIntoViewIfNeeded()
+  const view = () => page.$eval('[data-testid=actual-size]', (el) => {
+    const img = el.querySelector('img')
+    const r = img.getBoundingClientRect()
+    return { scale: r.width / img.naturalWidth, w: r.width, h: r.height, cw: el.clientWidth, ch: el.clientHeight, sl: el.scrollLeft, st: el.scrollTop }
+  })
+  const scale = async () => (await view()).scale
+  const near = (a, b, eps = 0.01) => Math.abs(a - b) <= eps
+  const level = () => text(page, '[data-testid=zoom-level]')
+  assert(near(await scale(), 1), `1:1 starts at ${await scale()}`)
+
+  // Buttons.
+  await page.click('[data-testid=zoom-in]')
+  assert(near(await scale(), 1.25) && (await level()) === '125%', `after Zoom in: ${await scale()} (${await level()})`)
+  await page.click('[data-testid=zoom-out]')
+  await page.click('[data-testid=zoom-out]')
+  assert(near(await scale(), 0.8) && (await level()) === '80%', `after Zoom out twice: ${await scale()} (${await level()})`)
+  await page.click('[data-testid=zoom-fit]')
+  const fit = await view()
+  assert(fit.w <= fit.cw + 1 && fit.h <= fit.ch + 1 && (fit.w >= fit.cw - 2 || fit.h >= fit.ch - 2), `Fit: ${JSON.stringify(fit)}`)
+  assert(await page.locator('[data-testid=zoom-out]').isDisabled(), 'Zoom out is enabled at fit')
+  // Keys on the focused view.
+  await page.focus('[data-testid=actual-size]')
+  await page.keyboard.press('0')
+  assert(near(await scale(), 1), `after 0: ${await scale()}`)
+  await page.keyboard.press('+')
+  assert(near(await scale(), 1.25), `after +: ${await scale()}`)
+  await page.keyboard.press('-')
+  await page.keyboard.press('-')
+  assert(near(await scale(), 0.8), `after - twice: ${await scale()}`)
+  for (let i = 0; i < 15; i++) await page.keyboard.press('+')
+  assert(near(await scale(), 8) && (await level()) === '800%', `the ceiling: ${await scale()}`)
+  assert(await page.locator('[data-testid=zoom-in]').isDisabled(), 'Zoom in is enabled at 8x')
+  await page.keyboard.press('0')
+
+  // Ctrl + wheel about the pointer, a quarter into the box.
+  const bb = await box.boundingBox()
+  const px = bb.width / 4
+  const py = Math.min(bb.height, 300) / 4
+  await page.mouse.move(bb.x + px, bb.y + py)
+  const b0 = await view()
+  const fileX = (b0.sl + px) / b0.scale
+  const fileY = (b0.st + py) / b0.scale
+  await page.keyboard.down('Control')
+  await page.mouse.wheel(0, -200)
+  await page.keyboard.up('Control')
+  await page.waitForFunction((s) => {
+    const img = document.querySelector('[data-testid=actual-size-image]')
+    return img.getBoundingClientRect().width / img.naturalWidth > s + 0.2
+  }, b0.scale)
+  await page.waitForTimeout(100)
+  const b1 = await view()
+  assert(Math.abs((b1.sl + px) / b1.scale - fileX) < 3 && Math.abs((b1.st + py) / b1.scale - fileY) < 3,
+    `the wheel zoom (${b0.scale.toFixed(2)} -> ${b1.scale.toFixed(2)}) moved the point under the pointer: (${fileX.toFixed(0)}, ${fileY.toFixed(0)}) -> (${((b1.sl + px) / b1.scale).toFixed(0)}, ${((b1.st + py) / b1.scale).toFixed(0)})`)
+  // A plain wheel scrolls the box and keeps the zoom.
+  await page.mouse.wheel(0, 100)
+  await page.waitForFunction((st) => document.querySelector('[data-testid=actual-size]').scrollTop > st, b1.st)
+  assert(near(await scale(), b1.scale), `a plain wheel zoomed: ${b1.scale} -> ${await scale()}`)
+  console.log(`    wheel: ${b0.scale.toFixed(2)} -> ${b1.scale.toFixed(2)}`)
+
+  // A pinch: two fingers 60 px apart spread to 180 px, then close to 90 px.
+  await page.click('[data-testid=zoom-reset]')
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 2 })
+  const cx = bb.x + bb.width / 2
+  const cy = bb.y + Math.min(bb.height, 300) / 2
+  const fingers = (half) => [{ id: 1, x: cx - half, y: cy }, { id: 2, x: cx + half, y: cy }]
+  const pinchTo = async (from, to) => {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: fingers(from) })
+    for (let k = 1; k <= 4; k++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: fingers(from + ((to - from) * k) / 4) })
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+  }
+  const p0 = await scale()
+  await pinchTo(30, 90)
+  const p1 = await scale()
+  assert(near(p1, p0 * 3, 0.1), `a pinch out from 60 to 180 px: ${p0.toFixed(2)} -> ${p1.toFixed(2)}, expected ${(p0 * 3).toFixed(2)}`)
+  await pinchTo(90, 45)
+  const p2 = await scale()
+  assert(near(p2, p1 / 2, 0.1), `a pinch in from 180 to 90 px: ${p1.toFixed(2)} -> ${p2.toFixed(2)}`)
+  console.log(`    pinch: ${p0.toFixed(2)} -> ${p1.toFixed(2)} -> ${p2.toFixed(2)}`)
+  await checkAccessibilityBasics(page, `${viewportName} result zoom`)
+  const violations = await axeViolations(page, 'result zoom')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-result-zoom.png`), fullPage: true })
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1657,6 +1757,8 @@ async function main() {
     await scenario('multiple-files-phone', (t) => multipleFiles('phone', t), { viewport: PHONE })
     await scenario('gallery-bulk-desktop', (t) => galleryBulk('desktop', t))
     await scenario('gallery-bulk-phone', (t) => galleryBulk('phone', t), { viewport: PHONE })
+    await scenario('result-zoom-desktop', (t) => resultZoom('desktop', t))
+    await scenario('result-zoom-phone', (t) => resultZoom('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

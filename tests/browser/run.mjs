@@ -1706,6 +1706,67 @@ async function resultZoom(viewportName, { page, context }) {
   await page.screenshot({ path: join(SHOTS, `${viewportName}-result-zoom.png`), fullPage: true })
 }
 
+/* Issue 13, point 6 (grid, Original). The crop editor's "Original" preset
+ * locks the box to the image's own proportions (4:3 for 800 x 600), kept
+ * through a corner drag and an edge drag; a rule-of-thirds grid (two lines
+ * each way) shows inside the box while it is dragged and goes after. */
+async function cropOriginalGrid(viewportName, { page, context }) {
+  await seedSharedUser(context)
+  await page.goto('/process/cropping/')
+  await page.setInputFiles('#image-file', { name: 'wide.png', mimeType: 'image/png', buffer: makePng(800, 600) })
+  await page.locator('[data-testid=crop-box]').waitFor()
+  await page.waitForFunction(() => document.querySelector('[data-testid=crop-image]')?.naturalWidth > 0)
+  const fields = async () => {
+    const out = {}
+    for (const k of ['x', 'y', 'width', 'height']) out[k] = Number(await page.inputValue(`#param-${k}`))
+    return out
+  }
+  const is43 = (f) => Math.abs(f.width / f.height - 4 / 3) < 0.02 && f.x >= 0 && f.y >= 0 && f.x + f.width <= 800 && f.y + f.height <= 600
+  const grid = page.locator('[data-testid=crop-grid-line]')
+  assert((await grid.count()) === 0, 'the grid shows before a drag')
+
+  await page.click('[data-testid=crop-preset-original]')
+  assert((await page.getAttribute('[data-testid=crop-preset-original]', 'aria-pressed')) === 'true', 'Original is not shown as chosen')
+  let now = await fields()
+  assert(is43(now), `Original on 800 x 600 gave ${JSON.stringify(now)}`)
+
+  // A corner drag, held half-way to look at the grid.
+  const handle = page.locator('[data-testid=crop-handle-se]')
+  await handle.scrollIntoViewIfNeeded()
+  const hb = await handle.boundingBox()
+  const x0 = hb.x + hb.width / 2
+  const y0 = hb.y + hb.height / 2
+  await page.mouse.move(x0, y0)
+  await page.mouse.down()
+  await page.mouse.move(x0 + 20, y0 + 5, { steps: 3 })
+  assert((await grid.count()) === 4, `${await grid.count()} grid lines while dragging, expected 4`)
+  const lines = await page.$$eval('[data-testid=crop-grid-line]', (els) => {
+    const box = document.querySelector('[data-testid=crop-box]').getBoundingClientRect()
+    return els.map((el) => {
+      const r = el.getBoundingClientRect()
+      return r.width < r.height ? (r.left - box.left) / box.width : (r.top - box.top) / box.height
+    })
+  })
+  assert(lines.every((f) => Math.abs(f - 1 / 3) < 0.03 || Math.abs(f - 2 / 3) < 0.03), `grid lines at ${lines.map((f) => f.toFixed(2))} of the box`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-crop-grid.png`), fullPage: true })
+  await page.mouse.move(x0 + 40, y0 + 10, { steps: 3 })
+  await page.mouse.up()
+  assert((await grid.count()) === 0, 'the grid stays after the drag')
+  const dragged = await fields()
+  assert(is43(dragged) && dragged.width > now.width, `Original after a corner drag: ${JSON.stringify(dragged)} from ${JSON.stringify(now)}`)
+  // An edge drag (the top edge, up) keeps 4:3 too.
+  await dragBy(page, '[data-testid=crop-handle-n]', 0, -15)
+  now = await fields()
+  assert(is43(now) && now.height > dragged.height, `Original after a top-edge drag: ${JSON.stringify(now)} from ${JSON.stringify(dragged)}`)
+  // Free again: a corner drag changes the proportions.
+  await page.click('[data-testid=crop-preset-free]')
+  await dragBy(page, '[data-testid=crop-handle-se]', -40, 0)
+  const free = await fields()
+  assert(!is43(free), `Free after a corner drag still 4:3: ${JSON.stringify(free)}`)
+  const violations = await axeViolations(page, 'crop editor, Original')
+  assert(violations.length === 0, violations.join('\n    '))
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1759,6 +1820,8 @@ async function main() {
     await scenario('gallery-bulk-phone', (t) => galleryBulk('phone', t), { viewport: PHONE })
     await scenario('result-zoom-desktop', (t) => resultZoom('desktop', t))
     await scenario('result-zoom-phone', (t) => resultZoom('phone', t), { viewport: PHONE })
+    await scenario('crop-original-grid-desktop', (t) => cropOriginalGrid('desktop', t))
+    await scenario('crop-original-grid-phone', (t) => cropOriginalGrid('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -1767,6 +1767,59 @@ async function cropOriginalGrid(viewportName, { page, context }) {
   assert(violations.length === 0, violations.join('\n    '))
 }
 
+/* Issue 13, point 7 (remove). Each of several picked files has its own
+ * Remove button named "Remove <file name>": two files less one is the
+ * one-file view, less that one the empty drop zone; three files less one
+ * show "2 files × 3 = 6 credits", and Process sends exactly two uploads
+ * (the page's multipart POSTs are counted). */
+async function multipleFilesRemove(viewportName, { page, context }) {
+  const user = await createUser(BASE_URL, 'remove')
+  await seedOnce(context, user)
+  const three = ['one', 'two', 'three'].map((n, i) => ({ name: `${n}.png`, mimeType: 'image/png', buffer: makePng(60 + i * 10, 40) }))
+  const uploads = []
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && /^multipart\/form-data/.test(r.headers()['content-type'] || '')) uploads.push(r.url())
+  })
+  const names = () => page.$$eval('[data-testid=file-list] li', (lis) => lis.map((li) => li.firstElementChild.textContent.trim()))
+  await page.goto('/remove/background/')
+
+  // Two, less one: the one-file view; less that one: the empty drop zone.
+  await page.setInputFiles('#image-file', three.slice(0, 2))
+  await page.locator('[data-testid=file-count]').filter({ hasText: '2 images' }).waitFor()
+  await page.getByRole('button', { name: 'Remove one.png', exact: true }).click()
+  await page.locator('[data-testid=file-name]').filter({ hasText: 'two.png' }).waitFor()
+  assert((await page.locator('[data-testid=file-list], [data-testid=total-cost]').count()) === 0, 'the list or the total stays for one file')
+  assert(await page.evaluate(() => document.activeElement && document.activeElement.id === 'image-file'), 'focus is not on the file input after going back to one file')
+  await page.getByRole('button', { name: 'Remove two.png', exact: true }).click()
+  await page.locator('[data-testid=file-preview]').waitFor({ state: 'detached' })
+  assert(/Choose images or drag them here/.test(await text(page, '[data-testid=drop-zone]')), `drop zone after removing the last: ${await text(page, '[data-testid=drop-zone]')}`)
+  assert((await page.locator('[data-testid=file-name], [data-testid=file-count]').count()) === 0, 'a file is still shown')
+
+  // Three, less the middle one.
+  await page.setInputFiles('#image-file', three)
+  await page.locator('[data-testid=file-count]').filter({ hasText: '3 images' }).waitFor()
+  assert(/3 files × 3 = 9 credits/.test((await text(page, '[data-testid=total-cost]')).replace(/\s+/g, ' ')), 'no total for three')
+  await page.getByRole('button', { name: 'Remove two.png', exact: true }).click()
+  await page.locator('[data-testid=file-count]').filter({ hasText: '2 images' }).waitFor()
+  const total = (await text(page, '[data-testid=total-cost]')).replace(/\s+/g, ' ')
+  assert(/2 files × 3 = 6 credits/.test(total), `total after removing one: ${total}`)
+  assert((await names()).join(',') === 'one.png,three.png', `listed: ${await names()}`)
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('aria-label'))
+  assert(focused === 'Remove three.png', `focus after the removal: ${focused}`)
+  assert(/Process 2 images \(6 credits\)/.test(await text(page, '[data-testid=submit]')), `button: ${await text(page, '[data-testid=submit]')}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-multiple-files-removed.png`), fullPage: true })
+  const violations = await axeViolations(page, 'two files left')
+  assert(violations.length === 0, violations.join('\n    '))
+
+  assert(uploads.length === 0, `uploads before Process: ${uploads}`)
+  await page.click('[data-testid=submit]')
+  await page.locator('[data-testid=batch-area]').waitFor({ timeout: JOB_TIMEOUT_MS })
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^=batch-job-]').length === 2)
+  await page.waitForTimeout(1000)
+  assert(uploads.length === 2, `${uploads.length} uploads sent, expected 2: ${uploads.join(', ')}`)
+  assert((await page.locator('[data-testid^=batch-job-]').count()) === 2, `${await page.locator('[data-testid^=batch-job-]').count()} jobs shown`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1822,6 +1875,8 @@ async function main() {
     await scenario('result-zoom-phone', (t) => resultZoom('phone', t), { viewport: PHONE })
     await scenario('crop-original-grid-desktop', (t) => cropOriginalGrid('desktop', t))
     await scenario('crop-original-grid-phone', (t) => cropOriginalGrid('phone', t), { viewport: PHONE })
+    await scenario('multiple-files-remove-desktop', (t) => multipleFilesRemove('desktop', t))
+    await scenario('multiple-files-remove-phone', (t) => multipleFilesRemove('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

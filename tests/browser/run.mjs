@@ -1820,6 +1820,93 @@ async function multipleFilesRemove(viewportName, { page, context }) {
   assert((await page.locator('[data-testid^=batch-job-]').count()) === 2, `${await page.locator('[data-testid^=batch-job-]').count()} jobs shown`)
 }
 
+/* Issue 13, point 11 (across pages). With two images a page, one image
+ * selected on page 1 and one on page 2 stay selected through the page
+ * change and a page-size change ("2 selected", "1 on other pages"); the ZIP
+ * holds both full files (the one not on the shown page fetched by id);
+ * Clear selection empties it; a bulk delete from page 2 hides both, Undo
+ * brings both back (still on the server after the toast's time), and a
+ * delete left to the toast removes both on the server. */
+async function galleryAcrossPages(viewportName, { page, context }) {
+  const user = await createUser(BASE_URL, 'pages')
+  await seedOnce(context, user)
+  const ids = await makeDoneImages(user, 3)
+  await page.goto('/users/images/?page_size=2')
+  const cards = () => page.$$eval('[data-gallery-item]', (els) => els.map((el) => Number(el.dataset.imageId)))
+  const count = () => text(page, '[data-testid=picked-count]')
+  await page.locator('[data-testid=page-info]').filter({ hasText: 'Page 1 of 2' }).waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery-item]').length === 2)
+  const [first] = await cards()
+  await page.check(`[data-testid=select-${first}]`)
+  await page.click('[data-testid=page-next]')
+  await page.locator('[data-testid=page-info]').filter({ hasText: 'Page 2 of 2' }).waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery-item]').length === 1)
+  const [second] = await cards()
+  assert(second !== first && ids.includes(second), `page 2 shows ${second}`)
+  assert((await count()) === '1 selected', `on page 2 before picking: ${await count()}`)
+  await page.check(`[data-testid=select-${second}]`)
+  assert((await count()) === '2 selected', `after picking on page 2: ${await count()}`)
+  assert(/1 on other pages/.test(await text(page, '[data-testid=picked-elsewhere]')), 'the bar does not say one is on another page')
+  await page.click('[data-testid=page-prev]')
+  await page.locator(`[data-testid=select-${first}]`).waitFor()
+  assert(await page.isChecked(`[data-testid=select-${first}]`), 'the page-1 pick is lost after coming back')
+  // A larger page size: both on one page, both still ticked.
+  await page.selectOption('#gallery-page-size', '12')
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery-item]').length === 3)
+  assert(await page.isChecked(`[data-testid=select-${first}]`) && await page.isChecked(`[data-testid=select-${second}]`), 'a pick is lost after the page-size change')
+  assert((await count()) === '2 selected' && (await page.locator('[data-testid=picked-elsewhere]').count()) === 0, `with 12 a page: ${await count()}`)
+  await page.goBack()
+  await page.goBack()
+  await page.locator('[data-testid=page-info]').filter({ hasText: 'Page 2 of 2' }).waitFor()
+  await page.locator(`[data-testid=select-${second}]`).waitFor()
+  assert((await count()) === '2 selected', `back on page 2: ${await count()}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-gallery-across-pages.png`), fullPage: true })
+
+  // The ZIP, from page 2: both full files.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-zip]')])
+  const entries = readZip(readFileSync(await dl.path()))
+  assert(entries.length === 2, `${entries.length} files in the ZIP: ${entries.map((e) => e.name)}`)
+  for (const id of [first, second]) {
+    const info = (await apiCall(BASE_URL, `/api/v1/image/status/${id}/`, { token: user.access })).body
+    const e = entries.find((x) => x.name === `image-assistant-${id}.png`)
+    assert(e, `no image-assistant-${id}.png in ${entries.map((x) => x.name)}`)
+    const full = Buffer.from(await (await fetch(new URL(info.image, BASE_URL + '/'))).arrayBuffer())
+    assert(e.data.equals(full) && e.crc === crc32(e.data), `${e.name} is not the full file`)
+  }
+
+  // Delete from page 2, then undo: both back, nothing deleted.
+  await page.click('[data-testid=delete-selected]')
+  await page.locator('[data-testid=undo-toast]').filter({ hasText: '2 images deleted' }).waitFor()
+  assert((await text(page, '[data-testid=gallery-count]')) === '1 image', `count during undo: ${await text(page, '[data-testid=gallery-count]')}`)
+  assert((await page.locator(`[data-testid=gallery-item-${second}]`).count()) === 0, 'the page-2 card is still shown')
+  const violations = await axeViolations(page, 'gallery undo across pages')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.click('[data-testid=undo-delete]')
+  await page.locator(`[data-testid=gallery-item-${second}]`).waitFor()
+  assert((await count()) === '2 selected', `after undo: ${await count()}`)
+  await page.waitForTimeout(7000) // past the toast's time: still nothing deleted
+  const kept = (await apiCall(BASE_URL, '/api/v1/user/images/', { token: user.access })).body.count
+  assert(kept === 3, `${kept} images on the server after undo`)
+
+  // Clear selection.
+  await page.click('[data-testid=clear-selection]')
+  assert((await count()) === '0 selected' && !(await page.isChecked(`[data-testid=select-${second}]`)), `after Clear selection: ${await count()}`)
+  assert(await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid === 'select-all'), 'focus is not on "Select all on this page" after clearing')
+
+  // Both again, deleted for good when the toast expires.
+  await page.check(`[data-testid=select-${second}]`)
+  await page.click('[data-testid=page-prev]')
+  await page.check(`[data-testid=select-${first}]`)
+  assert((await count()) === '2 selected', `picked again: ${await count()}`)
+  await page.click('[data-testid=delete-selected]')
+  await page.locator('[data-testid=undo-toast]').waitFor()
+  await page.locator('[data-testid=undo-toast]').waitFor({ state: 'detached', timeout: 10000 })
+  await page.locator('[data-testid=gallery-notice]').filter({ hasText: '2 images deleted.' }).waitFor()
+  const left = (await apiCall(BASE_URL, '/api/v1/user/images/', { token: user.access })).body
+  const third = ids.find((id) => id !== first && id !== second)
+  assert(left.count === 1 && left.results[0].id === third, `left on the server: ${left.results.map((i) => i.id)}, expected ${third}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1877,6 +1964,8 @@ async function main() {
     await scenario('crop-original-grid-phone', (t) => cropOriginalGrid('phone', t), { viewport: PHONE })
     await scenario('multiple-files-remove-desktop', (t) => multipleFilesRemove('desktop', t))
     await scenario('multiple-files-remove-phone', (t) => multipleFilesRemove('phone', t), { viewport: PHONE })
+    await scenario('gallery-across-pages-desktop', (t) => galleryAcrossPages('desktop', t))
+    await scenario('gallery-across-pages-phone', (t) => galleryAcrossPages('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

@@ -1498,11 +1498,11 @@ async function multipleFiles(viewportName, { page, context }) {
 }
 
 /** Uploads `n` small greyscale jobs from node and waits until they are done; returns their ids. */
-async function makeDoneImages(user, n) {
+async function makeDoneImages(user, n, png = (i) => makePng(40 + i * 8, 30)) {
   const ids = []
   for (let i = 0; i < n; i++) {
     const fd = new FormData()
-    fd.append('image', new Blob([makePng(40 + i * 8, 30)], { type: 'image/png' }), `bulk-${i}.png`)
+    fd.append('image', new Blob([png(i)], { type: 'image/png' }), `bulk-${i}.png`)
     const res = await fetch(url('/api/v1/process/greyscale/'), { method: 'POST', headers: { Authorization: `Bearer ${user.access}` }, body: fd })
     assert(res.status === 202, `upload ${i}: ${res.status}`)
     ids.push((await res.json()).image_id)
@@ -1606,6 +1606,307 @@ async function galleryBulk(viewportName, { page, context }) {
   assert(left.count === 1 && left.results[0].id === c, `left on the server: ${left.results.map((i) => i.id)}`)
 }
 
+/* Issue 13, point 5 (zoom). The 1:1 view of a 1600 x 1200 result zooms:
+ * the -/+ buttons, the +, - and 0 keys, "Fit" (the whole file in the box,
+ * the smallest zoom), Ctrl + mouse wheel about the pointer (the file's
+ * point under the pointer stays there; a plain wheel scrolls, not zooms), a
+ * two-finger pinch (DevTools touch events, which Chromium turns into pointer
+ * events) and the 8x ceiling. The scale is read from the drawn image. */
+async function resultZoom(viewportName, { page, context }) {
+  const user = await seedSharedUser(context)
+  const [id] = await makeDoneImages(user, 1, () => makePng(1600, 1200))
+  await page.goto(`/create/grayscale/?job=${id}`)
+  await waitForResult(page)
+  await page.click('[data-testid=actual-size-toggle]')
+  await page.waitForFunction(() => document.querySelector('[data-testid=actual-size-image]')?.naturalWidth > 0)
+  const box = page.locator('[data-testid=actual-size]')
+  await box.scrollIntoViewIfNeeded()
+  const view = () => page.$eval('[data-testid=actual-size]', (el) => {
+    const img = el.querySelector('img')
+    const r = img.getBoundingClientRect()
+    return { scale: r.width / img.naturalWidth, w: r.width, h: r.height, cw: el.clientWidth, ch: el.clientHeight, sl: el.scrollLeft, st: el.scrollTop }
+  })
+  const scale = async () => (await view()).scale
+  const near = (a, b, eps = 0.01) => Math.abs(a - b) <= eps
+  const level = () => text(page, '[data-testid=zoom-level]')
+  assert(near(await scale(), 1), `1:1 starts at ${await scale()}`)
+
+  // Buttons.
+  await page.click('[data-testid=zoom-in]')
+  assert(near(await scale(), 1.25) && (await level()) === '125%', `after Zoom in: ${await scale()} (${await level()})`)
+  await page.click('[data-testid=zoom-out]')
+  await page.click('[data-testid=zoom-out]')
+  assert(near(await scale(), 0.8) && (await level()) === '80%', `after Zoom out twice: ${await scale()} (${await level()})`)
+  await page.click('[data-testid=zoom-fit]')
+  const fit = await view()
+  assert(fit.w <= fit.cw + 1 && fit.h <= fit.ch + 1 && (fit.w >= fit.cw - 2 || fit.h >= fit.ch - 2), `Fit: ${JSON.stringify(fit)}`)
+  assert(await page.locator('[data-testid=zoom-out]').isDisabled(), 'Zoom out is enabled at fit')
+  // Keys on the focused view.
+  await page.focus('[data-testid=actual-size]')
+  await page.keyboard.press('0')
+  assert(near(await scale(), 1), `after 0: ${await scale()}`)
+  await page.keyboard.press('+')
+  assert(near(await scale(), 1.25), `after +: ${await scale()}`)
+  await page.keyboard.press('-')
+  await page.keyboard.press('-')
+  assert(near(await scale(), 0.8), `after - twice: ${await scale()}`)
+  for (let i = 0; i < 15; i++) await page.keyboard.press('+')
+  assert(near(await scale(), 8) && (await level()) === '800%', `the ceiling: ${await scale()}`)
+  assert(await page.locator('[data-testid=zoom-in]').isDisabled(), 'Zoom in is enabled at 8x')
+  await page.keyboard.press('0')
+
+  // Ctrl + wheel about the pointer, a quarter into the box.
+  const bb = await box.boundingBox()
+  const px = bb.width / 4
+  const py = Math.min(bb.height, 300) / 4
+  await page.mouse.move(bb.x + px, bb.y + py)
+  const b0 = await view()
+  const fileX = (b0.sl + px) / b0.scale
+  const fileY = (b0.st + py) / b0.scale
+  await page.keyboard.down('Control')
+  await page.mouse.wheel(0, -200)
+  await page.keyboard.up('Control')
+  await page.waitForFunction((s) => {
+    const img = document.querySelector('[data-testid=actual-size-image]')
+    return img.getBoundingClientRect().width / img.naturalWidth > s + 0.2
+  }, b0.scale)
+  await page.waitForTimeout(100)
+  const b1 = await view()
+  assert(Math.abs((b1.sl + px) / b1.scale - fileX) < 3 && Math.abs((b1.st + py) / b1.scale - fileY) < 3,
+    `the wheel zoom (${b0.scale.toFixed(2)} -> ${b1.scale.toFixed(2)}) moved the point under the pointer: (${fileX.toFixed(0)}, ${fileY.toFixed(0)}) -> (${((b1.sl + px) / b1.scale).toFixed(0)}, ${((b1.st + py) / b1.scale).toFixed(0)})`)
+  // A plain wheel scrolls the box and keeps the zoom.
+  await page.mouse.wheel(0, 100)
+  await page.waitForFunction((st) => document.querySelector('[data-testid=actual-size]').scrollTop > st, b1.st)
+  assert(near(await scale(), b1.scale), `a plain wheel zoomed: ${b1.scale} -> ${await scale()}`)
+  console.log(`    wheel: ${b0.scale.toFixed(2)} -> ${b1.scale.toFixed(2)}`)
+
+  // A pinch: two fingers 60 px apart spread to 180 px, then close to 90 px.
+  await page.click('[data-testid=zoom-reset]')
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 2 })
+  const cx = bb.x + bb.width / 2
+  const cy = bb.y + Math.min(bb.height, 300) / 2
+  const fingers = (half) => [{ id: 1, x: cx - half, y: cy }, { id: 2, x: cx + half, y: cy }]
+  const pinchTo = async (from, to) => {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: fingers(from) })
+    for (let k = 1; k <= 4; k++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: fingers(from + ((to - from) * k) / 4) })
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+  }
+  const p0 = await scale()
+  await pinchTo(30, 90)
+  const p1 = await scale()
+  assert(near(p1, p0 * 3, 0.1), `a pinch out from 60 to 180 px: ${p0.toFixed(2)} -> ${p1.toFixed(2)}, expected ${(p0 * 3).toFixed(2)}`)
+  await pinchTo(90, 45)
+  const p2 = await scale()
+  assert(near(p2, p1 / 2, 0.1), `a pinch in from 180 to 90 px: ${p1.toFixed(2)} -> ${p2.toFixed(2)}`)
+  console.log(`    pinch: ${p0.toFixed(2)} -> ${p1.toFixed(2)} -> ${p2.toFixed(2)}`)
+  await checkAccessibilityBasics(page, `${viewportName} result zoom`)
+  const violations = await axeViolations(page, 'result zoom')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-result-zoom.png`), fullPage: true })
+}
+
+/* Issue 13, point 6 (grid, Original). The crop editor's "Original" preset
+ * locks the box to the image's own proportions (4:3 for 800 x 600), kept
+ * through a corner drag and an edge drag; a rule-of-thirds grid (two lines
+ * each way) shows inside the box while it is dragged and goes after. */
+async function cropOriginalGrid(viewportName, { page, context }) {
+  await seedSharedUser(context)
+  await page.goto('/process/cropping/')
+  await page.setInputFiles('#image-file', { name: 'wide.png', mimeType: 'image/png', buffer: makePng(800, 600) })
+  await page.locator('[data-testid=crop-box]').waitFor()
+  await page.waitForFunction(() => document.querySelector('[data-testid=crop-image]')?.naturalWidth > 0)
+  const fields = async () => {
+    const out = {}
+    for (const k of ['x', 'y', 'width', 'height']) out[k] = Number(await page.inputValue(`#param-${k}`))
+    return out
+  }
+  const is43 = (f) => Math.abs(f.width / f.height - 4 / 3) < 0.02 && f.x >= 0 && f.y >= 0 && f.x + f.width <= 800 && f.y + f.height <= 600
+  const grid = page.locator('[data-testid=crop-grid-line]')
+  assert((await grid.count()) === 0, 'the grid shows before a drag')
+
+  await page.click('[data-testid=crop-preset-original]')
+  assert((await page.getAttribute('[data-testid=crop-preset-original]', 'aria-pressed')) === 'true', 'Original is not shown as chosen')
+  let now = await fields()
+  assert(is43(now), `Original on 800 x 600 gave ${JSON.stringify(now)}`)
+
+  // A corner drag, held half-way to look at the grid.
+  const handle = page.locator('[data-testid=crop-handle-se]')
+  await handle.scrollIntoViewIfNeeded()
+  const hb = await handle.boundingBox()
+  const x0 = hb.x + hb.width / 2
+  const y0 = hb.y + hb.height / 2
+  await page.mouse.move(x0, y0)
+  await page.mouse.down()
+  await page.mouse.move(x0 + 20, y0 + 5, { steps: 3 })
+  assert((await grid.count()) === 4, `${await grid.count()} grid lines while dragging, expected 4`)
+  const lines = await page.$$eval('[data-testid=crop-grid-line]', (els) => {
+    const box = document.querySelector('[data-testid=crop-box]').getBoundingClientRect()
+    return els.map((el) => {
+      const r = el.getBoundingClientRect()
+      return r.width < r.height ? (r.left - box.left) / box.width : (r.top - box.top) / box.height
+    })
+  })
+  assert(lines.every((f) => Math.abs(f - 1 / 3) < 0.03 || Math.abs(f - 2 / 3) < 0.03), `grid lines at ${lines.map((f) => f.toFixed(2))} of the box`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-crop-grid.png`), fullPage: true })
+  await page.mouse.move(x0 + 40, y0 + 10, { steps: 3 })
+  await page.mouse.up()
+  assert((await grid.count()) === 0, 'the grid stays after the drag')
+  const dragged = await fields()
+  assert(is43(dragged) && dragged.width > now.width, `Original after a corner drag: ${JSON.stringify(dragged)} from ${JSON.stringify(now)}`)
+  // An edge drag (the top edge, up) keeps 4:3 too.
+  await dragBy(page, '[data-testid=crop-handle-n]', 0, -15)
+  now = await fields()
+  assert(is43(now) && now.height > dragged.height, `Original after a top-edge drag: ${JSON.stringify(now)} from ${JSON.stringify(dragged)}`)
+  // Free again: a corner drag changes the proportions.
+  await page.click('[data-testid=crop-preset-free]')
+  await dragBy(page, '[data-testid=crop-handle-se]', -40, 0)
+  const free = await fields()
+  assert(!is43(free), `Free after a corner drag still 4:3: ${JSON.stringify(free)}`)
+  const violations = await axeViolations(page, 'crop editor, Original')
+  assert(violations.length === 0, violations.join('\n    '))
+}
+
+/* Issue 13, point 7 (remove). Each of several picked files has its own
+ * Remove button named "Remove <file name>": two files less one is the
+ * one-file view, less that one the empty drop zone; three files less one
+ * show "2 files × 3 = 6 credits", and Process sends exactly two uploads
+ * (the page's multipart POSTs are counted). */
+async function multipleFilesRemove(viewportName, { page, context }) {
+  const user = await createUser(BASE_URL, 'remove')
+  await seedOnce(context, user)
+  const three = ['one', 'two', 'three'].map((n, i) => ({ name: `${n}.png`, mimeType: 'image/png', buffer: makePng(60 + i * 10, 40) }))
+  const uploads = []
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && /^multipart\/form-data/.test(r.headers()['content-type'] || '')) uploads.push(r.url())
+  })
+  const names = () => page.$$eval('[data-testid=file-list] li', (lis) => lis.map((li) => li.firstElementChild.textContent.trim()))
+  await page.goto('/remove/background/')
+
+  // Two, less one: the one-file view; less that one: the empty drop zone.
+  await page.setInputFiles('#image-file', three.slice(0, 2))
+  await page.locator('[data-testid=file-count]').filter({ hasText: '2 images' }).waitFor()
+  await page.getByRole('button', { name: 'Remove one.png', exact: true }).click()
+  await page.locator('[data-testid=file-name]').filter({ hasText: 'two.png' }).waitFor()
+  assert((await page.locator('[data-testid=file-list], [data-testid=total-cost]').count()) === 0, 'the list or the total stays for one file')
+  assert(await page.evaluate(() => document.activeElement && document.activeElement.id === 'image-file'), 'focus is not on the file input after going back to one file')
+  await page.getByRole('button', { name: 'Remove two.png', exact: true }).click()
+  await page.locator('[data-testid=file-preview]').waitFor({ state: 'detached' })
+  assert(/Choose images or drag them here/.test(await text(page, '[data-testid=drop-zone]')), `drop zone after removing the last: ${await text(page, '[data-testid=drop-zone]')}`)
+  assert((await page.locator('[data-testid=file-name], [data-testid=file-count]').count()) === 0, 'a file is still shown')
+
+  // Three, less the middle one.
+  await page.setInputFiles('#image-file', three)
+  await page.locator('[data-testid=file-count]').filter({ hasText: '3 images' }).waitFor()
+  assert(/3 files × 3 = 9 credits/.test((await text(page, '[data-testid=total-cost]')).replace(/\s+/g, ' ')), 'no total for three')
+  await page.getByRole('button', { name: 'Remove two.png', exact: true }).click()
+  await page.locator('[data-testid=file-count]').filter({ hasText: '2 images' }).waitFor()
+  const total = (await text(page, '[data-testid=total-cost]')).replace(/\s+/g, ' ')
+  assert(/2 files × 3 = 6 credits/.test(total), `total after removing one: ${total}`)
+  assert((await names()).join(',') === 'one.png,three.png', `listed: ${await names()}`)
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('aria-label'))
+  assert(focused === 'Remove three.png', `focus after the removal: ${focused}`)
+  assert(/Process 2 images \(6 credits\)/.test(await text(page, '[data-testid=submit]')), `button: ${await text(page, '[data-testid=submit]')}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-multiple-files-removed.png`), fullPage: true })
+  const violations = await axeViolations(page, 'two files left')
+  assert(violations.length === 0, violations.join('\n    '))
+
+  assert(uploads.length === 0, `uploads before Process: ${uploads}`)
+  await page.click('[data-testid=submit]')
+  await page.locator('[data-testid=batch-area]').waitFor({ timeout: JOB_TIMEOUT_MS })
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid^=batch-job-]').length === 2)
+  await page.waitForTimeout(1000)
+  assert(uploads.length === 2, `${uploads.length} uploads sent, expected 2: ${uploads.join(', ')}`)
+  assert((await page.locator('[data-testid^=batch-job-]').count()) === 2, `${await page.locator('[data-testid^=batch-job-]').count()} jobs shown`)
+}
+
+/* Issue 13, point 11 (across pages). With two images a page, one image
+ * selected on page 1 and one on page 2 stay selected through the page
+ * change and a page-size change ("2 selected", "1 on other pages"); the ZIP
+ * holds both full files (the one not on the shown page fetched by id);
+ * Clear selection empties it; a bulk delete from page 2 hides both, Undo
+ * brings both back (still on the server after the toast's time), and a
+ * delete left to the toast removes both on the server. */
+async function galleryAcrossPages(viewportName, { page, context }) {
+  const user = await createUser(BASE_URL, 'pages')
+  await seedOnce(context, user)
+  const ids = await makeDoneImages(user, 3)
+  await page.goto('/users/images/?page_size=2')
+  const cards = () => page.$$eval('[data-gallery-item]', (els) => els.map((el) => Number(el.dataset.imageId)))
+  const count = () => text(page, '[data-testid=picked-count]')
+  await page.locator('[data-testid=page-info]').filter({ hasText: 'Page 1 of 2' }).waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery-item]').length === 2)
+  const [first] = await cards()
+  await page.check(`[data-testid=select-${first}]`)
+  await page.click('[data-testid=page-next]')
+  await page.locator('[data-testid=page-info]').filter({ hasText: 'Page 2 of 2' }).waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery-item]').length === 1)
+  const [second] = await cards()
+  assert(second !== first && ids.includes(second), `page 2 shows ${second}`)
+  assert((await count()) === '1 selected', `on page 2 before picking: ${await count()}`)
+  await page.check(`[data-testid=select-${second}]`)
+  assert((await count()) === '2 selected', `after picking on page 2: ${await count()}`)
+  assert(/1 on other pages/.test(await text(page, '[data-testid=picked-elsewhere]')), 'the bar does not say one is on another page')
+  await page.click('[data-testid=page-prev]')
+  await page.locator(`[data-testid=select-${first}]`).waitFor()
+  assert(await page.isChecked(`[data-testid=select-${first}]`), 'the page-1 pick is lost after coming back')
+  // A larger page size: both on one page, both still ticked.
+  await page.selectOption('#gallery-page-size', '12')
+  await page.waitForFunction(() => document.querySelectorAll('[data-gallery-item]').length === 3)
+  assert(await page.isChecked(`[data-testid=select-${first}]`) && await page.isChecked(`[data-testid=select-${second}]`), 'a pick is lost after the page-size change')
+  assert((await count()) === '2 selected' && (await page.locator('[data-testid=picked-elsewhere]').count()) === 0, `with 12 a page: ${await count()}`)
+  await page.goBack()
+  await page.goBack()
+  await page.locator('[data-testid=page-info]').filter({ hasText: 'Page 2 of 2' }).waitFor()
+  await page.locator(`[data-testid=select-${second}]`).waitFor()
+  assert((await count()) === '2 selected', `back on page 2: ${await count()}`)
+  await page.screenshot({ path: join(SHOTS, `${viewportName}-gallery-across-pages.png`), fullPage: true })
+
+  // The ZIP, from page 2: both full files.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-zip]')])
+  const entries = readZip(readFileSync(await dl.path()))
+  assert(entries.length === 2, `${entries.length} files in the ZIP: ${entries.map((e) => e.name)}`)
+  for (const id of [first, second]) {
+    const info = (await apiCall(BASE_URL, `/api/v1/image/status/${id}/`, { token: user.access })).body
+    const e = entries.find((x) => x.name === `image-assistant-${id}.png`)
+    assert(e, `no image-assistant-${id}.png in ${entries.map((x) => x.name)}`)
+    const full = Buffer.from(await (await fetch(new URL(info.image, BASE_URL + '/'))).arrayBuffer())
+    assert(e.data.equals(full) && e.crc === crc32(e.data), `${e.name} is not the full file`)
+  }
+
+  // Delete from page 2, then undo: both back, nothing deleted.
+  await page.click('[data-testid=delete-selected]')
+  await page.locator('[data-testid=undo-toast]').filter({ hasText: '2 images deleted' }).waitFor()
+  assert((await text(page, '[data-testid=gallery-count]')) === '1 image', `count during undo: ${await text(page, '[data-testid=gallery-count]')}`)
+  assert((await page.locator(`[data-testid=gallery-item-${second}]`).count()) === 0, 'the page-2 card is still shown')
+  const violations = await axeViolations(page, 'gallery undo across pages')
+  assert(violations.length === 0, violations.join('\n    '))
+  await page.click('[data-testid=undo-delete]')
+  await page.locator(`[data-testid=gallery-item-${second}]`).waitFor()
+  assert((await count()) === '2 selected', `after undo: ${await count()}`)
+  await page.waitForTimeout(7000) // past the toast's time: still nothing deleted
+  const kept = (await apiCall(BASE_URL, '/api/v1/user/images/', { token: user.access })).body.count
+  assert(kept === 3, `${kept} images on the server after undo`)
+
+  // Clear selection.
+  await page.click('[data-testid=clear-selection]')
+  assert((await count()) === '0 selected' && !(await page.isChecked(`[data-testid=select-${second}]`)), `after Clear selection: ${await count()}`)
+  assert(await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid === 'select-all'), 'focus is not on "Select all on this page" after clearing')
+
+  // Both again, deleted for good when the toast expires.
+  await page.check(`[data-testid=select-${second}]`)
+  await page.click('[data-testid=page-prev]')
+  await page.check(`[data-testid=select-${first}]`)
+  assert((await count()) === '2 selected', `picked again: ${await count()}`)
+  await page.click('[data-testid=delete-selected]')
+  await page.locator('[data-testid=undo-toast]').waitFor()
+  await page.locator('[data-testid=undo-toast]').waitFor({ state: 'detached', timeout: 10000 })
+  await page.locator('[data-testid=gallery-notice]').filter({ hasText: '2 images deleted.' }).waitFor()
+  const left = (await apiCall(BASE_URL, '/api/v1/user/images/', { token: user.access })).body
+  const third = ids.find((id) => id !== first && id !== second)
+  assert(left.count === 1 && left.results[0].id === third, `left on the server: ${left.results.map((i) => i.id)}, expected ${third}`)
+}
+
 // ---------------------------------------------------------------- main
 
 async function backendUp() {
@@ -1657,6 +1958,14 @@ async function main() {
     await scenario('multiple-files-phone', (t) => multipleFiles('phone', t), { viewport: PHONE })
     await scenario('gallery-bulk-desktop', (t) => galleryBulk('desktop', t))
     await scenario('gallery-bulk-phone', (t) => galleryBulk('phone', t), { viewport: PHONE })
+    await scenario('result-zoom-desktop', (t) => resultZoom('desktop', t))
+    await scenario('result-zoom-phone', (t) => resultZoom('phone', t), { viewport: PHONE })
+    await scenario('crop-original-grid-desktop', (t) => cropOriginalGrid('desktop', t))
+    await scenario('crop-original-grid-phone', (t) => cropOriginalGrid('phone', t), { viewport: PHONE })
+    await scenario('multiple-files-remove-desktop', (t) => multipleFilesRemove('desktop', t))
+    await scenario('multiple-files-remove-phone', (t) => multipleFilesRemove('phone', t), { viewport: PHONE })
+    await scenario('gallery-across-pages-desktop', (t) => galleryAcrossPages('desktop', t))
+    await scenario('gallery-across-pages-phone', (t) => galleryAcrossPages('phone', t), { viewport: PHONE })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)

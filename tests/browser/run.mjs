@@ -473,7 +473,7 @@ async function tokenRefresh({ page, context, allow }) {
  * catalogue is patched so the client lets width 9000 through) and a
  * throttled login (RATE_LIMIT_PER_MINUTE is 0 in these runs, so one routed
  * 429 with the contract's body). Field errors clear as the field is edited;
- * a general error stays until the next submit. */
+ * a general error stays until the next submit. axe-core on both error states. */
 async function serverMessages({ page, context, allow }) {
   // The module itself, on texts the stack does not produce here.
   const m = await import(join(root, 'static', 'src', 'lib', 'messages.js'))
@@ -500,6 +500,7 @@ async function serverMessages({ page, context, allow }) {
   const loginError = page.locator('[data-testid=login-error]')
   await loginError.filter({ hasText: "That email and password don't match. Check them or reset your password." }).waitFor()
   assert(!/No active account/.test(await loginError.textContent()), 'the DRF text is shown')
+  const found = await axeViolations(page, 'login error')
   // The general error stays while the user types; a field error goes.
   await page.fill('#login-password', 'still-not-it')
   assert((await loginError.count()) === 1, 'the general error went away while typing')
@@ -554,6 +555,8 @@ async function serverMessages({ page, context, allow }) {
   assert(posted === 1, `the form was not sent to the server (${posted} requests)`)
   assert(msg === 'Width can be at most 8192.', `the server's field error reads "${msg}"`)
   assert((await page.getAttribute('#param-width', 'aria-invalid')) === 'true', 'the width field is not marked invalid')
+  found.push(...(await axeViolations(page, 'server field error')))
+  assert(found.length === 0, `axe-core violations:\n    ${found.join('\n    ')}`)
   await page.type('#param-width', '1')
   await widthError.waitFor({ state: 'detached' })
   assert((await page.getAttribute('#param-width', 'aria-invalid')) === 'false', 'the width field stays invalid after an edit')
@@ -1152,6 +1155,7 @@ async function tryAgainFocusEmail({ page, context }) {
   await page.locator('[data-testid=file-preview]').waitFor()
   await page.click('[data-testid=submit]')
   await page.locator('[data-testid=job-failed]').filter({ hasText: 'Simulated failure.' }).waitFor()
+  assert(/The credits for this job have been refunded\./.test(await text(page, '[data-testid=job-failed]')), 'a failed job does not say its credits were refunded')
   const focusAfterSubmit = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') || document.activeElement?.tagName)
   assert(focusAfterSubmit === 'job-area', `after submit the focus is on ${focusAfterSubmit}`)
   const firstId = new URL(page.url()).searchParams.get('job')

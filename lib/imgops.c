@@ -613,10 +613,10 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 	}
 	if (dst == NULL) {
 		rc = unavailable ? IA_ERR_UNAVAILABLE : IA_ERR_INVAL;
-		imgops_err(errbuf, errlen,
-			   unavailable ? "The %s engine is not available."
-				       : "The %s engine failed.",
-			   s->slug);
+		/* the job's error is for its user; the service is in the log line */
+		imgops_err(errbuf, errlen, "%s",
+			   unavailable ? "This service is not available right now. Try again later."
+				       : "This image could not be processed.");
 		goto out;
 	}
 	if (im != NULL) { /* free the source before encoding: lower peak memory */

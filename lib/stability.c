@@ -293,14 +293,19 @@ static int stability_judge(const struct stability_call *c, const struct httpc_re
 	int rc;
 
 	if (r->status != 200) {
+		/* the job's error is for its user: the status and Stability's own
+		 * words stay in the job's ai_response and in the log */
 		if (r->status == 429)
 			snprintf(err, errlen,
-				 "Stability AI is rate limiting requests, try again later.");
+				 "Stability AI is too busy right now. Try again in a few minutes.");
 		else if (r->status >= 500)
-			snprintf(err, errlen, "Stability AI failed (HTTP %ld).", r->status);
+			snprintf(err, errlen,
+				 "Stability AI had a problem and could not make the "
+				 "image. Try again later.");
 		else
-			snprintf(err, errlen, "Stability AI refused the request (HTTP %ld).",
-				 r->status);
+			snprintf(err, errlen,
+				 "Stability AI refused to make this image. Try a "
+				 "different image or prompt.");
 		return IA_ERR_UPSTREAM;
 	}
 	if (httpc_response_header(r, "finish-reason", finish, sizeof(finish)) == 0 &&
@@ -314,7 +319,9 @@ static int stability_judge(const struct stability_call *c, const struct httpc_re
 	}
 	rc = stability_save(r, c->format, out_path, res);
 	if (rc == IA_ERR_UPSTREAM)
-		snprintf(err, errlen, "Stability AI returned data that is not a %s image.",
+		snprintf(err, errlen,
+			 "Stability AI sent back something that is not a %s "
+			 "image. Try again.",
 			 img_format_name(c->format));
 	else if (rc != 0)
 		snprintf(err, errlen, "Could not store the generated image.");
@@ -360,8 +367,8 @@ int stability_run(const struct settings *s, const struct stability_call *c, cons
 						 have_resp ? NULL : "timeout or connection failure",
 						 out->attempts, s->stability_ai_key);
 	if (rc != 0)
-		log_warn("stability: %s failed after %d attempt(s): %s", q.path, out->attempts,
-			 err);
+		log_warn("stability: %s failed after %d attempt(s) (HTTP %ld): %s", q.path,
+			 out->attempts, have_resp ? resp.status : 0L, err);
 	if (have_resp)
 		httpc_response_cleanup(&resp);
 	stability_req_cleanup(&q);

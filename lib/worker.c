@@ -203,9 +203,9 @@ static int worker_placeholder(struct worker_task *t, struct img_result *res, cha
 	    imggen_generate(t->j->prompt ? t->j->prompt : "", t->j->aspect_ratio,
 			    worker_param(t, "seed"), t->fmt, t->out_path, res, &t->ai_response);
 
+	/* the job's error is for its user: the reason (rc) is logged with it */
 	if (rc != 0)
-		snprintf(err, errlen, "The local placeholder generator failed (%s).",
-			 ia_strerror(rc));
+		snprintf(err, errlen, "The placeholder image could not be made. Try again.");
 	return rc;
 }
 
@@ -321,8 +321,10 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
 			return worker_stability(t, res, err, errlen);
 		if (s->local_generator)
 			return worker_placeholder(t, res, err, errlen);
-		snprintf(err, errlen,
-			 "Image generation is not available: no Stability AI key is configured.");
+		/* the job's error is for its user: the setting's name goes to the log */
+		log_warn("job %lld: generate needs STABILITY_AI_KEY or LOCAL_GENERATOR=1",
+			 (long long)t->j->id);
+		snprintf(err, errlen, "Image generation is not available right now.");
 		return IA_ERR_UNAVAILABLE;
 	}
 	if (remote)

@@ -219,13 +219,13 @@ class FailureTest(StabilityBase):
         img = self.fail_with("500", 3)
         self.assertEqual(img["ai_response"]["status"], 500)
         self.assertEqual(img["ai_response"]["name"], "internal_error")
-        self.assertEqual(img["error"], "Stability AI failed (HTTP 500).")
+        self.assertEqual(img["error"], "Stability AI had a problem and could not make the image. Try again later.")
 
     def test_429_on_every_attempt(self):
         img = self.fail_with("429", 3)
         self.assertEqual(img["ai_response"]["status"], 429)
         self.assertEqual(img["ai_response"]["name"], "rate_limit_exceeded")
-        self.assertEqual(img["error"], "Stability AI is rate limiting requests, try again later.")
+        self.assertEqual(img["error"], "Stability AI is too busy right now. Try again in a few minutes.")
 
     def test_403_content_moderation_is_not_retried(self):
         img = self.fail_with("403-moderation", 1)
@@ -233,7 +233,7 @@ class FailureTest(StabilityBase):
         self.assertEqual((ai["status"], ai["name"]), (403, "content_moderation"))
         self.assertEqual(len(ai["errors"]), 1)
         self.assertIn("content moderation", ai["errors"][0])
-        self.assertEqual(img["error"], "Stability AI refused the request (HTTP 403).")
+        self.assertEqual(img["error"], "Stability AI refused to make this image. Try a different image or prompt.")
 
     def test_400_is_not_retried(self):
         img = self.fail_with("400", 1)
@@ -250,11 +250,11 @@ class FailureTest(StabilityBase):
     def test_garbage_bytes(self):
         img = self.fail_with("garbage", 1)
         self.assertEqual(img["ai_response"]["status"], 200)
-        self.assertEqual(img["error"], "Stability AI returned data that is not a png image.")
+        self.assertEqual(img["error"], "Stability AI sent back something that is not a png image. Try again.")
 
     def test_wrong_image_format(self):
         img = self.fail_with("wrong-format", 1)
-        self.assertEqual(img["error"], "Stability AI returned data that is not a png image.")
+        self.assertEqual(img["error"], "Stability AI sent back something that is not a png image. Try again.")
 
     def test_content_filtered(self):
         img = self.fail_with("content-filtered", 1)

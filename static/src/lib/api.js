@@ -1,7 +1,8 @@
 // The one way the SPA talks to the API: relative /api/v1/ URLs, JSON or
 // multipart bodies, the bearer token (refreshed shortly before it expires and
 // once after a 401, then the request is retried) and errors turned into
-// ApiError objects that pages show next to what failed.
+// ApiError objects that pages show next to what failed (worded for people
+// by lib/messages.js).
 import { tokens, setTokens, clearTokens, secondsLeft } from './tokens.js'
 
 const REFRESH_MARGIN_S = 60
@@ -50,17 +51,6 @@ export class ApiError extends Error {
       else if (typeof value === 'string') out[key] = [value]
     }
     return out
-  }
-
-  /** Field messages whose field is not one of `known` (shown with the form). */
-  otherFieldMessages(known) {
-    const msgs = []
-    for (const [key, list] of Object.entries(this.fields)) {
-      if (known.includes(key)) continue
-      const label = key === 'non_field_errors' ? '' : `${key}: `
-      for (const m of list) msgs.push(label + m)
-    }
-    return msgs
   }
 }
 

@@ -20,7 +20,8 @@
 #      GET /api/v1/services/ through that nginx,
 #   4. boots that root with systemd-nspawn (private network): the package's
 #      own units start (socket activation, hardening, the app nginx as the
-#      service user) and /health/ answers through them; then purges.
+#      service user) and /health/ answers through them; then purges,
+#   5. make distcheck from a copy of the tree (IA_DISTCHECK=0 skips it).
 # Needs root, dpkg-dev, debhelper, lintian, mmdebstrap, systemd-container
 # (./stack packages).
 # Ends with "N passed, M failed". Takes about 8 minutes on 2 cores (4 more
@@ -214,6 +215,29 @@ chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
 mount -t proc proc "$ROOT/proc"; mount --rbind /sys "$ROOT/sys"; mount --rbind /dev "$ROOT/dev"
 check "purge keeps the data, removes the key" in_root sh -c \
 	'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq image-assistant >/dev/null 2>&1 && test ! -e /etc/image-assistant/secret.env && test -f /var/lib/image-assistant/ia.sqlite3'
+
+# 5. make distcheck from another copy of the tree: the tarball holds
+#    everything make check and ./stack need, the tree builds out of its
+#    source directory, and make install / uninstall honour --prefix and
+#    DESTDIR. IA_DISTCHECK_TESTS picks the tests make check runs there
+#    (default all: the unit tests and the API tests against a private stack
+#    started from the unpacked tarball); IA_DISTCHECK=0 skips the step.
+if [ "${IA_DISTCHECK:-1}" != 0 ]; then
+	echo "== make distcheck"
+	mkdir -p "$WORK/dist/image-assistant" "$WORK/dist/build"
+	(cd "$SRC" && git ls-files -z -c -o --exclude-standard | grep -z -v '^static/node_modules/' |
+		xargs -0 cp --parents -t "$WORK/dist/image-assistant/" 2>/dev/null)
+	cp -R "$SRC/static/dist" "$WORK/dist/image-assistant/static/"
+	tests=()
+	[ -z "${IA_DISTCHECK_TESTS:-}" ] || tests=("TESTS=$IA_DISTCHECK_TESTS")
+	if (cd "$WORK/dist/image-assistant" && autoreconf -fi && cd ../build &&
+		../image-assistant/configure -q && make -j2 distcheck "${tests[@]}") >"$OUT/distcheck.log" 2>&1; then
+		ok "make distcheck: $(grep -o 'image-assistant-[0-9.]* archives ready for distribution' "$OUT/distcheck.log")"
+	else
+		tail -40 "$OUT/distcheck.log"
+		bad "make distcheck (log: $OUT/distcheck.log)"
+	fi
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -95,6 +95,8 @@ async function scenario(name, fn, { viewport = DESKTOP } = {}) {
     } else {
       results.push({ name, ok: false })
       console.log(`FAIL - ${name}: ${err && err.message ? err.message : err}`)
+      const at = ((err && err.stack) || '').split('\n').find((l) => /run\.mjs:\d+/.test(l))
+      if (at) console.log(`    ${at.trim()}`)
       if (consoleErrors.length) console.log(`    console errors:\n    ${consoleErrors.join('\n    ')}`)
       await page.screenshot({ path: join(SHOTS, `failure-${name}.png`), fullPage: true }).catch(() => {})
     }

@@ -251,7 +251,7 @@ static int images_media_file(const struct settings *s, const char *name, struct 
 		api_errors_add(e, "name", "No media file with this key.");
 		return 0;
 	}
-	if (rc == 0 && img_probe_file(file.path, info) != 0)
+	if (rc == 0 && imgio_probe_file(file.path, info) != 0)
 		api_errors_add(e, "name", "The media file is not an image.");
 	store_local_cleanup(&file);
 	return rc;
@@ -307,7 +307,7 @@ static void handle_update_processed(struct http_request *req, const struct route
 	} else if (rc != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 	} else if (jobs_set_processed(app_db(), args->id, name, url, info.width, info.height, bytes,
-				      img_format_mime(info.format)) != 0 ||
+				      imgio_format_mime(info.format)) != 0 ||
 		   jobs_get(app_db(), args->id, 0, &r) != 0) {
 		http_reply_detail(req, 404, "Image not found.");
 	} else {

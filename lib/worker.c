@@ -141,8 +141,8 @@ static int worker_local(const struct worker_task *t, struct img_result *res, cha
 		snprintf(err, errlen, "The job has no source image.");
 		return IA_ERR_INVAL;
 	}
-	return img_run_service(t->j->service, t->src_path, t->out_path, t->fmt, t->p, t->n, res,
-			       err, errlen);
+	return imgops_run_service(t->j->service, t->src_path, t->out_path, t->fmt, t->p, t->n, res,
+				  err, errlen);
 }
 
 static const char *worker_param(const struct worker_task *t, const char *key)
@@ -261,7 +261,7 @@ static char *worker_auto_record(const char *base, double confidence, const char 
 static int worker_auto(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
 {
 	const char *out_path = t->out_path;
-	char *local_path = xasprintf("%s/local.%s", t->dir, img_format_ext(t->fmt));
+	char *local_path = xasprintf("%s/local.%s", t->dir, imgio_format_ext(t->fmt));
 	char *stab = NULL; /* the record of the Stability call, when one was made */
 	struct img_result local;
 	int rc;
@@ -383,7 +383,7 @@ static int worker_source(struct worker_task *t, struct worker_report *r, struct 
 		return 0;
 	ext = strrchr(r->source_key, '.');
 	*normal_path = xasprintf("%s/normal%s", t->dir, ext != NULL ? ext : "");
-	rc = img_normalize_upload(raw->path, *normal_path, &res);
+	rc = imgops_normalize_upload(raw->path, *normal_path, &res);
 	if (rc != 0) {
 		worker_source_error(t, r, rc, "normalise");
 		return rc;
@@ -396,7 +396,7 @@ static int worker_source(struct worker_task *t, struct worker_report *r, struct 
 static int worker_publish(const struct worker_task *t, struct worker_report *r,
 			  const char *normal_path)
 {
-	int rc = store_put_file(t->s, t->key, t->out_path, img_format_mime(r->res.format));
+	int rc = store_put_file(t->s, t->key, t->out_path, imgio_format_mime(r->res.format));
 
 	if (rc == 0 && normal_path != NULL)
 		rc = store_put_file(t->s, r->source_key, normal_path, NULL);
@@ -418,7 +418,7 @@ static char *worker_preview_make(const struct worker_task *t)
 {
 	struct img_result res;
 	char *path = xasprintf("%s/preview.webp", t->dir);
-	int rc = img_preview_file(t->out_path, path, IMG_PREVIEW_MAX_SIDE, &res);
+	int rc = imgpreview_file(t->out_path, path, IMG_PREVIEW_MAX_SIDE, &res);
 
 	if (rc != 0) {
 		log_warn("job %lld: no preview of the result: %s", (long long)t->j->id,
@@ -659,7 +659,7 @@ static const char *worker_record(struct db *db, const struct settings *s,
 		out.width = r->res.width;
 		out.height = r->res.height;
 		out.bytes = (int64_t)r->res.bytes;
-		out.content_type = img_format_mime(r->res.format);
+		out.content_type = imgio_format_mime(r->res.format);
 		rc = jobs_finish(db, j->id, w->id, &out);
 		if (rc != 0) {
 			store_remove(s, key);
@@ -759,7 +759,7 @@ static int worker_tmp(const struct settings *s, const struct job_claimed *j, enu
 			  (long long)j->id, s->media_root, strerror(errno));
 		return IA_ERR_IO;
 	}
-	*out_path = xasprintf("%s/out.%s", *dir, img_format_ext(fmt));
+	*out_path = xasprintf("%s/out.%s", *dir, imgio_format_ext(fmt));
 	return 0;
 }
 
@@ -786,9 +786,9 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 		return rc;
 	started = metrics_clock();
 	n = worker_params(j.params, &json, params, numbuf);
-	if (img_params_format(params, n, &fmt) != 0)
+	if (imgops_params_format(params, n, &fmt) != 0)
 		fmt = IMG_FMT_PNG;
-	store_new_key("images", img_format_ext(fmt), key);
+	store_new_key("images", imgio_format_ext(fmt), key);
 	worker_thumb_key(key, thumb_key);
 	if (worker_tmp(s, &j, fmt, &dir, &out_path) != 0) {
 		memset(&r, 0, sizeof(r));

@@ -4,7 +4,7 @@
  * `thumbnail`; issue 13, point 2: a gallery page of ten results in at most
  * 2 MB of images, where full-size files weighed 86 MB).
  *
- * ia-batch writes one with every successful result (lib/worker.c); this
+ * ia-batch writes one with every successful result (lib/jobrun.c); this
  * module only turns one image file into another.
  */
 #ifndef IA_IMGPREVIEW_H

@@ -1,5 +1,14 @@
 /*
- * jobs.h - the images table as a job queue (DESIGN.md "The job pipeline").
+ * jobs.h - the images table as a job queue (docs/ARCHITECTURE.md "The job
+ * pipeline").
+ *
+ * This module owns the images table: every INSERT, UPDATE and DELETE of
+ * an images row is here. Other modules only read it: queue.c (a job's
+ * place in the line), metricsdb.c (counts for /metrics/) and iactl's
+ * whole-database copy between backends. The table keeps API.md's resource
+ * name, "images"; the module is named for what lib/ does with the rows.
+ * Renaming it "images" would touch some 320 calls in 19 files and blur it
+ * with cgi-bin/images.c, the HTTP side of the same resource.
  *
  * A job is created 'pending' inside the transaction that charges its cost
  * (jobs_enqueue). ia-batch claims one at a time with an atomic

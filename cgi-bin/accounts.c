@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "contact.h"
 #include "err.h"
+#include "flags.h"
 #include "google.h"
 #include "http.h"
 #include "log.h"
@@ -208,6 +209,20 @@ static void handle_add_credits(struct http_request *req, const struct route_args
 	cJSON_Delete(body);
 }
 
+/* u's <user> object with its feature flags (caller deletes); NULL when the
+ * flags could not be read. */
+static cJSON *accounts_profile(const struct user *u)
+{
+	struct flag_list flags;
+	cJSON *o;
+
+	if (flags_list_load(app_db(), u->id, &flags) != 0)
+		return NULL;
+	o = api_user_json(u, &flags);
+	flags_list_cleanup(&flags);
+	return o;
+}
+
 /* The profile every page load asks for: served from the user cache while
  * the database is unchanged, built (and cached) otherwise. */
 static void handle_user_info(struct http_request *req, const struct route_args *args)
@@ -226,7 +241,7 @@ static void handle_user_info(struct http_request *req, const struct route_args *
 		http_reply_json_text(req, 200, cached, len);
 		return;
 	}
-	o = api_user_json(app_db(), &u);
+	o = accounts_profile(&u);
 	text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	if (text == NULL) {
@@ -409,7 +424,7 @@ static void handle_google_login(struct http_request *req, const struct route_arg
 		goto out;
 	}
 	o = cJSON_CreateObject();
-	profile = api_user_json(app_db(), &u);
+	profile = accounts_profile(&u);
 	if (profile == NULL) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 	} else if (accounts_add_pair(o, &u) != 0) {

@@ -162,16 +162,11 @@ bool api_email_valid(const char *email)
 	return true;
 }
 
-static int api_add_flag(void *ud, const char *name)
-{
-	cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name));
-	return 0;
-}
-
-cJSON *api_user_json(struct db *db, const struct user *u)
+cJSON *api_user_json(const struct user *u, const struct flag_list *flags)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *flags = cJSON_CreateArray();
+	cJSON *names = cJSON_CreateArray();
+	size_t i;
 
 	/* Constant keys (…CS): served on every page load, so no key copies. */
 	api_add_int(o, "id", u->id);
@@ -179,13 +174,11 @@ cJSON *api_user_json(struct db *db, const struct user *u)
 	cJSON_AddItemToObjectCS(o, "first_name", cJSON_CreateString(u->first_name));
 	cJSON_AddItemToObjectCS(o, "last_name", cJSON_CreateString(u->last_name));
 	api_add_int(o, "credits", u->credits);
-	cJSON_AddItemToObjectCS(o, "feature_flags", flags);
+	cJSON_AddItemToObjectCS(o, "feature_flags", names);
 	cJSON_AddItemToObjectCS(o, "is_staff", cJSON_CreateBool(u->is_staff));
 	cJSON_AddItemToObjectCS(o, "email_verified", cJSON_CreateBool(u->email_verified));
-	if (flags_for_user(db, u->id, api_add_flag, flags) != 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
+	for (i = 0; flags != NULL && i < flags->n; i++)
+		cJSON_AddItemToArray(names, cJSON_CreateString(flags->names[i]));
 	return o;
 }
 

@@ -57,6 +57,7 @@ long api_utf8_len(const char *s);
 struct job_row;
 struct credits_entry;
 struct service;
+struct flag_list;
 
 /* The <image> JSON object of API.md with fresh signed URLs (caller deletes). */
 cJSON *api_image_json(const struct job_row *r);
@@ -66,9 +67,12 @@ cJSON *api_ledger_json(const struct credits_entry *c);
  * that lib/svcparams.c validates with. */
 cJSON *api_service_json(const struct service *s);
 
-/* The <user> JSON object of API.md (caller deletes); NULL when its flags
- * could not be read. */
-cJSON *api_user_json(struct db *db, const struct user *u);
+/*
+ * The <user> JSON object of API.md (caller deletes) for u with the
+ * feature flags the caller loaded (flags_list_load; NULL means none).
+ * Builds JSON only: no database read.
+ */
+cJSON *api_user_json(const struct user *u, const struct flag_list *flags);
 
 /*
  * Read ?page= and ?page_size= (defaults 1 and 10, size at most 50; a

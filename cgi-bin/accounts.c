@@ -15,6 +15,7 @@
 #include "err.h"
 #include "flags.h"
 #include "google.h"
+#include "googlelogin.h"
 #include "http.h"
 #include "log.h"
 #include "outbox.h"
@@ -415,7 +416,7 @@ static void handle_google_login(struct http_request *req, const struct route_arg
 		http_reply_detail(req, 400, "Failed to verify token.");
 		goto out;
 	}
-	if (google_account(app_db(), settings_get(), &id, &u) != 0) {
+	if (googlelogin_account(app_db(), settings_get(), &id, &u) != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		goto out;
 	}

@@ -34,7 +34,7 @@
 static int accounts_add_pair(cJSON *o, const struct user *u)
 {
 	char *access = NULL, *refresh = NULL;
-	int rc = auth_issue_pair(u, &access, &refresh);
+	int rc = auth_issue_pair(settings_get(), u, &access, &refresh);
 
 	if (rc != 0)
 		return rc;
@@ -50,7 +50,7 @@ static void accounts_reply_pair(struct http_request *req, const struct user *u)
 	char *access = NULL, *refresh = NULL;
 	cJSON *o;
 
-	if (auth_issue_pair(u, &access, &refresh) != 0) {
+	if (auth_issue_pair(settings_get(), u, &access, &refresh) != 0) {
 		http_reply_detail(req, 500, "Could not issue tokens.");
 		return;
 	}
@@ -165,11 +165,12 @@ static void handle_token_refresh(struct http_request *req, const struct route_ar
 		http_reply_field_error(req, "refresh", "This field is required.");
 		goto out;
 	}
-	rc = cJSON_IsString(refresh) ? auth_check_refresh(app_db(), refresh->valuestring, &u)
-				     : IA_ERR_AUTH;
+	rc = cJSON_IsString(refresh)
+		 ? auth_check_refresh(settings_get(), app_db(), refresh->valuestring, &u)
+		 : IA_ERR_AUTH;
 	if (rc == IA_ERR_FORBIDDEN) {
 		http_reply_detail(req, 403, "Account is suspended.");
-	} else if (rc != 0 || auth_issue_access(&u, &access) != 0) {
+	} else if (rc != 0 || auth_issue_access(settings_get(), &u, &access) != 0) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "detail", "Token is invalid or expired");
 		cJSON_AddStringToObject(o, "code", "token_not_valid");

@@ -162,7 +162,7 @@ static void handle_status(struct http_request *req, const struct route_args *arg
 		o = images_in_flight(&r);
 		http_reply_json(req, 202, o);
 	} else {
-		o = api_image_json(&r);
+		o = api_image_json(settings_get(), &r);
 		http_reply_json(req, 200, o);
 	}
 	cJSON_Delete(o);
@@ -171,7 +171,7 @@ static void handle_status(struct http_request *req, const struct route_args *arg
 
 static int images_add_row(void *ud, const struct job_row *r)
 {
-	cJSON_AddItemToArray((cJSON *)ud, api_image_json(r));
+	cJSON_AddItemToArray((cJSON *)ud, api_image_json(settings_get(), r));
 	return 0;
 }
 
@@ -314,7 +314,7 @@ static void handle_update_processed(struct http_request *req, const struct route
 		/* the staff's key may be anything under images/, never the preview itself */
 		if (old_thumbnail != NULL && strcmp(old_thumbnail, name) != 0)
 			store_remove(s, old_thumbnail);
-		o = api_image_json(&r);
+		o = api_image_json(settings_get(), &r);
 		http_reply_json(req, 202, o);
 		cJSON_Delete(o);
 		jobs_row_cleanup(&r);

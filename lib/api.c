@@ -219,7 +219,7 @@ int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size)
 static cJSON *api_page_link(struct http_request *req, int64_t page, int64_t page_size,
 			    const char *extra)
 {
-	const struct settings *s = settings_get();
+	const struct settings *s = req->settings;
 	char *url = xasprintf("%s%s?page=%lld&page_size=%lld%s", s->public_url, req->path,
 			      (long long)page, (long long)page_size, extra != NULL ? extra : "");
 	cJSON *v = cJSON_CreateString(url);
@@ -260,7 +260,7 @@ void api_reply_page_query(struct http_request *req, int64_t count, int64_t page,
 
 int api_throttle(struct http_request *req, struct db *db, const char *group)
 {
-	const struct settings *s = settings_get();
+	const struct settings *s = req->settings;
 	char bucket[96], detail[96], secs[24], client[CLIENTIP_ADDR_MAX];
 	int64_t retry = 0;
 
@@ -297,7 +297,7 @@ static void api_add_time(cJSON *o, const char *name, int64_t t)
 }
 
 /* A signed root-relative media URL for key (store_signed_url), or JSON null. */
-static void api_add_media(cJSON *o, const char *name, const char *key)
+static void api_add_media(const struct settings *s, cJSON *o, const char *name, const char *key)
 {
 	char *url;
 
@@ -305,7 +305,7 @@ static void api_add_media(cJSON *o, const char *name, const char *key)
 		cJSON_AddNullToObject(o, name);
 		return;
 	}
-	url = store_signed_url(settings_get(), key, ia_now());
+	url = store_signed_url(s, key, ia_now());
 	cJSON_AddStringToObject(o, name, url);
 	free(url);
 }
@@ -325,7 +325,7 @@ static cJSON *api_params_json(const char *text)
 	return cJSON_CreateObject();
 }
 
-cJSON *api_image_json(const struct job_row *r)
+cJSON *api_image_json(const struct settings *s, const struct job_row *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *ai = r->ai_response ? cJSON_Parse(r->ai_response) : NULL;
@@ -333,7 +333,7 @@ cJSON *api_image_json(const struct job_row *r)
 	bool done = strcmp(r->status, "done") == 0;
 
 	api_add_int(o, "id", r->id);
-	api_add_media(o, "image", done ? r->image_key : NULL);
+	api_add_media(s, o, "image", done ? r->image_key : NULL);
 	api_add_str(o, "alternate_url", r->alternate_url);
 	api_add_int(o, "user", r->user_id);
 	api_add_str(o, "prompt", r->prompt);
@@ -358,8 +358,8 @@ cJSON *api_image_json(const struct job_row *r)
 		cJSON_AddNullToObject(o, "bytes");
 	}
 	api_add_int(o, "cost", r->cost);
-	api_add_media(o, "source", r->source_key);
-	api_add_media(o, "thumbnail", done ? r->thumbnail_key : NULL);
+	api_add_media(s, o, "source", r->source_key);
+	api_add_media(s, o, "thumbnail", done ? r->thumbnail_key : NULL);
 	api_add_str(o, "original_name", r->original_name);
 	cJSON_AddItemToObject(o, "params", api_params_json(r->params));
 	return o;

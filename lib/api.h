@@ -14,6 +14,7 @@
 
 struct db;
 struct http_request;
+struct settings;
 struct user;
 
 /* Field errors collected as {"field": ["message", ...]}. */
@@ -59,8 +60,9 @@ struct credits_entry;
 struct service;
 struct flag_list;
 
-/* The <image> JSON object of API.md with fresh signed URLs (caller deletes). */
-cJSON *api_image_json(const struct job_row *r);
+/* The <image> JSON object of API.md with fresh signed URLs (from s's
+ * media settings; caller deletes). */
+cJSON *api_image_json(const struct settings *s, const struct job_row *r);
 /* One credits/history entry (caller deletes). */
 cJSON *api_ledger_json(const struct credits_entry *c);
 /* One services entry (caller deletes), with the "formats" and "params"

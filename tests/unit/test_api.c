@@ -13,6 +13,7 @@
 #include "api.h"
 #include "flags.h"
 #include "jobs.h"
+#include "settings.h"
 #include "users.h"
 #include "util.h"
 
@@ -418,7 +419,7 @@ START_TEST(test_image_json)
 	r.image_key = (char *)"images/cd/cdef.png";
 	r.thumbnail_key = (char *)"images/cd/cdef.webp";
 	r.original_name = (char *)"holiday.png";
-	o = api_image_json(&r);
+	o = api_image_json(settings_get(), &r);
 	cJSON_ArrayForEach(item, o)
 	{
 		ck_assert_uint_lt(i, sizeof(keys) / sizeof(keys[0]));
@@ -442,7 +443,7 @@ START_TEST(test_image_json)
 	r.status = (char *)"failed";
 	r.original_name = NULL;
 	r.params = (char *)"[1, 2]";
-	o = api_image_json(&r);
+	o = api_image_json(settings_get(), &r);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "image")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "thumbnail")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "original_name")));

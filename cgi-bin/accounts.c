@@ -8,12 +8,12 @@
  */
 #include "config.h"
 
+#include "accounts.h"
 #include "api.h"
 #include "app.h"
 #include "auth.h"
 #include "contact.h"
 #include "err.h"
-#include "flags.h"
 #include "google.h"
 #include "googlelogin.h"
 #include "http.h"
@@ -22,7 +22,6 @@
 #include "resets.h"
 #include "router.h"
 #include "settings.h"
-#include "usercache.h"
 #include "users.h"
 #include "util.h"
 #include "verify.h"
@@ -65,9 +64,8 @@ static void accounts_reply_pair(struct http_request *req, const struct user *u)
 
 static void handle_signup(struct http_request *req, const struct route_args *args)
 {
-	const struct settings *s = settings_get();
 	struct api_errors e;
-	struct user_new nu = {0};
+	struct accounts_signup nu = {0};
 	cJSON *body = NULL;
 	const char *website;
 	int64_t id;
@@ -92,11 +90,7 @@ static void handle_signup(struct http_request *req, const struct route_args *arg
 		api_errors_reply(req, &e);
 		goto out;
 	}
-	nu.signup_credits = s->signup_credits;
-	nu.show_credits_flag = true;
-	nu.in_tx = verify_on_signup; /* the verification mail, in the same transaction */
-	nu.in_tx_ud = (void *)s;
-	rc = users_create(app_db(), &nu, &id);
+	rc = accounts_signup(app_db(), settings_get(), &nu, &id);
 	if (rc == IA_ERR_EXISTS)
 		http_reply_field_error(req, "email", "user with this email already exists.");
 	else if (rc != 0)
@@ -211,48 +205,23 @@ static void handle_add_credits(struct http_request *req, const struct route_args
 	cJSON_Delete(body);
 }
 
-/* u's <user> object with its feature flags (caller deletes); NULL when the
- * flags could not be read. */
-static cJSON *accounts_profile(const struct user *u)
-{
-	struct flag_list flags;
-	cJSON *o;
-
-	if (flags_list_load(app_db(), u->id, &flags) != 0)
-		return NULL;
-	o = api_user_json(u, &flags);
-	flags_list_cleanup(&flags);
-	return o;
-}
-
-/* The profile every page load asks for: served from the user cache while
- * the database is unchanged, built (and cached) otherwise. */
+/* The profile every page load asks for (accounts_profile: cached while
+ * the database is unchanged). */
 static void handle_user_info(struct http_request *req, const struct route_args *args)
 {
 	struct user u;
-	const char *cached;
+	char *text = NULL;
 	size_t len;
-	char *text;
-	cJSON *o;
 
 	(void)args;
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
-	cached = usercache_profile(app_db(), u.id, &len);
-	if (cached != NULL) {
-		http_reply_json_text(req, 200, cached, len);
-		return;
-	}
-	o = accounts_profile(&u);
-	text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	if (text == NULL) {
+	if (accounts_profile(app_db(), &u, &text, &len) != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		return;
 	}
-	usercache_put_profile(app_db(), u.id, text);
-	http_reply_json_text(req, 200, text, strlen(text));
-	cJSON_free(text);
+	http_reply_json_text(req, 200, text, len);
+	free(text);
 }
 
 static void handle_reset_request(struct http_request *req, const struct route_args *args)
@@ -401,9 +370,11 @@ static void handle_contact(struct http_request *req, const struct route_args *ar
 static void handle_google_login(struct http_request *req, const struct route_args *args)
 {
 	struct google_identity id;
-	cJSON *body = NULL, *o, *profile;
+	cJSON *body = NULL, *o;
 	const cJSON *cred;
+	char *profile = NULL;
 	struct user u;
+	size_t len;
 
 	(void)args;
 	if (api_throttle(req, app_db(), "google") != 0 || http_json_body(req, &body) != 0)
@@ -425,18 +396,19 @@ static void handle_google_login(struct http_request *req, const struct route_arg
 		http_reply_detail(req, 403, "Account is suspended.");
 		goto out;
 	}
-	o = cJSON_CreateObject();
-	profile = accounts_profile(&u);
-	if (profile == NULL) {
+	if (accounts_profile(app_db(), &u, &profile, &len) != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
-	} else if (accounts_add_pair(o, &u) != 0) {
-		cJSON_Delete(profile);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (accounts_add_pair(o, &u) != 0) {
 		http_reply_detail(req, 500, "Could not issue tokens.");
 	} else {
-		cJSON_AddItemToObject(o, "user", profile);
+		cJSON_AddItemToObject(o, "user", cJSON_CreateRaw(profile));
 		http_reply_json(req, 200, o);
 	}
 	cJSON_Delete(o);
+	free(profile);
 out:
 	cJSON_Delete(body);
 }

@@ -325,6 +325,17 @@ static cJSON *api_params_json(const char *text)
 	return cJSON_CreateObject();
 }
 
+cJSON *api_in_flight_json(const struct job_row *r, const int64_t *position)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
+	cJSON_AddStringToObject(o, "status", r->status);
+	if (position != NULL)
+		cJSON_AddNumberToObject(o, "position", (double)*position);
+	return o;
+}
+
 cJSON *api_image_json(const struct settings *s, const struct job_row *r)
 {
 	cJSON *o = cJSON_CreateObject();

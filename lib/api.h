@@ -63,6 +63,12 @@ struct flag_list;
 /* The <image> JSON object of API.md with fresh signed URLs (from s's
  * media settings; caller deletes). */
 cJSON *api_image_json(const struct settings *s, const struct job_row *r);
+/*
+ * The 202 answer for image r still 'pending' or 'processing': detail,
+ * status and, when position is not NULL, the place in the queue the
+ * caller read (queue_position). Caller deletes; builds JSON only.
+ */
+cJSON *api_in_flight_json(const struct job_row *r, const int64_t *position);
 /* One credits/history entry (caller deletes). */
 cJSON *api_ledger_json(const struct credits_entry *c);
 /* One services entry (caller deletes), with the "formats" and "params"

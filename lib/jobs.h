@@ -205,7 +205,7 @@ int jobs_retry(struct db *db, int64_t id);
 /*
  * Delete image id of user_id. A job still 'pending' or 'processing' is
  * cancelled and refunded in the same transaction (once: the unique refund
- * index); the worker running it then finds its job gone (jobs_finish and
+ * index); the runner running it then finds its job gone (jobs_finish and
  * jobs_renew answer IA_ERR_BUSY) and deletes its output. Writes the media keys to delete into
  * *source_key, *image_key and *thumbnail_key (heap, may be NULL), on success only.
  * IA_ERR_NOTFOUND.

@@ -1,6 +1,6 @@
 /*
  * ia-batch-run.c - `ia-batch --run SLUG IN OUT [key=value ...]`: parse the
- * command line into service parameters and hand them to img_run_service.
+ * command line into service parameters and hand them to imgops_run_service.
  */
 #include "config.h"
 
@@ -55,9 +55,9 @@ static enum img_format batch_run_format(const struct img_param *p, size_t n, con
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(p[i].key, "format") == 0)
-			return img_params_format(p, n, &fmt) == 0 ? fmt : IMG_FMT_PNG;
+			return imgops_params_format(p, n, &fmt) == 0 ? fmt : IMG_FMT_PNG;
 	}
-	fmt = img_format_from_extension(out);
+	fmt = imgio_format_from_extension(out);
 	return fmt == IMG_FMT_JPEG || fmt == IMG_FMT_WEBP ? fmt : IMG_FMT_PNG;
 }
 
@@ -74,12 +74,12 @@ int batch_run_cli(int argc, char **argv)
 	    !batch_run_params(argc - 5, argv + 5, params, &n))
 		return batch_run_usage(argc > 0 ? argv[0] : "ia-batch");
 	fmt = batch_run_format(params, n, argv[4]);
-	rc = img_run_service(argv[2], argv[3], argv[4], fmt, params, n, &res, err, sizeof(err));
+	rc = imgops_run_service(argv[2], argv[3], argv[4], fmt, params, n, &res, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s: %s (%s)\n", argv[0], argv[2], err, ia_strerror(rc));
 		return rc == IA_ERR_NOTFOUND ? 2 : 1;
 	}
 	printf("%s %ux%u %llu bytes %s\n", argv[4], (unsigned)res.width, (unsigned)res.height,
-	       (unsigned long long)res.bytes, img_format_name(res.format));
+	       (unsigned long long)res.bytes, imgio_format_name(res.format));
 	return 0;
 }

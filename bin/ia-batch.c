@@ -2,13 +2,13 @@
  * ia-batch.c - the batch processor.
  *
  *   ia-batch [--once]            process every waiting job, then exit (cron)
- *   ia-batch --watch             keep running: idle workers wait for a
+ *   ia-batch --watch             keep running: idle runners wait for a
  *                                wake-up (db_listen: a new job or mail
  *                                wakes one at once), looking again at
  *                                least every BATCH_IDLE_MS
- *   ia-batch -j N ...            run N worker processes
+ *   ia-batch -j N ...            run N runner processes
  *   ia-batch --lease SECONDS     longest run of one job (default 300); the
- *                                lease itself is short (WORKER_LEASE) and
+ *                                lease itself is short (JOBRUN_LEASE) and
  *                                renewed while the job runs
  *   ia-batch --run SLUG IN OUT [key=value ...]   one service on a local file
  *
@@ -33,7 +33,7 @@
 #include "privdrop.h"
 #include "settings.h"
 #include "util.h"
-#include "worker.h"
+#include "jobrun.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -57,7 +57,7 @@
 
 struct batch_opts {
 	bool watch;
-	int64_t workers;
+	int64_t runners;
 	int64_t lease;
 	bool check; /* --check: the self-check, then exit */
 };
@@ -87,7 +87,7 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 
 	o->watch = false;
 	o->check = false;
-	o->workers = 1;
+	o->runners = 1;
 	o->lease = 300;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--once") == 0) {
@@ -95,7 +95,7 @@ static int batch_parse(int argc, char **argv, struct batch_opts *o)
 		} else if (strcmp(argv[i], "--watch") == 0) {
 			o->watch = true;
 		} else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
-			if (ia_parse_int64(argv[++i], 1, 64, &o->workers) != 0)
+			if (ia_parse_int64(argv[++i], 1, 64, &o->runners) != 0)
 				return IA_ERR_INVAL;
 		} else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
 			if (ia_parse_int64(argv[++i], 1, 86400, &o->lease) != 0)
@@ -174,19 +174,19 @@ static void batch_mail(struct db *db, const struct settings *s, bool drain)
 	last_ms = sent == BATCH_MAIL_MAX ? 0 : start;
 }
 
-/* One worker process: its own connection, jobs until empty (or stopped). */
+/* One runner process: its own connection, jobs until empty (or stopped). */
 static int batch_loop(const struct batch_opts *o)
 {
 	const struct settings *s = settings_get();
-	struct worker_self w;
+	struct jobrun_self w;
 	struct db *db = NULL;
-	char worker_id[96], host[64] = "localhost";
+	char runner_id[96], host[64] = "localhost";
 	int64_t swept = 0;
 	int rc;
 
 	gethostname(host, sizeof(host) - 1);
-	snprintf(worker_id, sizeof(worker_id), "%s:%ld", host, (long)getpid());
-	w.id = worker_id;
+	snprintf(runner_id, sizeof(runner_id), "%s:%ld", host, (long)getpid());
+	w.id = runner_id;
 	w.host = host;
 	w.mode = o->watch ? "watch" : "once";
 	w.max_seconds = o->lease;
@@ -199,15 +199,15 @@ static int batch_loop(const struct batch_opts *o)
 		log_warn("cannot count this restart in metric_counters");
 	if (o->watch && db_listen(db, DB_CHANNEL_JOBS) != 0)
 		log_warn("cannot listen for new jobs: looking every %d ms", BATCH_IDLE_MS);
-	worker_beat(db, &w, true);
+	jobrun_beat(db, &w, true);
 	while (!batch_stop) {
 		batch_mail(db, s, false);
 		if (ia_now() - swept >= BATCH_SWEEP_SECONDS) {
 			swept = ia_now();
 			orphans_sweep_tmp(s, ORPHANS_MIN_AGE, NULL);
 		}
-		worker_beat(db, &w, false);
-		rc = worker_run_one(db, s, &w);
+		jobrun_beat(db, &w, false);
+		rc = jobrun_run_one(db, s, &w);
 		if (rc == 0)
 			continue;
 		if (rc != IA_ERR_NOTFOUND && rc != IA_ERR_BUSY)
@@ -219,9 +219,9 @@ static int batch_loop(const struct batch_opts *o)
 	if (!o->watch && !batch_stop)
 		batch_mail(db, s, true);
 	if (o->watch)
-		batch_forget(db, worker_id);
+		batch_forget(db, runner_id);
 	else
-		worker_beat(db, &w, true);
+		jobrun_beat(db, &w, true);
 	db_close(db);
 	return 0;
 }
@@ -291,9 +291,9 @@ int main(int argc, char **argv)
 	sa.sa_handler = batch_on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (o.workers == 1)
+	if (o.runners == 1)
 		return batch_loop(&o);
-	for (i = 0; i < o.workers; i++) {
+	for (i = 0; i < o.runners; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
 			batch_restarted = batch_restarted && i == 0; /* one count for all */
@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 		pid_t pid = wait(&status);
 
 		if (batch_stop && !signalled) {
-			for (i = 0; i < o.workers; i++)
+			for (i = 0; i < o.runners; i++)
 				if (pids[i] > 0)
 					kill(pids[i], SIGTERM);
 			signalled = true;

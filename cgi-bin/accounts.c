@@ -8,19 +8,20 @@
  */
 #include "config.h"
 
+#include "accounts.h"
 #include "api.h"
 #include "app.h"
 #include "auth.h"
 #include "contact.h"
 #include "err.h"
 #include "google.h"
+#include "googlelogin.h"
 #include "http.h"
 #include "log.h"
 #include "outbox.h"
 #include "resets.h"
 #include "router.h"
 #include "settings.h"
-#include "usercache.h"
 #include "users.h"
 #include "util.h"
 #include "verify.h"
@@ -32,7 +33,7 @@
 static int accounts_add_pair(cJSON *o, const struct user *u)
 {
 	char *access = NULL, *refresh = NULL;
-	int rc = auth_issue_pair(u, &access, &refresh);
+	int rc = auth_issue_pair(settings_get(), u, &access, &refresh);
 
 	if (rc != 0)
 		return rc;
@@ -48,7 +49,7 @@ static void accounts_reply_pair(struct http_request *req, const struct user *u)
 	char *access = NULL, *refresh = NULL;
 	cJSON *o;
 
-	if (auth_issue_pair(u, &access, &refresh) != 0) {
+	if (auth_issue_pair(settings_get(), u, &access, &refresh) != 0) {
 		http_reply_detail(req, 500, "Could not issue tokens.");
 		return;
 	}
@@ -63,9 +64,8 @@ static void accounts_reply_pair(struct http_request *req, const struct user *u)
 
 static void handle_signup(struct http_request *req, const struct route_args *args)
 {
-	const struct settings *s = settings_get();
 	struct api_errors e;
-	struct user_new nu = {0};
+	struct accounts_signup nu = {0};
 	cJSON *body = NULL;
 	const char *website;
 	int64_t id;
@@ -90,11 +90,7 @@ static void handle_signup(struct http_request *req, const struct route_args *arg
 		api_errors_reply(req, &e);
 		goto out;
 	}
-	nu.signup_credits = s->signup_credits;
-	nu.show_credits_flag = true;
-	nu.in_tx = verify_on_signup; /* the verification mail, in the same transaction */
-	nu.in_tx_ud = (void *)s;
-	rc = users_create(app_db(), &nu, &id);
+	rc = accounts_signup(app_db(), settings_get(), &nu, &id);
 	if (rc == IA_ERR_EXISTS)
 		http_reply_field_error(req, "email", "user with this email already exists.");
 	else if (rc != 0)
@@ -163,11 +159,12 @@ static void handle_token_refresh(struct http_request *req, const struct route_ar
 		http_reply_field_error(req, "refresh", "This field is required.");
 		goto out;
 	}
-	rc = cJSON_IsString(refresh) ? auth_check_refresh(app_db(), refresh->valuestring, &u)
-				     : IA_ERR_AUTH;
+	rc = cJSON_IsString(refresh)
+		 ? auth_check_refresh(settings_get(), app_db(), refresh->valuestring, &u)
+		 : IA_ERR_AUTH;
 	if (rc == IA_ERR_FORBIDDEN) {
 		http_reply_detail(req, 403, "Account is suspended.");
-	} else if (rc != 0 || auth_issue_access(&u, &access) != 0) {
+	} else if (rc != 0 || auth_issue_access(settings_get(), &u, &access) != 0) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "detail", "Token is invalid or expired");
 		cJSON_AddStringToObject(o, "code", "token_not_valid");
@@ -208,34 +205,23 @@ static void handle_add_credits(struct http_request *req, const struct route_args
 	cJSON_Delete(body);
 }
 
-/* The profile every page load asks for: served from the user cache while
- * the database is unchanged, built (and cached) otherwise. */
+/* The profile every page load asks for (accounts_profile: cached while
+ * the database is unchanged). */
 static void handle_user_info(struct http_request *req, const struct route_args *args)
 {
 	struct user u;
-	const char *cached;
+	char *text = NULL;
 	size_t len;
-	char *text;
-	cJSON *o;
 
 	(void)args;
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
-	cached = usercache_profile(app_db(), u.id, &len);
-	if (cached != NULL) {
-		http_reply_json_text(req, 200, cached, len);
-		return;
-	}
-	o = api_user_json(app_db(), &u);
-	text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	if (text == NULL) {
+	if (accounts_profile(app_db(), &u, &text, &len) != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		return;
 	}
-	usercache_put_profile(app_db(), u.id, text);
-	http_reply_json_text(req, 200, text, strlen(text));
-	cJSON_free(text);
+	http_reply_json_text(req, 200, text, len);
+	free(text);
 }
 
 static void handle_reset_request(struct http_request *req, const struct route_args *args)
@@ -384,9 +370,11 @@ static void handle_contact(struct http_request *req, const struct route_args *ar
 static void handle_google_login(struct http_request *req, const struct route_args *args)
 {
 	struct google_identity id;
-	cJSON *body = NULL, *o, *profile;
+	cJSON *body = NULL, *o;
 	const cJSON *cred;
+	char *profile = NULL;
 	struct user u;
+	size_t len;
 
 	(void)args;
 	if (api_throttle(req, app_db(), "google") != 0 || http_json_body(req, &body) != 0)
@@ -400,7 +388,7 @@ static void handle_google_login(struct http_request *req, const struct route_arg
 		http_reply_detail(req, 400, "Failed to verify token.");
 		goto out;
 	}
-	if (google_account(app_db(), settings_get(), &id, &u) != 0) {
+	if (googlelogin_account(app_db(), settings_get(), &id, &u) != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
 		goto out;
 	}
@@ -408,18 +396,19 @@ static void handle_google_login(struct http_request *req, const struct route_arg
 		http_reply_detail(req, 403, "Account is suspended.");
 		goto out;
 	}
-	o = cJSON_CreateObject();
-	profile = api_user_json(app_db(), &u);
-	if (profile == NULL) {
+	if (accounts_profile(app_db(), &u, &profile, &len) != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
-	} else if (accounts_add_pair(o, &u) != 0) {
-		cJSON_Delete(profile);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (accounts_add_pair(o, &u) != 0) {
 		http_reply_detail(req, 500, "Could not issue tokens.");
 	} else {
-		cJSON_AddItemToObject(o, "user", profile);
+		cJSON_AddItemToObject(o, "user", cJSON_CreateRaw(profile));
 		http_reply_json(req, 200, o);
 	}
 	cJSON_Delete(o);
+	free(profile);
 out:
 	cJSON_Delete(body);
 }

@@ -13,7 +13,7 @@
 #include "err.h"
 #include "gallery.h"
 #include "http.h"
-#include "imgops.h"
+#include "imagefiles.h"
 #include "jobs.h"
 #include "queue.h"
 #include "router.h"
@@ -130,27 +130,14 @@ static void handle_generate(struct http_request *req, const struct route_args *a
  * A processing job has no position (API.md: pending only), nor has a
  * pending one when the database cannot say (the reply stays useful).
  */
-static cJSON *images_in_flight(const struct job_row *r)
-{
-	cJSON *o = cJSON_CreateObject();
-	int64_t pos = 0;
-	int rc;
-
-	cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
-	cJSON_AddStringToObject(o, "status", r->status);
-	if (strcmp(r->status, "pending") == 0) {
-		rc = queue_position(app_db(), r->id, &pos);
-		if (rc == 0 || rc == IA_ERR_NOTFOUND)
-			cJSON_AddNumberToObject(o, "position", (double)pos);
-	}
-	return o;
-}
-
 static void handle_status(struct http_request *req, const struct route_args *args)
 {
 	struct job_row r;
 	struct user u;
+	int64_t pos = 0;
+	bool has_pos;
 	cJSON *o;
+	int rc;
 
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
@@ -159,10 +146,13 @@ static void handle_status(struct http_request *req, const struct route_args *arg
 		return;
 	}
 	if (strcmp(r.status, "pending") == 0 || strcmp(r.status, "processing") == 0) {
-		o = images_in_flight(&r);
+		has_pos = strcmp(r.status, "pending") == 0;
+		rc = has_pos ? queue_position(app_db(), r.id, &pos) : 0;
+		has_pos = has_pos && (rc == 0 || rc == IA_ERR_NOTFOUND);
+		o = api_in_flight_json(&r, has_pos ? &pos : NULL);
 		http_reply_json(req, 202, o);
 	} else {
-		o = api_image_json(&r);
+		o = api_image_json(settings_get(), &r);
 		http_reply_json(req, 200, o);
 	}
 	cJSON_Delete(o);
@@ -171,7 +161,7 @@ static void handle_status(struct http_request *req, const struct route_args *arg
 
 static int images_add_row(void *ud, const struct job_row *r)
 {
-	cJSON_AddItemToArray((cJSON *)ud, api_image_json(r));
+	cJSON_AddItemToArray((cJSON *)ud, api_image_json(settings_get(), r));
 	return 0;
 }
 
@@ -211,80 +201,24 @@ static void handle_gallery(struct http_request *req, const struct route_args *ar
 
 static void handle_delete(struct http_request *req, const struct route_args *args)
 {
-	char *source = NULL, *image = NULL, *thumbnail = NULL;
 	struct user u;
 
 	if (auth_require(req, app_db(), &u) != 0)
 		return;
-	if (jobs_delete(app_db(), args->id, u.id, &source, &image, &thumbnail) != 0) {
+	if (imagefiles_delete(app_db(), settings_get(), args->id, u.id) != 0) {
 		http_reply_detail(req, 404, "Image not found.");
 		return;
 	}
-	store_remove(settings_get(), source);
-	store_remove(settings_get(), image);
-	store_remove(settings_get(), thumbnail);
-	free(source);
-	free(image);
-	free(thumbnail);
 	http_reply_empty(req, 204);
-}
-
-/*
- * The staff's media key must name an image in the storage: its header
- * gives the row's size and type. Field errors go to e; a storage that
- * cannot be reached is a non-zero return (503).
- */
-static int images_media_file(const struct settings *s, const char *name, struct api_errors *e,
-			     struct img_info *info, int64_t *bytes)
-{
-	struct store_local file = {0};
-	int rc;
-
-	if (!store_key_valid(name)) {
-		api_errors_add(e, "name", "A media key is a path under images/ or sources/.");
-		return 0;
-	}
-	rc = store_stat(s, name, bytes);
-	if (rc == 0)
-		rc = store_fetch(s, name, NULL, &file);
-	if (rc == IA_ERR_NOTFOUND) {
-		api_errors_add(e, "name", "No media file with this key.");
-		return 0;
-	}
-	if (rc == 0 && img_probe_file(file.path, info) != 0)
-		api_errors_add(e, "name", "The media file is not an image.");
-	store_local_cleanup(&file);
-	return rc;
-}
-
-/*
- * The preview of image id before a staff override, which no longer shows
- * the result afterwards (jobs_set_processed clears it): heap key or NULL.
- */
-static char *images_old_thumbnail(int64_t id)
-{
-	struct job_row r;
-	char *key = NULL;
-
-	if (jobs_get(app_db(), id, 0, &r) == 0) {
-		key = r.thumbnail_key;
-		r.thumbnail_key = NULL;
-		jobs_row_cleanup(&r);
-	}
-	return key;
 }
 
 static void handle_update_processed(struct http_request *req, const struct route_args *args)
 {
-	const struct settings *s = settings_get();
 	struct api_errors e;
-	struct img_info info;
 	struct job_row r;
 	struct user u;
-	char *old_thumbnail = NULL;
 	cJSON *body = NULL, *o;
 	const char *name, *url;
-	int64_t bytes = 0;
 	int rc = 0;
 
 	if (auth_require(req, app_db(), &u) != 0)
@@ -299,27 +233,19 @@ static void handle_update_processed(struct http_request *req, const struct route
 	name = api_field_string(body, "name", true, 1, STORE_KEY_MAX - 1, &e);
 	url = api_field_string(body, "url", false, 0, 2000, &e);
 	if (name != NULL && !api_errors_any(&e))
-		rc = images_media_file(s, name, &e, &info, &bytes);
-	if (!api_errors_any(&e) && rc == 0)
-		old_thumbnail = images_old_thumbnail(args->id);
+		rc = imagefiles_override(app_db(), settings_get(), args->id, name, url, &e, &r);
 	if (api_errors_any(&e)) {
 		api_errors_reply(req, &e);
+	} else if (rc == IA_ERR_NOTFOUND) {
+		http_reply_detail(req, 404, "Image not found.");
 	} else if (rc != 0) {
 		http_reply_detail(req, 503, "Service temporarily unavailable.");
-	} else if (jobs_set_processed(app_db(), args->id, name, url, info.width, info.height, bytes,
-				      img_format_mime(info.format)) != 0 ||
-		   jobs_get(app_db(), args->id, 0, &r) != 0) {
-		http_reply_detail(req, 404, "Image not found.");
 	} else {
-		/* the staff's key may be anything under images/, never the preview itself */
-		if (old_thumbnail != NULL && strcmp(old_thumbnail, name) != 0)
-			store_remove(s, old_thumbnail);
-		o = api_image_json(&r);
+		o = api_image_json(settings_get(), &r);
 		http_reply_json(req, 202, o);
 		cJSON_Delete(o);
 		jobs_row_cleanup(&r);
 	}
-	free(old_thumbnail);
 	api_errors_cleanup(&e);
 	cJSON_Delete(body);
 }

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "http.h"
 #include "log.h"
+#include "payments.h"
 #include "router.h"
 #include "settings.h"
 #include "stripe.h"
@@ -104,7 +105,7 @@ static int payments_check_signature(struct http_request *req)
 
 static void handle_webhook(struct http_request *req, const struct route_args *args)
 {
-	enum stripe_outcome oc;
+	enum payments_outcome oc;
 	cJSON *o;
 	int rc;
 
@@ -120,8 +121,8 @@ static void handle_webhook(struct http_request *req, const struct route_args *ar
 	}
 	if (payments_check_signature(req) != 0)
 		return;
-	rc = stripe_handle_event(app_db(), settings_get()->credit_multiplier, req->body,
-				 req->body_len, &oc, NULL);
+	rc = payments_apply_event(app_db(), settings_get()->credit_multiplier, req->body,
+				  req->body_len, &oc, NULL);
 	if (rc == IA_ERR_INVAL) {
 		payments_reply_error(req, 400, "Invalid payload");
 		return;

@@ -162,16 +162,11 @@ bool api_email_valid(const char *email)
 	return true;
 }
 
-static int api_add_flag(void *ud, const char *name)
-{
-	cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name));
-	return 0;
-}
-
-cJSON *api_user_json(struct db *db, const struct user *u)
+cJSON *api_user_json(const struct user *u, const struct flag_list *flags)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *flags = cJSON_CreateArray();
+	cJSON *names = cJSON_CreateArray();
+	size_t i;
 
 	/* Constant keys (…CS): served on every page load, so no key copies. */
 	api_add_int(o, "id", u->id);
@@ -179,13 +174,11 @@ cJSON *api_user_json(struct db *db, const struct user *u)
 	cJSON_AddItemToObjectCS(o, "first_name", cJSON_CreateString(u->first_name));
 	cJSON_AddItemToObjectCS(o, "last_name", cJSON_CreateString(u->last_name));
 	api_add_int(o, "credits", u->credits);
-	cJSON_AddItemToObjectCS(o, "feature_flags", flags);
+	cJSON_AddItemToObjectCS(o, "feature_flags", names);
 	cJSON_AddItemToObjectCS(o, "is_staff", cJSON_CreateBool(u->is_staff));
 	cJSON_AddItemToObjectCS(o, "email_verified", cJSON_CreateBool(u->email_verified));
-	if (flags_for_user(db, u->id, api_add_flag, flags) != 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
+	for (i = 0; flags != NULL && i < flags->n; i++)
+		cJSON_AddItemToArray(names, cJSON_CreateString(flags->names[i]));
 	return o;
 }
 
@@ -226,7 +219,7 @@ int api_page_args(struct http_request *req, int64_t *page, int64_t *page_size)
 static cJSON *api_page_link(struct http_request *req, int64_t page, int64_t page_size,
 			    const char *extra)
 {
-	const struct settings *s = settings_get();
+	const struct settings *s = req->settings;
 	char *url = xasprintf("%s%s?page=%lld&page_size=%lld%s", s->public_url, req->path,
 			      (long long)page, (long long)page_size, extra != NULL ? extra : "");
 	cJSON *v = cJSON_CreateString(url);
@@ -267,7 +260,7 @@ void api_reply_page_query(struct http_request *req, int64_t count, int64_t page,
 
 int api_throttle(struct http_request *req, struct db *db, const char *group)
 {
-	const struct settings *s = settings_get();
+	const struct settings *s = req->settings;
 	char bucket[96], detail[96], secs[24], client[CLIENTIP_ADDR_MAX];
 	int64_t retry = 0;
 
@@ -304,7 +297,7 @@ static void api_add_time(cJSON *o, const char *name, int64_t t)
 }
 
 /* A signed root-relative media URL for key (store_signed_url), or JSON null. */
-static void api_add_media(cJSON *o, const char *name, const char *key)
+static void api_add_media(const struct settings *s, cJSON *o, const char *name, const char *key)
 {
 	char *url;
 
@@ -312,7 +305,7 @@ static void api_add_media(cJSON *o, const char *name, const char *key)
 		cJSON_AddNullToObject(o, name);
 		return;
 	}
-	url = store_signed_url(settings_get(), key, ia_now());
+	url = store_signed_url(s, key, ia_now());
 	cJSON_AddStringToObject(o, name, url);
 	free(url);
 }
@@ -332,7 +325,18 @@ static cJSON *api_params_json(const char *text)
 	return cJSON_CreateObject();
 }
 
-cJSON *api_image_json(const struct job_row *r)
+cJSON *api_in_flight_json(const struct job_row *r, const int64_t *position)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "detail", "Image is still being processed.");
+	cJSON_AddStringToObject(o, "status", r->status);
+	if (position != NULL)
+		cJSON_AddNumberToObject(o, "position", (double)*position);
+	return o;
+}
+
+cJSON *api_image_json(const struct settings *s, const struct job_row *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *ai = r->ai_response ? cJSON_Parse(r->ai_response) : NULL;
@@ -340,7 +344,7 @@ cJSON *api_image_json(const struct job_row *r)
 	bool done = strcmp(r->status, "done") == 0;
 
 	api_add_int(o, "id", r->id);
-	api_add_media(o, "image", done ? r->image_key : NULL);
+	api_add_media(s, o, "image", done ? r->image_key : NULL);
 	api_add_str(o, "alternate_url", r->alternate_url);
 	api_add_int(o, "user", r->user_id);
 	api_add_str(o, "prompt", r->prompt);
@@ -365,8 +369,8 @@ cJSON *api_image_json(const struct job_row *r)
 		cJSON_AddNullToObject(o, "bytes");
 	}
 	api_add_int(o, "cost", r->cost);
-	api_add_media(o, "source", r->source_key);
-	api_add_media(o, "thumbnail", done ? r->thumbnail_key : NULL);
+	api_add_media(s, o, "source", r->source_key);
+	api_add_media(s, o, "thumbnail", done ? r->thumbnail_key : NULL);
 	api_add_str(o, "original_name", r->original_name);
 	cJSON_AddItemToObject(o, "params", api_params_json(r->params));
 	return o;

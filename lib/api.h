@@ -14,6 +14,7 @@
 
 struct db;
 struct http_request;
+struct settings;
 struct user;
 
 /* Field errors collected as {"field": ["message", ...]}. */
@@ -57,18 +58,29 @@ long api_utf8_len(const char *s);
 struct job_row;
 struct credits_entry;
 struct service;
+struct flag_list;
 
-/* The <image> JSON object of API.md with fresh signed URLs (caller deletes). */
-cJSON *api_image_json(const struct job_row *r);
+/* The <image> JSON object of API.md with fresh signed URLs (from s's
+ * media settings; caller deletes). */
+cJSON *api_image_json(const struct settings *s, const struct job_row *r);
+/*
+ * The 202 answer for image r still 'pending' or 'processing': detail,
+ * status and, when position is not NULL, the place in the queue the
+ * caller read (queue_position). Caller deletes; builds JSON only.
+ */
+cJSON *api_in_flight_json(const struct job_row *r, const int64_t *position);
 /* One credits/history entry (caller deletes). */
 cJSON *api_ledger_json(const struct credits_entry *c);
 /* One services entry (caller deletes), with the "formats" and "params"
  * that lib/svcparams.c validates with. */
 cJSON *api_service_json(const struct service *s);
 
-/* The <user> JSON object of API.md (caller deletes); NULL when its flags
- * could not be read. */
-cJSON *api_user_json(struct db *db, const struct user *u);
+/*
+ * The <user> JSON object of API.md (caller deletes) for u with the
+ * feature flags the caller loaded (flags_list_load; NULL means none).
+ * Builds JSON only: no database read.
+ */
+cJSON *api_user_json(const struct user *u, const struct flag_list *flags);
 
 /*
  * Read ?page= and ?page_size= (defaults 1 and 10, size at most 50; a

@@ -66,6 +66,7 @@ static int app_serve(const struct route *routes, size_t n)
 	 * next request; a worker blocked in accept should simply go. */
 	signal(SIGTERM, SIG_DFL);
 	log_info("worker ready");
+	req.settings = s; /* kept by http_accept for every request */
 	while (http_accept(&req) == 0) {
 		double started = metrics_clock();
 

@@ -18,12 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int auth_load(struct db *db, const char *token, const char *type, struct user *out);
+static int auth_load(const struct settings *s, struct db *db, const char *token, const char *type,
+		     struct user *out);
 
 /* jwt_verify with the SECRET_KEY, through the cache for access tokens. */
-static int auth_verify(const char *token, const char *type, int64_t now, struct jwt_claims *out)
+static int auth_verify(const struct settings *s, const char *token, const char *type, int64_t now,
+		       struct jwt_claims *out)
 {
-	const struct settings *s = settings_get();
 	bool access = strcmp(type, "access") == 0;
 	int rc;
 
@@ -40,13 +41,14 @@ static int auth_verify(const char *token, const char *type, int64_t now, struct 
 }
 
 /* Verify token of the given type and load a user whose token version matches. */
-static int auth_load(struct db *db, const char *token, const char *type, struct user *out)
+static int auth_load(const struct settings *s, struct db *db, const char *token, const char *type,
+		     struct user *out)
 {
 	struct jwt_claims c;
 	struct user u;
 	int rc;
 
-	rc = auth_verify(token, type, ia_now(), &c);
+	rc = auth_verify(s, token, type, ia_now(), &c);
 	if (rc != 0)
 		return IA_ERR_AUTH;
 	/* Every API call lands here: the cache spares the read while nothing
@@ -83,7 +85,7 @@ int auth_require(struct http_request *req, struct db *db, struct user *out)
 		http_reply_detail(req, 401, "Authentication credentials were not provided.");
 		return IA_ERR_AUTH;
 	}
-	rc = auth_load(db, h + 7, "access", out);
+	rc = auth_load(req->settings, db, h + 7, "access", out);
 	if (rc == IA_ERR_FORBIDDEN) {
 		http_reply_detail(req, 403, "Account is suspended.");
 	} else if (rc == IA_ERR_AUTH) {
@@ -100,28 +102,28 @@ int auth_require(struct http_request *req, struct db *db, struct user *out)
 	return rc;
 }
 
-static int auth_issue(const struct user *u, const char *type, int64_t lifetime, char **out)
+static int auth_issue(const struct settings *s, const struct user *u, const char *type,
+		      int64_t lifetime, char **out)
 {
-	const struct settings *s = settings_get();
 	struct jwt_claims c;
 
 	jwt_claims_init(&c, type, u->id, u->token_version, ia_now(), lifetime);
 	return jwt_sign((const unsigned char *)s->secret_key, s->secret_key_len, &c, out);
 }
 
-int auth_issue_access(const struct user *u, char **access)
+int auth_issue_access(const struct settings *s, const struct user *u, char **access)
 {
-	return auth_issue(u, "access", settings_get()->access_token_lifetime, access);
+	return auth_issue(s, u, "access", s->access_token_lifetime, access);
 }
 
-int auth_issue_pair(const struct user *u, char **access, char **refresh)
+int auth_issue_pair(const struct settings *s, const struct user *u, char **access, char **refresh)
 {
 	char *a = NULL, *r = NULL;
 	int rc;
 
-	rc = auth_issue_access(u, &a);
+	rc = auth_issue_access(s, u, &a);
 	if (rc == 0)
-		rc = auth_issue(u, "refresh", settings_get()->refresh_token_lifetime, &r);
+		rc = auth_issue(s, u, "refresh", s->refresh_token_lifetime, &r);
 	if (rc != 0) {
 		free(a);
 		return rc;
@@ -131,7 +133,7 @@ int auth_issue_pair(const struct user *u, char **access, char **refresh)
 	return 0;
 }
 
-int auth_check_refresh(struct db *db, const char *token, struct user *out)
+int auth_check_refresh(const struct settings *s, struct db *db, const char *token, struct user *out)
 {
-	return auth_load(db, token, "refresh", out);
+	return auth_load(s, db, token, "refresh", out);
 }

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool flags_name_ok(const char *name);
@@ -187,4 +188,38 @@ int flags_for_user(struct db *db, int64_t user_id, int (*fn)(void *ud, const cha
 		return rc;
 	db_bind_int64(st, 1, user_id);
 	return db_each_text(st, fn, ud);
+}
+
+static int flags_list_add(void *ud, const char *name)
+{
+	struct flag_list *l = ud;
+
+	l->names = xrealloc(l->names, (l->n + 1) * sizeof(*l->names));
+	l->names[l->n++] = xstrdup(name);
+	return 0;
+}
+
+int flags_list_load(struct db *db, int64_t user_id, struct flag_list *out)
+{
+	int rc;
+
+	out->names = NULL;
+	out->n = 0;
+	rc = flags_for_user(db, user_id, flags_list_add, out);
+	if (rc != 0)
+		flags_list_cleanup(out);
+	return rc;
+}
+
+void flags_list_cleanup(struct flag_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	l->names = NULL;
+	l->n = 0;
 }

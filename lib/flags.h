@@ -5,6 +5,7 @@
 #define IA_FLAGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
@@ -35,5 +36,20 @@ int flags_each(struct db *db, int (*fn)(void *ud, const struct flag *f), void *u
  * sorted: calls fn once per name.
  */
 int flags_for_user(struct db *db, int64_t user_id, int (*fn)(void *ud, const char *name), void *ud);
+
+/* The flags active for one user, as a caller-owned list (flags_list_load). */
+struct flag_list {
+	char **names; /* sorted, each a heap string */
+	size_t n;
+};
+
+/*
+ * Fill *out (caller-owned, overwritten) with the names flags_for_user
+ * gives for user_id; release with flags_list_cleanup. Reads the database
+ * only. On failure returns the database error and *out is empty.
+ */
+int flags_list_load(struct db *db, int64_t user_id, struct flag_list *out);
+/* Free the names of l and empty it; l may be NULL or already empty. */
+void flags_list_cleanup(struct flag_list *l);
 
 #endif

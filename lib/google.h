@@ -1,8 +1,8 @@
 /*
- * google.h - "Sign in with Google" (API.md "Accounts", google/login): an
- * ID token is verified by asking Google's tokeninfo endpoint
- * (GOOGLE_TOKENINFO_URL) and checking its claims; the verified address is
- * then mapped to an account, created on first login.
+ * google.h - the Google side of "Sign in with Google" (API.md "Accounts",
+ * google/login): an ID token is verified by asking Google's tokeninfo
+ * endpoint (GOOGLE_TOKENINFO_URL) and checking its claims. Mapping the
+ * verified address to an account is lib/googlelogin.c.
  */
 #ifndef IA_GOOGLE_H
 #define IA_GOOGLE_H
@@ -13,7 +13,6 @@
 
 #include "users.h"
 
-struct db;
 struct settings;
 
 #define GOOGLE_CREDENTIAL_MAX 8192 /* bytes of an ID token we are willing to send */
@@ -44,17 +43,5 @@ int google_check_claims(const cJSON *claims, const char *client_id, int64_t now,
  */
 int google_verify(const struct settings *s, const char *credential, int64_t now,
 		  struct google_identity *out);
-
-/*
- * The account of id->email (case-insensitive), created when absent with an
- * unusable password, a verified email, SIGNUP_CREDITS (signup_bonus
- * ledger row) and the show_credits flag (database writes). An existing
- * account whose email is not verified becomes verified, and loses its
- * password and every earlier token if it had one (users_link_google);
- * *out is read after that. A banned account is returned as is: the caller
- * refuses it. IA_ERR_DB and friends on database failure.
- */
-int google_account(struct db *db, const struct settings *s, const struct google_identity *id,
-		   struct user *out);
 
 #endif

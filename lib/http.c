@@ -32,14 +32,17 @@ int http_init(void)
 	return 0;
 }
 
+/* Forget the previous request; the settings stay (they are the process's). */
 static void http_reset(struct http_request *req)
 {
+	const struct settings *s = req->settings;
 	int i;
 
 	free(req->body);
 	for (i = 0; i < req->n_extra_headers; i++)
 		free(req->extra_headers[i]);
 	memset(req, 0, sizeof(*req));
+	req->settings = s;
 }
 
 /* *out = the value of env when it is the variable named by name_eq ("NAME="). */
@@ -290,7 +293,7 @@ const char *http_status_text(int status)
 static void http_write_head(struct http_request *req, int status, const char *ctype, size_t len)
 {
 	FCGX_Request *r = req->fcgi;
-	const struct settings *s = settings_get();
+	const struct settings *s = req->settings;
 	char head[256];
 	int i, n;
 
@@ -304,7 +307,7 @@ static void http_write_head(struct http_request *req, int status, const char *ct
 		n = snprintf(head, sizeof(head), "Status: %d %s\r\n", status,
 			     http_status_text(status));
 	FCGX_PutStr(head, n > 0 && (size_t)n < sizeof(head) ? n : 0, r->out);
-	if (settings_origin_allowed(s, req->origin)) {
+	if (s != NULL && settings_origin_allowed(s, req->origin)) {
 		FCGX_FPrintF(r->out, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
 			     req->origin);
 		if (strcmp(req->method, "OPTIONS") == 0)

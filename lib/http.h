@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+struct settings;
+
 #define HTTP_JSON_LIMIT        (64 * 1024) /* API.md: JSON body > 64 KiB is 413 */
 #define HTTP_MAX_EXTRA_HEADERS 8
 
@@ -37,6 +39,10 @@ struct http_request {
 	char *extra_headers[HTTP_MAX_EXTRA_HEADERS];
 	int n_extra_headers;
 	void *fcgi; /* FCGX_Request */
+	/* The process's settings, set once by the caller of http_accept
+	 * (lib/app.c) and kept across requests; borrowed. Handlers and lib/
+	 * modules that serve a request read them from here. */
+	const struct settings *settings;
 };
 
 /* Initialise libfcgi; 0 or IA_ERR_IO. */

@@ -38,22 +38,22 @@ static const char *const imgio_names[] = {"", "jpeg", "png", "webp", "gif"};
 static const char *const imgio_mimes[] = {"", "image/jpeg", "image/png", "image/webp", "image/gif"};
 static const char *const imgio_exts[] = {"", "jpg", "png", "webp", "gif"};
 
-const char *img_format_name(enum img_format f)
+const char *imgio_format_name(enum img_format f)
 {
 	return (unsigned)f <= IMG_FMT_GIF ? imgio_names[f] : "";
 }
 
-const char *img_format_mime(enum img_format f)
+const char *imgio_format_mime(enum img_format f)
 {
 	return (unsigned)f <= IMG_FMT_GIF ? imgio_mimes[f] : "";
 }
 
-const char *img_format_ext(enum img_format f)
+const char *imgio_format_ext(enum img_format f)
 {
 	return (unsigned)f <= IMG_FMT_GIF ? imgio_exts[f] : "";
 }
 
-int img_format_parse(const char *name, enum img_format *out)
+int imgio_format_parse(const char *name, enum img_format *out)
 {
 	enum img_format f = IMG_FMT_UNKNOWN;
 
@@ -71,7 +71,7 @@ int img_format_parse(const char *name, enum img_format *out)
 	return 0;
 }
 
-enum img_format img_format_from_extension(const char *filename)
+enum img_format imgio_format_from_extension(const char *filename)
 {
 	const char *dot;
 
@@ -92,9 +92,9 @@ enum img_format img_format_from_extension(const char *filename)
 	return IMG_FMT_UNKNOWN;
 }
 
-bool img_extension_matches(const char *filename, enum img_format f)
+bool imgio_extension_matches(const char *filename, enum img_format f)
 {
-	return f != IMG_FMT_UNKNOWN && img_format_from_extension(filename) == f;
+	return f != IMG_FMT_UNKNOWN && imgio_format_from_extension(filename) == f;
 }
 
 /* ---- probing ---------------------------------------------------------- */
@@ -377,7 +377,7 @@ static int imgio_probe_stream(FILE *fp, struct img_info *info)
 	return 0;
 }
 
-int img_probe_file(const char *path, struct img_info *out)
+int imgio_probe_file(const char *path, struct img_info *out)
 {
 	struct img_info info = {0};
 	FILE *fp = fopen(path, "rb");
@@ -526,7 +526,7 @@ int imgio_decode_file(const char *path, const struct imgio_decode_opts *opts, gd
 	if (opts == NULL)
 		opts = &full;
 	gdSetErrorMethod(imgio_gd_quiet); /* errors surface as return codes */
-	rc = img_probe_file(path, &info);
+	rc = imgio_probe_file(path, &info);
 	if (rc != 0)
 		goto out;
 	fp = fopen(path, "rb");

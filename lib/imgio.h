@@ -40,27 +40,27 @@ struct img_info {
 };
 
 /* Static names of a format: "jpeg", "image/jpeg", "jpg"; "" for unknown. */
-const char *img_format_name(enum img_format f);
-const char *img_format_mime(enum img_format f);
-const char *img_format_ext(enum img_format f);
+const char *imgio_format_name(enum img_format f);
+const char *imgio_format_mime(enum img_format f);
+const char *imgio_format_ext(enum img_format f);
 
 /*
  * Parse an output format name: exactly "png", "jpeg" or "webp". Returns 0
  * and writes *out, or IA_ERR_INVAL (gif and anything else).
  */
-int img_format_parse(const char *name, enum img_format *out);
+int imgio_format_parse(const char *name, enum img_format *out);
 
 /*
  * Whether filename's extension (after the last '.', case-insensitive)
  * names format f: jpg/jpeg, png, webp, gif. False for NULL or no extension.
  */
-bool img_extension_matches(const char *filename, enum img_format f);
+bool imgio_extension_matches(const char *filename, enum img_format f);
 
 /*
  * The format whose usual extension filename ends in (as above), or
  * IMG_FMT_UNKNOWN.
  */
-enum img_format img_format_from_extension(const char *filename);
+enum img_format imgio_format_from_extension(const char *filename);
 
 /*
  * Read only the header of the file at path: magic bytes, dimensions and
@@ -69,7 +69,7 @@ enum img_format img_format_from_extension(const char *filename);
  * dimension); IA_ERR_TOOBIG when width * height > IMG_MAX_PIXELS;
  * IA_ERR_IO when the file cannot be opened or read.
  */
-int img_probe_file(const char *path, struct img_info *out);
+int imgio_probe_file(const char *path, struct img_info *out);
 
 /* How imgio_decode_file may cut corners for the transform that follows. */
 struct imgio_decode_opts {

@@ -98,7 +98,7 @@ static bool imgops_offers(const struct imgops_service *s, enum img_format fmt)
 	const char *const *f;
 
 	for (f = t != NULL ? t->formats : NULL; f != NULL && *f != NULL; f++) {
-		if (strcmp(*f, img_format_name(fmt)) == 0)
+		if (strcmp(*f, imgio_format_name(fmt)) == 0)
 			return true;
 	}
 	return false;
@@ -171,7 +171,7 @@ static int imgops_field_parse(const struct imgops_service *s, const struct svcpa
 	int *slot;
 
 	if (svcparams_check(f, rv, &iv, msg, sizeof(msg)) != 0) {
-		if (strcmp(f->name, "format") == 0 && img_format_parse(rv, &fmt) == 0 &&
+		if (strcmp(f->name, "format") == 0 && imgio_format_parse(rv, &fmt) == 0 &&
 		    fmt == IMG_FMT_JPEG)
 			return imgops_fail(e, f->name,
 					   "JPEG has no transparency: choose png or webp for %s.",
@@ -181,7 +181,7 @@ static int imgops_field_parse(const struct imgops_service *s, const struct svcpa
 	if (rv == NULL)
 		return 0;
 	if (strcmp(f->name, "format") == 0)
-		return img_format_parse(rv, &a->format) == 0
+		return imgio_format_parse(rv, &a->format) == 0
 			   ? 0
 			   : imgops_fail(e, f->name, "\"%s\" is not a valid choice.", rv);
 	slot = imgops_slot(a, f->name);
@@ -251,9 +251,9 @@ static int imgops_parse(const struct imgops_service *s, const struct img_param *
 	return 0;
 }
 
-int img_validate_params(const char *slug, const struct img_param *p, size_t n,
-			const struct img_info *src, char *field, size_t fieldlen, char *msg,
-			size_t msglen)
+int imgops_validate_params(const char *slug, const struct img_param *p, size_t n,
+			   const struct img_info *src, char *field, size_t fieldlen, char *msg,
+			   size_t msglen)
 {
 	const struct imgops_service *s = imgops_lookup(slug);
 	struct imgops_errs e = {field, fieldlen, msg, msglen};
@@ -264,7 +264,7 @@ int img_validate_params(const char *slug, const struct img_param *p, size_t n,
 	return imgops_parse(s, p, n, src, &a, &e);
 }
 
-int img_params_json(const char *slug, const struct img_param *p, size_t n, char **out)
+int imgops_params_json(const char *slug, const struct img_param *p, size_t n, char **out)
 {
 	const struct imgops_service *s = imgops_lookup(slug);
 	const struct svcparams *t = s != NULL ? svcparams_find(s->slug) : NULL;
@@ -287,7 +287,7 @@ int img_params_json(const char *slug, const struct img_param *p, size_t n, char 
 		const int *slot = imgops_slot(&a, f->name);
 
 		if (strcmp(f->name, "format") == 0)
-			cJSON_AddStringToObject(o, f->name, img_format_name(a.format));
+			cJSON_AddStringToObject(o, f->name, imgio_format_name(a.format));
 		else if (v == NULL || *v == '\0')
 			continue; /* optional, not sent, no default (enhancement's prompt) */
 		else if (slot != NULL)
@@ -303,12 +303,12 @@ int img_params_json(const char *slug, const struct img_param *p, size_t n, char 
 	return 0;
 }
 
-int img_params_format(const struct img_param *p, size_t n, enum img_format *out)
+int imgops_params_format(const struct img_param *p, size_t n, enum img_format *out)
 {
 	const char *v = imgops_get(p, n, "format");
 	enum img_format f = IMG_FMT_PNG;
 
-	if (v != NULL && *v != '\0' && img_format_parse(v, &f) != 0)
+	if (v != NULL && *v != '\0' && imgio_format_parse(v, &f) != 0)
 		return IA_ERR_INVAL;
 	*out = f;
 	return 0;
@@ -327,7 +327,7 @@ static gdImagePtr imgops_new(int w, int h)
 	return im;
 }
 
-gdImagePtr img_greyscale(gdImagePtr src)
+gdImagePtr imgops_greyscale(gdImagePtr src)
 {
 	gdImagePtr dst;
 	int x, y;
@@ -353,7 +353,7 @@ gdImagePtr img_greyscale(gdImagePtr src)
 	return dst;
 }
 
-gdImagePtr img_resize(gdImagePtr src, int w, int h)
+gdImagePtr imgops_resize(gdImagePtr src, int w, int h)
 {
 	if (w < 1 || h < 1 || w > IMGOPS_MAX_SIDE || h > IMGOPS_MAX_SIDE ||
 	    (uint64_t)w * (uint64_t)h > IMG_MAX_PIXELS)
@@ -361,8 +361,8 @@ gdImagePtr img_resize(gdImagePtr src, int w, int h)
 	return imgfilter_resample(src, w, h);
 }
 
-void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h, uint32_t *out_w,
-			uint32_t *out_h)
+void imgops_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h, uint32_t *out_w,
+			   uint32_t *out_h)
 {
 	uint64_t tw = w, th = h;
 
@@ -379,21 +379,21 @@ void img_thumbnail_size(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h, 
 	*out_h = th < 1 ? 1 : (uint32_t)th;
 }
 
-gdImagePtr img_thumbnail(gdImagePtr src, int max_w, int max_h)
+gdImagePtr imgops_thumbnail(gdImagePtr src, int max_w, int max_h)
 {
 	uint32_t tw, th;
 
 	if (src == NULL || !gdImageTrueColor(src) || max_w < 1 || max_h < 1 ||
 	    max_w > IMGOPS_MAX_SIDE || max_h > IMGOPS_MAX_SIDE)
 		return NULL;
-	img_thumbnail_size((uint32_t)src->sx, (uint32_t)src->sy, (uint32_t)max_w, (uint32_t)max_h,
-			   &tw, &th);
+	imgops_thumbnail_size((uint32_t)src->sx, (uint32_t)src->sy, (uint32_t)max_w,
+			      (uint32_t)max_h, &tw, &th);
 	if ((int)tw == src->sx && (int)th == src->sy)
-		return img_crop(src, 0, 0, src->sx, src->sy); /* a copy */
+		return imgops_crop(src, 0, 0, src->sx, src->sy); /* a copy */
 	return imgfilter_resample(src, (int)tw, (int)th);
 }
 
-gdImagePtr img_crop(gdImagePtr src, int x, int y, int w, int h)
+gdImagePtr imgops_crop(gdImagePtr src, int x, int y, int w, int h)
 {
 	gdImagePtr dst;
 	int j;
@@ -409,7 +409,7 @@ gdImagePtr img_crop(gdImagePtr src, int x, int y, int w, int h)
 	return dst;
 }
 
-gdImagePtr img_enhance(gdImagePtr src, int scale)
+gdImagePtr imgops_enhance(gdImagePtr src, int scale)
 {
 	gdImagePtr dst;
 
@@ -450,7 +450,7 @@ static void imgops_decode_opts(const struct imgops_service *s, const struct imgo
 	case SVC_GREYSCALE:
 	case SVC_OUTLINE: /* luminance is all the edge detector reads */ o->grey = true; break;
 	case SVC_THUMBNAIL:
-		o->min_width = (uint32_t)a->width; /* the target, see img_run_service */
+		o->min_width = (uint32_t)a->width; /* the target, see imgops_run_service */
 		o->min_height = (uint32_t)a->height;
 		break;
 	case SVC_RESIZE:
@@ -471,16 +471,16 @@ static gdImagePtr imgops_apply(const struct imgops_service *s, const struct imgo
 {
 	*unavailable = 0;
 	switch (s->id) {
-	case SVC_GREYSCALE: return gdImageTrueColor(im) ? img_greyscale(im) : NULL;
-	case SVC_RESIZE: return img_resize(im, a->width, a->height);
+	case SVC_GREYSCALE: return gdImageTrueColor(im) ? imgops_greyscale(im) : NULL;
+	case SVC_RESIZE: return imgops_resize(im, a->width, a->height);
 	case SVC_THUMBNAIL:
 		/* a->width x a->height was computed from the full-size header:
 		 * a reduced-DCT decode must not change the rounding. */
 		if (gdImageSX(im) == a->width && gdImageSY(im) == a->height)
-			return img_crop(im, 0, 0, a->width, a->height);
+			return imgops_crop(im, 0, 0, a->width, a->height);
 		return imgfilter_resample(im, a->width, a->height);
-	case SVC_CROP: return img_crop(im, a->x, a->y, a->width, a->height);
-	case SVC_ENHANCE: return img_enhance(im, a->scale);
+	case SVC_CROP: return imgops_crop(im, a->x, a->y, a->width, a->height);
+	case SVC_ENHANCE: return imgops_enhance(im, a->scale);
 	case SVC_OUTLINE: return imgedge_outline(im, a->low, a->high);
 	case SVC_REMOVE_BG: return imgseg_remove_background(im, confidence);
 	case SVC_AVATAR: return imgstyle_avatar(im);
@@ -513,7 +513,7 @@ static int imgops_write(gdImagePtr *imp, enum img_format fmt, const char *path,
 		out->height = (uint32_t)gdImageSY(im);
 		out->bytes = bytes;
 		out->format = fmt;
-		out->confidence = -1.0; /* img_run_service sets the engine's */
+		out->confidence = -1.0; /* imgops_run_service sets the engine's */
 	}
 	free(tmp);
 	return rc;
@@ -530,7 +530,7 @@ static const char *imgops_decode_reason(int rc)
 	}
 }
 
-int img_normalize_upload(const char *in_path, const char *out_path, struct img_result *out)
+int imgops_normalize_upload(const char *in_path, const char *out_path, struct img_result *out)
 {
 	gdImagePtr im = NULL;
 	struct img_info info;
@@ -552,9 +552,9 @@ out:
 	return rc;
 }
 
-int img_run_service(const char *slug, const char *in_path, const char *out_path,
-		    enum img_format fmt, const struct img_param *p, size_t n,
-		    struct img_result *out, char *errbuf, size_t errlen)
+int imgops_run_service(const char *slug, const char *in_path, const char *out_path,
+		       enum img_format fmt, const struct img_param *p, size_t n,
+		       struct img_result *out, char *errbuf, size_t errlen)
 {
 	const struct imgops_service *s = imgops_lookup(slug);
 	char field[64] = "", msg[192] = "", both[260];
@@ -580,7 +580,7 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 			   s->slug);
 		return IA_ERR_INVAL;
 	}
-	rc = img_probe_file(in_path, &info);
+	rc = imgio_probe_file(in_path, &info);
 	if (rc != 0) {
 		imgops_err(errbuf, errlen, "%s", imgops_decode_reason(rc));
 		return rc;
@@ -594,8 +594,8 @@ int img_run_service(const char *slug, const char *in_path, const char *out_path,
 	if (s->id == SVC_THUMBNAIL) {
 		uint32_t tw, th;
 
-		img_thumbnail_size(info.width, info.height, (uint32_t)a.max_width,
-				   (uint32_t)a.max_height, &tw, &th);
+		imgops_thumbnail_size(info.width, info.height, (uint32_t)a.max_width,
+				      (uint32_t)a.max_height, &tw, &th);
 		a.width = (int)tw;
 		a.height = (int)th;
 	}

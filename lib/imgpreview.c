@@ -52,8 +52,8 @@ out:
 	return rc;
 }
 
-int img_preview_file(const char *in_path, const char *out_path, uint32_t max_side,
-		     struct img_result *out)
+int imgpreview_file(const char *in_path, const char *out_path, uint32_t max_side,
+		    struct img_result *out)
 {
 	struct imgio_decode_opts opts = {0};
 	struct img_info info;
@@ -64,10 +64,10 @@ int img_preview_file(const char *in_path, const char *out_path, uint32_t max_sid
 
 	if (max_side < 1 || max_side > 8192)
 		return IA_ERR_INVAL;
-	rc = img_probe_file(in_path, &info);
+	rc = imgio_probe_file(in_path, &info);
 	if (rc != 0)
 		return rc;
-	img_thumbnail_size(info.width, info.height, max_side, max_side, &w, &h);
+	imgops_thumbnail_size(info.width, info.height, max_side, max_side, &w, &h);
 	/* reduced-DCT JPEG decoding never goes below the preview's size */
 	opts.min_width = w;
 	opts.min_height = h;
@@ -75,7 +75,7 @@ int img_preview_file(const char *in_path, const char *out_path, uint32_t max_sid
 	if (rc != 0)
 		goto out;
 	if ((uint32_t)gdImageSX(im) != w || (uint32_t)gdImageSY(im) != h) {
-		small = img_resize(im, (int)w, (int)h);
+		small = imgops_resize(im, (int)w, (int)h);
 		if (small == NULL) {
 			rc = IA_ERR_INVAL;
 			goto out;

@@ -4,7 +4,7 @@
  * `thumbnail`; issue 13, point 2: a gallery page of ten results in at most
  * 2 MB of images, where full-size files weighed 86 MB).
  *
- * ia-batch writes one with every successful result (lib/worker.c); this
+ * ia-batch writes one with every successful result (lib/jobrun.c); this
  * module only turns one image file into another.
  */
 #ifndef IA_IMGPREVIEW_H
@@ -20,7 +20,7 @@
 #define IMG_PREVIEW_QUALITY 80
 
 /*
- * Read the image file at in_path (any format img_probe_file knows) and
+ * Read the image file at in_path (any format imgio_probe_file knows) and
  * write its preview to out_path: WebP, fitted inside max_side x max_side
  * with the aspect ratio kept and never enlarged, alpha kept. The file is
  * written under a temp name beside out_path and renamed, so out_path is
@@ -31,7 +31,7 @@
  * (IA_ERR_UNSUPPORTED, IA_ERR_TOOBIG, IA_ERR_IO); IA_ERR_IO when the
  * preview cannot be encoded or written. No other side effects.
  */
-int img_preview_file(const char *in_path, const char *out_path, uint32_t max_side,
-		     struct img_result *out);
+int imgpreview_file(const char *in_path, const char *out_path, uint32_t max_side,
+		    struct img_result *out);
 
 #endif

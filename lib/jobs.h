@@ -1,5 +1,14 @@
 /*
- * jobs.h - the images table as a job queue (DESIGN.md "The job pipeline").
+ * jobs.h - the images table as a job queue (docs/ARCHITECTURE.md "The job
+ * pipeline").
+ *
+ * This module owns the images table: every INSERT, UPDATE and DELETE of
+ * an images row is here. Other modules only read it: queue.c (a job's
+ * place in the line), metricsdb.c (counts for /metrics/) and iactl's
+ * whole-database copy between backends. The table keeps API.md's resource
+ * name, "images"; the module is named for what lib/ does with the rows.
+ * Renaming it "images" would touch some 320 calls in 19 files and blur it
+ * with cgi-bin/images.c, the HTTP side of the same resource.
  *
  * A job is created 'pending' inside the transaction that charges its cost
  * (jobs_enqueue). ia-batch claims one at a time with an atomic
@@ -196,7 +205,7 @@ int jobs_retry(struct db *db, int64_t id);
 /*
  * Delete image id of user_id. A job still 'pending' or 'processing' is
  * cancelled and refunded in the same transaction (once: the unique refund
- * index); the worker running it then finds its job gone (jobs_finish and
+ * index); the runner running it then finds its job gone (jobs_finish and
  * jobs_renew answer IA_ERR_BUSY) and deletes its output. Writes the media keys to delete into
  * *source_key, *image_key and *thumbnail_key (heap, may be NULL), on success only.
  * IA_ERR_NOTFOUND.

@@ -61,15 +61,15 @@ static int stability_add_image(struct stability_req *r, const char *path)
 	struct img_info info;
 	struct httpc_part *p;
 
-	if (path == NULL || img_probe_file(path, &info) != 0)
+	if (path == NULL || imgio_probe_file(path, &info) != 0)
 		return IA_ERR_INVAL;
-	snprintf(r->filename, sizeof(r->filename), "image.%s", img_format_ext(info.format));
+	snprintf(r->filename, sizeof(r->filename), "image.%s", imgio_format_ext(info.format));
 	p = &r->parts[r->nparts++];
 	memset(p, 0, sizeof(*p));
 	p->name = "image";
 	p->file_path = path;
 	p->filename = r->filename;
-	p->content_type = img_format_mime(info.format);
+	p->content_type = imgio_format_mime(info.format);
 	return 0;
 }
 
@@ -118,7 +118,7 @@ static int stability_endpoint(const struct settings *s, const struct stability_c
 		return IA_ERR_UNSUPPORTED;
 	}
 	if (rc == 0)
-		stability_add_text(r, "output_format", img_format_name(c->format));
+		stability_add_text(r, "output_format", imgio_format_name(c->format));
 	return rc;
 }
 
@@ -262,7 +262,7 @@ static int stability_save(const struct httpc_response *r, enum img_format want,
 	}
 	if (fclose(fp) != 0)
 		goto out;
-	rc = img_probe_file(tmp, &info);
+	rc = imgio_probe_file(tmp, &info);
 	if (rc == 0 && info.format != want)
 		rc = IA_ERR_UNSUPPORTED;
 	if (rc != 0) {
@@ -322,7 +322,7 @@ static int stability_judge(const struct stability_call *c, const struct httpc_re
 		snprintf(err, errlen,
 			 "Stability AI sent back something that is not a %s "
 			 "image. Try again.",
-			 img_format_name(c->format));
+			 imgio_format_name(c->format));
 	else if (rc != 0)
 		snprintf(err, errlen, "Could not store the generated image.");
 	return rc;

@@ -1,20 +1,18 @@
 /*
- * stripe.c - payments through Stripe. This module implements the three
- * pieces of API.md "Payments (Stripe)" that are more than plumbing:
+ * stripe.c - the Stripe protocol. This module implements the parts of
+ * API.md "Payments (Stripe)" that talk to or about Stripe:
  *
  *  - the amount of a purchase, converted exactly to cents (no floating
  *    point rounding surprises: 19.99 is 1999 cents);
  *  - the PaymentIntent request, form-encoded as Stripe expects, with the
  *    secret key only in the Authorization header (wiped after use);
  *  - the webhook: Stripe-Signature verification (HMAC-SHA256, constant-time
- *    compare, 300 s tolerance) and the grant of bought credits, which
- *    happens here and nowhere else, once per event id and once per intent.
+ *    compare, 300 s tolerance) and parsing a succeeded payment out of an
+ *    event. Granting the bought credits is bookkeeping: lib/payments.c.
  */
 #include "config.h"
 
 #include "stripe.h"
-#include "credits.h"
-#include "db.h"
 #include "err.h"
 #include "httpc.h"
 #include "log.h"
@@ -36,14 +34,6 @@
 #define STRIPE_AMOUNT_MAX_DIGITS 12
 #define STRIPE_RECEIVED_MAX      INT64_C(1000000000000) /* cents; keeps the math in range */
 
-/* The facts of a payment_intent.succeeded event that matter here. */
-struct stripe_payment {
-	const char *event_id;
-	const char *intent_id;
-	int64_t amount_received;
-	int64_t user_id;
-};
-
 static int stripe_amount_string(const char *s, int64_t *cents);
 static char *stripe_form(const struct user *u, int64_t cents, int64_t credits);
 static int stripe_parse_secret(const struct httpc_response *r, char **client_secret);
@@ -53,8 +43,6 @@ static void stripe_mac(const char *secret, const char *t, size_t tlen, const cha
 		       size_t body_len, unsigned char mac[32]);
 static int stripe_int_field(const cJSON *v, int64_t min, int64_t max, int64_t *out);
 static int stripe_parse_payment(const cJSON *ev, struct stripe_payment *p, bool *relevant);
-static int stripe_record(struct db *db, const struct stripe_payment *p, int64_t credits,
-			 enum stripe_outcome *outcome);
 
 /* "[-]digits[.d[d]]" to cents, exactly. */
 static int stripe_amount_string(const char *s, int64_t *cents)
@@ -356,95 +344,40 @@ static int stripe_parse_payment(const cJSON *ev, struct stripe_payment *p, bool 
 	return 0;
 }
 
-/* The transaction of a succeeded payment; rolls back on any non-credit. */
-static int stripe_record(struct db *db, const struct stripe_payment *p, int64_t credits,
-			 enum stripe_outcome *outcome)
-{
-	struct db_stmt *st;
-	struct user u;
-	int rc;
-
-	rc = db_begin(db);
-	if (rc != 0)
-		return rc;
-	rc = users_get(db, p->user_id, &u);
-	if (rc == IA_ERR_NOTFOUND) {
-		*outcome = STRIPE_UNKNOWN_USER;
-		rc = 0;
-		goto rollback;
-	}
-	if (rc != 0)
-		goto rollback;
-	rc = db_prepare(db,
-			"INSERT INTO stripe_events(event_id, payment_intent, user_id, "
-			"amount_received, credits, created) VALUES (?, ?, ?, ?, ?, ?)",
-			&st);
-	if (rc != 0)
-		goto rollback;
-	db_bind_text(st, 1, p->event_id);
-	db_bind_text(st, 2, p->intent_id);
-	db_bind_int64(st, 3, p->user_id);
-	db_bind_int64(st, 4, p->amount_received);
-	db_bind_int64(st, 5, credits);
-	db_bind_int64(st, 6, ia_now());
-	rc = db_step(st);
-	db_reset(st);
-	if (rc == DB_ROW)
-		rc = IA_ERR_DB;
-	if (rc == DB_DONE && credits > 0)
-		rc = credits_apply_in_tx(db, p->user_id, credits, CREDITS_PURCHASE, 0, p->intent_id,
-					 NULL);
-	if (rc == IA_ERR_EXISTS) {
-		*outcome = STRIPE_DUPLICATE;
-		rc = 0;
-		goto rollback;
-	}
-	if (rc != 0)
-		goto rollback;
-	rc = db_commit(db);
-	if (rc == 0)
-		*outcome = STRIPE_CREDITED;
-	return rc;
-rollback:
-	db_rollback(db);
-	return rc;
-}
-
-int stripe_handle_event(struct db *db, int64_t multiplier, const char *body, size_t body_len,
-			enum stripe_outcome *outcome, int64_t *credits)
+int stripe_parse_event(const char *body, size_t body_len, struct stripe_payment *out,
+		       bool *relevant)
 {
 	struct stripe_payment p = {0};
-	enum stripe_outcome oc = STRIPE_IGNORED;
 	cJSON *ev = cJSON_ParseWithLength(body, body_len);
-	bool relevant = false;
-	int64_t n = 0;
+	bool rel = false;
 	int rc;
 
 	if (!cJSON_IsObject(ev)) {
 		rc = IA_ERR_INVAL;
 		goto out;
 	}
-	rc = stripe_parse_payment(ev, &p, &relevant);
-	if (rc != 0 || !relevant)
-		goto out;
-	n = stripe_credits_for(p.amount_received, multiplier);
-	rc = stripe_record(db, &p, n, &oc);
+	rc = stripe_parse_payment(ev, &p, &rel);
 	if (rc != 0)
 		goto out;
-	if (oc == STRIPE_CREDITED)
-		log_info("stripe: event %.64s: %" PRId64 " credits to user %" PRId64 " for %.64s",
-			 p.event_id, n, p.user_id, p.intent_id);
-	else if (oc == STRIPE_DUPLICATE)
-		log_info("stripe: event %.64s for %.64s already applied", p.event_id, p.intent_id);
-	else
-		log_error("stripe: event %.64s names unknown user %" PRId64 ": nothing granted",
-			  p.event_id, p.user_id);
-out:
-	if (rc == 0) {
-		*outcome = oc;
-		if (credits != NULL)
-			*credits = oc == STRIPE_CREDITED ? n : 0;
+	if (rel) {
+		/* p's strings point into ev: copy them out before it goes. */
+		p.event_id = xstrdup(p.event_id);
+		p.intent_id = xstrdup(p.intent_id);
+	} else {
+		memset(&p, 0, sizeof(p));
 	}
+	*out = p;
+	*relevant = rel;
+out:
 	cJSON_Delete(ev);
 	return rc;
+}
+
+void stripe_payment_cleanup(struct stripe_payment *p)
+{
+	if (p == NULL)
+		return;
+	free(p->event_id);
+	free(p->intent_id);
+	memset(p, 0, sizeof(*p));
 }

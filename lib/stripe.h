@@ -1,18 +1,18 @@
 /*
- * stripe.h - payments through Stripe (API.md "Payments (Stripe)"): the
- * amount rules of a purchase, creating a PaymentIntent over HTTPS, and the
- * webhook: signature verification and the one place where bought credits
- * are granted.
+ * stripe.h - the Stripe protocol (API.md "Payments (Stripe)"): the amount
+ * rules of a purchase, creating a PaymentIntent over HTTPS, and the
+ * webhook's signature and event parsing. No database here: granting the
+ * bought credits is lib/payments.c.
  */
 #ifndef IA_STRIPE_H
 #define IA_STRIPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 
-struct db;
 struct settings;
 struct user;
 
@@ -55,25 +55,26 @@ int stripe_create_intent(const struct settings *s, const struct user *u, int64_t
 int stripe_verify_signature(const char *secret, const char *header, const char *body,
 			    size_t body_len, int64_t now, int64_t tolerance);
 
-/* What stripe_handle_event did with a (verified) event. */
-enum stripe_outcome {
-	STRIPE_IGNORED,      /* another event type or currency: nothing changed */
-	STRIPE_CREDITED,     /* credits granted, event recorded */
-	STRIPE_DUPLICATE,    /* event id or payment intent already recorded */
-	STRIPE_UNKNOWN_USER, /* metadata.user_id names no account: nothing changed */
+/* The facts of a payment_intent.succeeded event that a grant needs. */
+struct stripe_payment {
+	char *event_id;          /* heap */
+	char *intent_id;         /* heap */
+	int64_t amount_received; /* cents */
+	int64_t user_id;         /* metadata.user_id */
 };
 
 /*
- * Apply a verified webhook event. For payment_intent.succeeded, in one
- * BEGIN IMMEDIATE transaction: record the event id and payment intent in
- * stripe_events (both unique) and add floor(amount_received * multiplier
- * / 100) credits to metadata.user_id as a 'purchase' ledger row whose ref
- * is the payment intent id. IA_ERR_INVAL when body is not an event (no
- * id/type, or a succeeded intent without id, amount_received or
- * metadata.user_id); IA_ERR_DB/IA_ERR_BUSY on database failure (Stripe
- * retries). *outcome and *credits (may be NULL) on success.
+ * Parse a (verified) webhook event body. For a payment_intent.succeeded
+ * in USD (or without a currency) fills *out (release with
+ * stripe_payment_cleanup) and sets *relevant; any other event type or
+ * currency is 0 with *relevant false and *out empty. IA_ERR_INVAL when
+ * body is not an event (no id/type, or a succeeded intent without id,
+ * amount_received in 0..10^12 or a positive metadata.user_id). Pure: no
+ * database, no network.
  */
-int stripe_handle_event(struct db *db, int64_t multiplier, const char *body, size_t body_len,
-			enum stripe_outcome *outcome, int64_t *credits);
+int stripe_parse_event(const char *body, size_t body_len, struct stripe_payment *out,
+		       bool *relevant);
+/* Free p's strings and empty it; p may be NULL. */
+void stripe_payment_cleanup(struct stripe_payment *p);
 
 #endif

@@ -126,7 +126,7 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 		submit_detail(out, 413, "Request body too large.");
 		return IA_ERR_TOOBIG;
 	}
-	rc = img_probe_file(f->file_tmp_path, &info);
+	rc = imgio_probe_file(f->file_tmp_path, &info);
 	if (rc == IA_ERR_TOOBIG) {
 		submit_field(
 		    out, "image",
@@ -137,18 +137,18 @@ static int submit_store_source(const struct settings *s, const char *slug, struc
 		submit_field(out, "image", SUBMIT_INVALID_IMAGE);
 		return rc;
 	}
-	if (!img_extension_matches(f->file_name, info.format)) {
+	if (!imgio_extension_matches(f->file_name, info.format)) {
 		submit_detail(out, 400, "File extension does not match content type.");
 		return IA_ERR_INVAL;
 	}
-	rc = img_validate_params(slug, p, n, &info, field, sizeof(field), msg, sizeof(msg));
+	rc = imgops_validate_params(slug, p, n, &info, field, sizeof(field), msg, sizeof(msg));
 	if (rc != 0) {
 		submit_field(out, field, msg);
 		return rc;
 	}
-	store_new_key("sources", img_format_ext(info.format), key);
+	store_new_key("sources", imgio_format_ext(info.format), key);
 	tmp = upload_form_take_file(f);
-	rc = store_put_file(s, key, tmp, img_format_mime(info.format));
+	rc = store_put_file(s, key, tmp, imgio_format_mime(info.format));
 	if (rc != 0) {
 		log_error("upload: cannot store %s (%s backend): %s", key, store_backend_name(s),
 			  ia_strerror(rc));
@@ -259,7 +259,7 @@ void submit_upload(struct db *db, const struct settings *s, const struct submit_
 		goto out;
 	/* What <image> shows: the parameters as accepted (typed, defaults in,
 	 * unknown fields out) and the file's name without any path. */
-	if (img_params_json(r->slug, params, n, &accepted) != 0)
+	if (imgops_params_json(r->slug, params, n, &accepted) != 0)
 		accepted = NULL; /* validated above: cannot happen; the form's fields then */
 	name = text_file_name(form.file_name);
 	job.user_id = r->user_id;

@@ -37,7 +37,7 @@ struct submit_upload_req {
 
 /*
  * Accept an upload; always fills *out (caller deletes out->body). The job
- * row records the parameters as accepted (img_params_json) and the file's
+ * row records the parameters as accepted (imgops_params_json) and the file's
  * sanitised name (text_file_name) for <image>'s params and original_name.
  */
 void submit_upload(struct db *db, const struct settings *s, const struct submit_upload_req *r,

@@ -2,7 +2,7 @@
  * fuzz.h - helpers shared by the libFuzzer targets in tests/fuzz/: the
  * entry point's prototype (-Wmissing-prototypes), a C string made from
  * the input, and an in-memory file (memfd) reachable by path for code that
- * only opens paths (img_probe_file, imgio_decode_file, the settings file).
+ * only opens paths (imgio_probe_file, imgio_decode_file, the settings file).
  */
 #ifndef IA_FUZZ_H
 #define IA_FUZZ_H

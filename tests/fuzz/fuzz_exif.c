@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: len = fuzz_png(file, data + 1, n); break;
 	default: len = fuzz_webp(file, data + 1, n); break;
 	}
-	if (img_probe_file(fuzz_memfile(file, len), &info) != 0)
+	if (imgio_probe_file(fuzz_memfile(file, len), &info) != 0)
 		abort(); /* the frame is valid whatever the EXIF says */
 	if (info.orientation < 1 || info.orientation > 8 ||
 	    info.width != (info.orientation >= 5 ? 8u : 16u) ||

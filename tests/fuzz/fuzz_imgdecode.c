@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || size > 256 * 1024)
 		return 0;
 	path = fuzz_memfile(data + 1, size - 1);
-	if (img_probe_file(path, &info) != 0 ||
+	if (imgio_probe_file(path, &info) != 0 ||
 	    (uint64_t)info.width * info.height > FUZZ_MAX_PIXELS)
 		return 0;
 	opts.grey = (data[0] & 1) != 0;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 256 * 1024)
 		return 0;
-	rc = img_probe_file(fuzz_memfile(data, size), &info);
+	rc = imgio_probe_file(fuzz_memfile(data, size), &info);
 	if (rc == 0) {
 		if (info.format == IMG_FMT_UNKNOWN || info.width == 0 || info.height == 0 ||
 		    (uint64_t)info.width * info.height > IMG_MAX_PIXELS || info.orientation < 1 ||

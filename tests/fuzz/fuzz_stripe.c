@@ -7,7 +7,7 @@
  *      t (when it has one), so the code after the MAC runs too: the
  *      answer must then be 0 or IA_ERR_EXPIRED, never IA_ERR_AUTH;
  *   2: a JSON "amount" through stripe_amount_cents;
- *   3: a webhook event through stripe_handle_event against a migrated
+ *   3: a webhook event through payments_apply_event against a migrated
  *      database (in $TMPDIR) with three users; after every event each
  *      user's balance must equal the sum of their ledger rows and no
  *      payment intent may be credited twice.
@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "payments.h"
 #include "fuzz.h"
 #include "stripe.h"
 #include "users.h"
@@ -127,14 +128,14 @@ static long long fuzz_db_count(struct db *db, const char *sql)
 static void fuzz_event(const uint8_t *data, size_t size)
 {
 	struct db *db = fuzz_db();
-	enum stripe_outcome oc;
+	enum payments_outcome oc;
 	int64_t credits = -1;
 	int rc;
 
-	rc = stripe_handle_event(db, 50, (const char *)data, size, &oc, &credits);
+	rc = payments_apply_event(db, 50, (const char *)data, size, &oc, &credits);
 	if (rc != 0 && rc != IA_ERR_INVAL)
 		abort();
-	if (rc == 0 && (credits < 0 || (oc != STRIPE_CREDITED && credits != 0)))
+	if (rc == 0 && (credits < 0 || (oc != PAYMENTS_CREDITED && credits != 0)))
 		abort();
 	if (fuzz_db_count(db, "SELECT count(*) FROM users u WHERE credits <> "
 			      "(SELECT coalesce(sum(delta), 0) FROM credit_ledger "

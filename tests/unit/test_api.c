@@ -4,13 +4,17 @@
  * its length bounds, and the DRF-style field validators api_field_string
  * and api_field_bool with their exact messages, and the <image> object
  * (its keys in API.md's order, root-relative media URLs, the preview only
- * when done, params as an object). The reply helpers need libfcgi streams
+ * when done, params as an object), and the <user> object built from a
+ * loaded user and flag list without a database. The reply helpers need libfcgi streams
  * and are covered by the API tests.
  */
 #include "config.h"
 
 #include "api.h"
+#include "flags.h"
 #include "jobs.h"
+#include "settings.h"
+#include "users.h"
 #include "util.h"
 
 #include <check.h>
@@ -415,7 +419,7 @@ START_TEST(test_image_json)
 	r.image_key = (char *)"images/cd/cdef.png";
 	r.thumbnail_key = (char *)"images/cd/cdef.webp";
 	r.original_name = (char *)"holiday.png";
-	o = api_image_json(&r);
+	o = api_image_json(settings_get(), &r);
 	cJSON_ArrayForEach(item, o)
 	{
 		ck_assert_uint_lt(i, sizeof(keys) / sizeof(keys[0]));
@@ -439,12 +443,40 @@ START_TEST(test_image_json)
 	r.status = (char *)"failed";
 	r.original_name = NULL;
 	r.params = (char *)"[1, 2]";
-	o = api_image_json(&r);
+	o = api_image_json(settings_get(), &r);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "image")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "thumbnail")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "original_name")));
 	item = cJSON_GetObjectItemCaseSensitive(o, "params");
 	ck_assert(cJSON_IsObject(item) && item->child == NULL);
+	cJSON_Delete(o);
+}
+END_TEST
+
+/* api_user_json is a pure builder: no database, the flags are the caller's. */
+START_TEST(test_user_json_pure)
+{
+	struct user u;
+	char *names[] = {"alpha", "show_credits"};
+	struct flag_list flags = {names, 2};
+	cJSON *o;
+	char *text;
+
+	memset(&u, 0, sizeof(u));
+	u.id = 7;
+	snprintf(u.email, sizeof(u.email), "a@example.com");
+	snprintf(u.first_name, sizeof(u.first_name), "Ann");
+	u.credits = 42;
+	u.email_verified = true;
+	o = api_user_json(&u, &flags);
+	text = cJSON_PrintUnformatted(o);
+	ck_assert_str_eq(text, "{\"id\":7,\"email\":\"a@example.com\",\"first_name\":\"Ann\","
+			       "\"last_name\":\"\",\"credits\":42,\"feature_flags\":[\"alpha\","
+			       "\"show_credits\"],\"is_staff\":false,\"email_verified\":true}");
+	cJSON_free(text);
+	cJSON_Delete(o);
+	o = api_user_json(&u, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "feature_flags")), 0);
 	cJSON_Delete(o);
 }
 END_TEST
@@ -468,6 +500,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_errors_accumulate);
 	tcase_add_test(tc, test_field_bool);
 	tcase_add_test(tc, test_image_json);
+	tcase_add_test(tc, test_user_json_pure);
 	suite_add_tcase(s, tc);
 	return s;
 }

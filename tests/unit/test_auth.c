@@ -21,6 +21,7 @@
 #include "http.h"
 #include "jwt.h"
 #include "password.h"
+#include "settings.h"
 #include "testdb.h"
 #include "tokencache.h"
 #include "usercache.h"
@@ -99,6 +100,7 @@ static int require(const char *h, struct user *u)
 
 	memset(&req, 0, sizeof(req));
 	req.authorization = h;
+	req.settings = settings_get();
 	req.content_length = -1;
 	reply_status = 0;
 	reply_body[0] = reply_www[0] = '\0';
@@ -262,7 +264,7 @@ START_TEST(issue_pair_gives_access_and_refresh_with_their_lifetimes)
 	int64_t before = ia_now(), after;
 
 	ck_assert_int_eq(users_get(db, uid, &u), 0);
-	ck_assert_int_eq(auth_issue_pair(&u, &access, &refresh), 0);
+	ck_assert_int_eq(auth_issue_pair(settings_get(), &u, &access, &refresh), 0);
 	after = ia_now();
 	ck_assert_str_ne(access, refresh);
 	ck_assert_int_eq(
@@ -290,10 +292,10 @@ START_TEST(issued_tokens_carry_the_token_version)
 	ck_assert_int_eq(users_set_password_hash(db, uid, PASSWORD_UNUSABLE), 0);
 	ck_assert_int_eq(users_get(db, uid, &u), 0);
 	ck_assert_int_eq(u.token_version, 2);
-	ck_assert_int_eq(auth_issue_pair(&u, &access, &refresh), 0);
+	ck_assert_int_eq(auth_issue_pair(settings_get(), &u, &access, &refresh), 0);
 	h = xasprintf("Bearer %s", access);
 	ck_assert_int_eq(require(h, &u), 0);
-	ck_assert_int_eq(auth_check_refresh(db, refresh, &u), 0);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, refresh, &u), 0);
 	free(h);
 	free(access);
 	free(refresh);
@@ -306,21 +308,21 @@ START_TEST(check_refresh_takes_only_valid_refresh_tokens)
 	struct user u, got;
 
 	ck_assert_int_eq(users_get(db, uid, &u), 0);
-	ck_assert_int_eq(auth_issue_pair(&u, &access, &refresh), 0);
+	ck_assert_int_eq(auth_issue_pair(settings_get(), &u, &access, &refresh), 0);
 	memset(&got, 0, sizeof(got));
-	ck_assert_int_eq(auth_check_refresh(db, refresh, &got), 0);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, refresh, &got), 0);
 	ck_assert_int_eq(got.id, uid);
 	memset(&got, 0, sizeof(got));
-	ck_assert_int_eq(auth_check_refresh(db, access, &got), IA_ERR_AUTH);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, access, &got), IA_ERR_AUTH);
 	ck_assert_int_eq(got.id, 0);
 	expired = bearer(KEY, "refresh", uid, 0, ia_now() - 600, 300);
-	ck_assert_int_eq(auth_check_refresh(db, expired + 7, &got), IA_ERR_AUTH);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, expired + 7, &got), IA_ERR_AUTH);
 	forged = bearer(OTHER_KEY, "refresh", uid, 0, ia_now(), 300);
-	ck_assert_int_eq(auth_check_refresh(db, forged + 7, &got), IA_ERR_AUTH);
-	ck_assert_int_eq(auth_check_refresh(db, "not.a.token", &got), IA_ERR_AUTH);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, forged + 7, &got), IA_ERR_AUTH);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, "not.a.token", &got), IA_ERR_AUTH);
 	/* Revoked by a password change. */
 	ck_assert_int_eq(users_set_password_hash(db, uid, PASSWORD_UNUSABLE), 0);
-	ck_assert_int_eq(auth_check_refresh(db, refresh, &got), IA_ERR_AUTH);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, refresh, &got), IA_ERR_AUTH);
 	ck_assert_int_eq(got.id, 0);
 	free(expired);
 	free(forged);
@@ -335,10 +337,10 @@ START_TEST(check_refresh_of_banned_user_is_forbidden)
 	struct user u;
 
 	ck_assert_int_eq(users_get(db, uid, &u), 0);
-	ck_assert_int_eq(auth_issue_pair(&u, &access, &refresh), 0);
+	ck_assert_int_eq(auth_issue_pair(settings_get(), &u, &access, &refresh), 0);
 	ck_assert_int_eq(users_set_ban(db, uid, true, "spam"), 0);
 	usercache_clear();
-	ck_assert_int_eq(auth_check_refresh(db, refresh, &u), IA_ERR_FORBIDDEN);
+	ck_assert_int_eq(auth_check_refresh(settings_get(), db, refresh, &u), IA_ERR_FORBIDDEN);
 	free(access);
 	free(refresh);
 }
@@ -372,7 +374,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	/* settings_get() loads these on first use, in each test's process. */
+	/* settings_get() loads these on first use, in each test's process;
+	 * the tests hand them to auth as a caller would. */
 	setenv("SECRET_KEY", KEY, 1);
 	setenv("ACCESS_TOKEN_LIFETIME", "600", 1);
 	setenv("REFRESH_TOKEN_LIFETIME", "7200", 1);

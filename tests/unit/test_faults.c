@@ -33,7 +33,7 @@
 #include "db.h"
 #include "err.h"
 #include "jobs.h"
-#include "stripe.h"
+#include "payments.h"
 #include "users.h"
 #include "util.h"
 #include "testdb.h"
@@ -455,7 +455,7 @@ static int op_revoke(struct db *db, int64_t job)
 static int op_purchase(struct db *db, int64_t job)
 {
 	char body[512];
-	enum stripe_outcome oc;
+	enum payments_outcome oc;
 
 	(void)job;
 	snprintf(body, sizeof(body),
@@ -463,7 +463,7 @@ static int op_purchase(struct db *db, int64_t job)
 		 "\"id\":\"pi_f\",\"amount_received\":2000,\"currency\":\"usd\","
 		 "\"metadata\":{\"user_id\":\"%lld\"}}}}",
 		 (long long)uid[0]);
-	return stripe_handle_event(db, 50, body, strlen(body), &oc, NULL);
+	return payments_apply_event(db, 50, body, strlen(body), &oc, NULL);
 }
 
 static const struct path paths[] = {

@@ -90,6 +90,30 @@ START_TEST(test_for_user_global_and_assigned_sorted)
 }
 END_TEST
 
+START_TEST(test_list_load_matches_for_user)
+{
+	struct flag_list l;
+
+	ck_assert_int_eq(flags_create(db, "zeta"), 0);
+	ck_assert_int_eq(flags_create(db, "alpha"), 0);
+	ck_assert_int_eq(flags_set_enabled(db, "zeta", true), 0);
+	ck_assert_int_eq(flags_assign(db, "alpha", alice), 0);
+	ck_assert_int_eq(flags_list_load(db, alice, &l), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.names[0], "alpha");
+	ck_assert_str_eq(l.names[1], "zeta");
+	flags_list_cleanup(&l);
+	ck_assert_uint_eq(l.n, 0);
+	ck_assert_ptr_null(l.names);
+	flags_list_cleanup(&l); /* twice, and NULL: no-ops */
+	flags_list_cleanup(NULL);
+	ck_assert_int_eq(flags_list_load(db, bob, &l), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.names[0], "zeta");
+	flags_list_cleanup(&l);
+}
+END_TEST
+
 START_TEST(test_assign_errors)
 {
 	ck_assert_int_eq(flags_assign(db, "nope", alice), IA_ERR_NOTFOUND);
@@ -139,6 +163,7 @@ static Suite *flags_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_create_names);
 	tcase_add_test(tc, test_for_user_global_and_assigned_sorted);
+	tcase_add_test(tc, test_list_load_matches_for_user);
 	tcase_add_test(tc, test_assign_errors);
 	tcase_add_test(tc, test_each);
 	suite_add_tcase(s, tc);

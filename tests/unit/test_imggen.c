@@ -97,7 +97,7 @@ START_TEST(test_deterministic)
 	ck_assert(same_file(path_a, path_b));
 	ck_assert_uint_eq(a.width, 832);
 	ck_assert_uint_eq(a.height, 1216);
-	ck_assert_int_eq(img_probe_file(path_a, &info), 0);
+	ck_assert_int_eq(imgio_probe_file(path_a, &info), 0);
 	ck_assert_int_eq(info.format, IMG_FMT_PNG);
 	ck_assert_uint_eq(info.width, 832);
 	ck_assert_uint_eq(info.height, 1216);
@@ -120,7 +120,7 @@ START_TEST(test_formats_and_label)
 	cJSON *o;
 
 	ck_assert_int_eq(imggen_generate("x", "5:4", "3", IMG_FMT_JPEG, path_a, &r, &ai), 0);
-	ck_assert_int_eq(img_probe_file(path_a, &info), 0);
+	ck_assert_int_eq(imgio_probe_file(path_a, &info), 0);
 	ck_assert_int_eq(info.format, IMG_FMT_JPEG);
 	ck_assert_int_eq(r.format, IMG_FMT_JPEG);
 	ck_assert_uint_eq(info.width, 1088);
@@ -132,7 +132,7 @@ START_TEST(test_formats_and_label)
 	cJSON_Delete(o);
 	free(ai);
 	gen("x", "9:16", "3", IMG_FMT_WEBP, path_b, &r);
-	ck_assert_int_eq(img_probe_file(path_b, &info), 0);
+	ck_assert_int_eq(imgio_probe_file(path_b, &info), 0);
 	ck_assert_int_eq(info.format, IMG_FMT_WEBP);
 	ck_assert_uint_eq(info.height, 1344);
 }

@@ -126,7 +126,7 @@ START_TEST(probe_real_files)
 		char *p = make_file("x.img", fmts[i], 123, 45);
 		struct img_info info;
 
-		ck_assert_int_eq(img_probe_file(p, &info), 0);
+		ck_assert_int_eq(imgio_probe_file(p, &info), 0);
 		ck_assert_int_eq(info.format, fmts[i]);
 		ck_assert_uint_eq(info.width, 123);
 		ck_assert_uint_eq(info.height, 45);
@@ -148,7 +148,7 @@ START_TEST(probe_refuses_huge_png_header)
 	struct gdImageStruct *im = NULL;
 
 	write_bytes(p, png, sizeof(png));
-	ck_assert_int_eq(img_probe_file(p, &info), IA_ERR_TOOBIG);
+	ck_assert_int_eq(imgio_probe_file(p, &info), IA_ERR_TOOBIG);
 	ck_assert_uint_eq(info.width, 7); /* untouched on failure */
 	ck_assert_int_eq(imgio_decode_file(p, NULL, &im, NULL), IA_ERR_TOOBIG);
 	ck_assert_ptr_null(im);
@@ -163,12 +163,12 @@ START_TEST(probe_refuses_wrong_magic)
 	struct gdImageStruct *im = NULL;
 
 	write_bytes(p, "hello, this is not an image at all", 34);
-	ck_assert_int_eq(img_probe_file(p, &info), IA_ERR_UNSUPPORTED);
+	ck_assert_int_eq(imgio_probe_file(p, &info), IA_ERR_UNSUPPORTED);
 	ck_assert_int_eq(imgio_decode_file(p, NULL, &im, NULL), IA_ERR_UNSUPPORTED);
 	write_bytes(p, "", 0);
-	ck_assert_int_eq(img_probe_file(p, &info), IA_ERR_UNSUPPORTED);
+	ck_assert_int_eq(imgio_probe_file(p, &info), IA_ERR_UNSUPPORTED);
 	free(p);
-	ck_assert_int_eq(img_probe_file("/nonexistent/x.png", &info), IA_ERR_IO);
+	ck_assert_int_eq(imgio_probe_file("/nonexistent/x.png", &info), IA_ERR_IO);
 }
 END_TEST
 
@@ -182,7 +182,7 @@ START_TEST(probe_refuses_truncated_header)
 		struct img_info info;
 
 		truncate_file(p, 14);
-		ck_assert_int_eq(img_probe_file(p, &info), IA_ERR_INVAL);
+		ck_assert_int_eq(imgio_probe_file(p, &info), IA_ERR_INVAL);
 		free(p);
 	}
 }
@@ -202,7 +202,7 @@ START_TEST(decode_refuses_truncated_data)
 
 		ck_assert_int_eq(stat(p, &st), 0);
 		truncate_file(p, (size_t)st.st_size / 2);
-		ck_assert_int_eq(img_probe_file(p, &info), 0);
+		ck_assert_int_eq(imgio_probe_file(p, &info), 0);
 		ck_assert_int_eq(imgio_decode_file(p, NULL, &im, NULL), IA_ERR_INVAL);
 		ck_assert_ptr_null(im);
 		free(p);
@@ -225,7 +225,7 @@ START_TEST(decode_refuses_corrupt_jpeg)
 		}
 	}
 	write_bytes(p, b, n);
-	ck_assert_int_eq(img_probe_file(p, &info), IA_ERR_INVAL);
+	ck_assert_int_eq(imgio_probe_file(p, &info), IA_ERR_INVAL);
 	free(b);
 	free(p);
 }
@@ -233,17 +233,17 @@ END_TEST
 
 START_TEST(extension_matching)
 {
-	ck_assert(img_extension_matches("a.jpg", IMG_FMT_JPEG));
-	ck_assert(img_extension_matches("A.JPEG", IMG_FMT_JPEG));
-	ck_assert(img_extension_matches("photo.Png", IMG_FMT_PNG));
-	ck_assert(img_extension_matches("x.webp", IMG_FMT_WEBP));
-	ck_assert(img_extension_matches("x.gif", IMG_FMT_GIF));
-	ck_assert(!img_extension_matches("a.png", IMG_FMT_JPEG));
-	ck_assert(!img_extension_matches("a.png.exe", IMG_FMT_PNG));
-	ck_assert(!img_extension_matches("png", IMG_FMT_PNG));
-	ck_assert(!img_extension_matches("dir.png/file", IMG_FMT_PNG));
-	ck_assert(!img_extension_matches(NULL, IMG_FMT_PNG));
-	ck_assert(!img_extension_matches("a.", IMG_FMT_UNKNOWN));
+	ck_assert(imgio_extension_matches("a.jpg", IMG_FMT_JPEG));
+	ck_assert(imgio_extension_matches("A.JPEG", IMG_FMT_JPEG));
+	ck_assert(imgio_extension_matches("photo.Png", IMG_FMT_PNG));
+	ck_assert(imgio_extension_matches("x.webp", IMG_FMT_WEBP));
+	ck_assert(imgio_extension_matches("x.gif", IMG_FMT_GIF));
+	ck_assert(!imgio_extension_matches("a.png", IMG_FMT_JPEG));
+	ck_assert(!imgio_extension_matches("a.png.exe", IMG_FMT_PNG));
+	ck_assert(!imgio_extension_matches("png", IMG_FMT_PNG));
+	ck_assert(!imgio_extension_matches("dir.png/file", IMG_FMT_PNG));
+	ck_assert(!imgio_extension_matches(NULL, IMG_FMT_PNG));
+	ck_assert(!imgio_extension_matches("a.", IMG_FMT_UNKNOWN));
 }
 END_TEST
 
@@ -251,14 +251,14 @@ START_TEST(format_names)
 {
 	enum img_format f = IMG_FMT_UNKNOWN;
 
-	ck_assert_str_eq(img_format_name(IMG_FMT_JPEG), "jpeg");
-	ck_assert_str_eq(img_format_mime(IMG_FMT_WEBP), "image/webp");
-	ck_assert_str_eq(img_format_ext(IMG_FMT_JPEG), "jpg");
-	ck_assert_str_eq(img_format_name((enum img_format)99), "");
-	ck_assert_int_eq(img_format_parse("webp", &f), 0);
+	ck_assert_str_eq(imgio_format_name(IMG_FMT_JPEG), "jpeg");
+	ck_assert_str_eq(imgio_format_mime(IMG_FMT_WEBP), "image/webp");
+	ck_assert_str_eq(imgio_format_ext(IMG_FMT_JPEG), "jpg");
+	ck_assert_str_eq(imgio_format_name((enum img_format)99), "");
+	ck_assert_int_eq(imgio_format_parse("webp", &f), 0);
 	ck_assert_int_eq(f, IMG_FMT_WEBP);
-	ck_assert_int_eq(img_format_parse("gif", &f), IA_ERR_INVAL);
-	ck_assert_int_eq(img_format_parse("PNG", &f), IA_ERR_INVAL);
+	ck_assert_int_eq(imgio_format_parse("gif", &f), IA_ERR_INVAL);
+	ck_assert_int_eq(imgio_format_parse("PNG", &f), IA_ERR_INVAL);
 	ck_assert_int_eq(f, IMG_FMT_WEBP);
 }
 END_TEST
@@ -306,7 +306,7 @@ START_TEST(exif_orientation_6_rotates)
 	struct gdImageStruct *im = NULL;
 
 	add_exif_orientation(p, 6);
-	ck_assert_int_eq(img_probe_file(p, &info), 0);
+	ck_assert_int_eq(imgio_probe_file(p, &info), 0);
 	ck_assert_int_eq(info.orientation, 6);
 	ck_assert_uint_eq(info.width, 20);
 	ck_assert_uint_eq(info.height, 40);
@@ -460,7 +460,7 @@ START_TEST(encode_webp_and_grey_jpeg)
 	ck_assert_int_eq(imgio_encode_file(im, IMG_FMT_JPEG, pj, NULL), 0);
 	ck_assert_int_eq(imgio_encode_file(im, IMG_FMT_WEBP, pw, NULL), 0);
 	gdImageDestroy(im);
-	ck_assert_int_eq(img_probe_file(pw, &info), 0);
+	ck_assert_int_eq(imgio_probe_file(pw, &info), 0);
 	ck_assert_int_eq(info.format, IMG_FMT_WEBP);
 	ck_assert_int_eq(imgio_decode_file(pj, NULL, &back, NULL), 0);
 	ck_assert_int_eq(red(back, 10, 10), blue(back, 10, 10)); /* one channel */

@@ -81,7 +81,8 @@ static struct verr validate(const char *slug, const struct img_param *p, size_t 
 	struct verr v;
 
 	memset(&v, 0, sizeof(v));
-	v.rc = img_validate_params(slug, p, n, src, v.field, sizeof(v.field), v.msg, sizeof(v.msg));
+	v.rc =
+	    imgops_validate_params(slug, p, n, src, v.field, sizeof(v.field), v.msg, sizeof(v.msg));
 	return v;
 }
 
@@ -92,13 +93,13 @@ static struct verr validate(const char *slug, const struct img_param *p, size_t 
 		ck_assert_str_eq((v).msg, m);                                                      \
 	} while (0)
 
-/* img_params_json(slug, p) gives exactly want (rc 0), or fails with rc. */
+/* imgops_params_json(slug, p) gives exactly want (rc 0), or fails with rc. */
 static void check_params_json(const char *slug, const struct img_param *p, size_t n,
 			      const char *want, int rc)
 {
 	char *got = NULL;
 
-	ck_assert_int_eq(img_params_json(slug, p, n, &got), rc);
+	ck_assert_int_eq(imgops_params_json(slug, p, n, &got), rc);
 	if (rc == 0)
 		ck_assert_str_eq(got, want);
 	else
@@ -185,11 +186,11 @@ START_TEST(validate_format_and_slugs)
 	ck_assert_int_eq(validate("avatar", jpeg, 1, NULL).rc, 0);
 	ck_assert_int_eq(validate("generate", NULL, 0, NULL).rc, IA_ERR_NOTFOUND);
 	ck_assert_int_eq(validate("nope", NULL, 0, NULL).rc, IA_ERR_NOTFOUND);
-	ck_assert_int_eq(img_params_format(blank, 2, &f), 0);
+	ck_assert_int_eq(imgops_params_format(blank, 2, &f), 0);
 	ck_assert_int_eq(f, IMG_FMT_PNG);
-	ck_assert_int_eq(img_params_format(jpeg, 1, &f), 0);
+	ck_assert_int_eq(imgops_params_format(jpeg, 1, &f), 0);
 	ck_assert_int_eq(f, IMG_FMT_JPEG);
-	ck_assert_int_eq(img_params_format(gif, 1, &f), IA_ERR_INVAL);
+	ck_assert_int_eq(imgops_params_format(gif, 1, &f), IA_ERR_INVAL);
 }
 END_TEST
 
@@ -250,7 +251,7 @@ START_TEST(greyscale_pixels)
 	int x, y;
 
 	gdImageSetPixel(src, 5, 5, gdTrueColorAlpha(255, 0, 0, 100));
-	g = img_greyscale(src);
+	g = imgops_greyscale(src);
 	ck_assert_ptr_nonnull(g);
 	ck_assert_int_eq(gdImageSX(g), 40);
 	for (y = 0; y < 30; y++) {
@@ -274,7 +275,7 @@ START_TEST(resize_sizes_and_colour)
 	gdImagePtr src = make_solid(300, 200, gdTrueColorAlpha(10, 200, 30, 60)), r;
 	int x, y;
 
-	r = img_resize(src, 123, 457); /* shrink one way, grow the other */
+	r = imgops_resize(src, 123, 457); /* shrink one way, grow the other */
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(gdImageSX(r), 123);
 	ck_assert_int_eq(gdImageSY(r), 457);
@@ -283,8 +284,8 @@ START_TEST(resize_sizes_and_colour)
 			ck_assert_int_eq(gdImageGetTrueColorPixel(r, x, y),
 					 gdTrueColorAlpha(10, 200, 30, 60));
 	gdImageDestroy(r);
-	ck_assert_ptr_null(img_resize(src, 0, 10));
-	ck_assert_ptr_null(img_resize(src, 8193, 10));
+	ck_assert_ptr_null(imgops_resize(src, 0, 10));
+	ck_assert_ptr_null(imgops_resize(src, 8193, 10));
 	gdImageDestroy(src);
 }
 END_TEST
@@ -296,7 +297,7 @@ START_TEST(resize_premultiplied_alpha)
 	int p, q;
 
 	gdImageFilledRectangle(src, 0, 0, 31, 63, gdTrueColorAlpha(255, 0, 0, 127));
-	r = img_resize(src, 16, 16);
+	r = imgops_resize(src, 16, 16);
 	p = gdImageGetTrueColorPixel(r, 7, 8); /* either side of the boundary */
 	q = gdImageGetTrueColorPixel(r, 8, 8);
 	ck_assert_int_lt(gdTrueColorGetRed(p), 8);
@@ -317,24 +318,24 @@ START_TEST(thumbnail_fits_never_enlarges)
 	gdImagePtr src = make_image(400, 100), t;
 	uint32_t w, h;
 
-	t = img_thumbnail(src, 100, 100);
+	t = imgops_thumbnail(src, 100, 100);
 	ck_assert_int_eq(gdImageSX(t), 100);
 	ck_assert_int_eq(gdImageSY(t), 25);
 	gdImageDestroy(t);
-	t = img_thumbnail(src, 1280, 720); /* already fits: same size copy */
+	t = imgops_thumbnail(src, 1280, 720); /* already fits: same size copy */
 	ck_assert_int_eq(gdImageSX(t), 400);
 	ck_assert_int_eq(gdImageSY(t), 100);
 	ck_assert_int_eq(gdImageGetTrueColorPixel(t, 17, 33),
 			 gdImageGetTrueColorPixel(src, 17, 33));
 	gdImageDestroy(t);
 	gdImageDestroy(src);
-	img_thumbnail_size(4000, 3000, 1280, 720, &w, &h);
+	imgops_thumbnail_size(4000, 3000, 1280, 720, &w, &h);
 	ck_assert_uint_eq(w, 960);
 	ck_assert_uint_eq(h, 720);
-	img_thumbnail_size(3000, 10, 1280, 720, &w, &h);
+	imgops_thumbnail_size(3000, 10, 1280, 720, &w, &h);
 	ck_assert_uint_eq(w, 1280);
 	ck_assert_uint_eq(h, 4);
-	img_thumbnail_size(10000, 1, 100, 100, &w, &h);
+	imgops_thumbnail_size(10000, 1, 100, 100, &w, &h);
 	ck_assert_uint_eq(h, 1); /* never 0 */
 }
 END_TEST
@@ -343,7 +344,7 @@ START_TEST(crop_copies_and_refuses)
 {
 	gdImagePtr src = make_image(50, 40), c;
 
-	c = img_crop(src, 10, 5, 20, 30);
+	c = imgops_crop(src, 10, 5, 20, 30);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(gdImageSX(c), 20);
 	ck_assert_int_eq(gdImageSY(c), 30);
@@ -351,9 +352,9 @@ START_TEST(crop_copies_and_refuses)
 	ck_assert_int_eq(gdImageGetTrueColorPixel(c, 19, 29),
 			 gdImageGetTrueColorPixel(src, 29, 34));
 	gdImageDestroy(c);
-	ck_assert_ptr_null(img_crop(src, 31, 0, 20, 10));
-	ck_assert_ptr_null(img_crop(src, 0, 0, 0, 10));
-	ck_assert_ptr_null(img_crop(src, -1, 0, 5, 5));
+	ck_assert_ptr_null(imgops_crop(src, 31, 0, 20, 10));
+	ck_assert_ptr_null(imgops_crop(src, 0, 0, 0, 10));
+	ck_assert_ptr_null(imgops_crop(src, -1, 0, 5, 5));
 	gdImageDestroy(src);
 }
 END_TEST
@@ -364,7 +365,7 @@ START_TEST(enhance_sizes_and_contrast)
 	int p, q;
 
 	gdImageFilledRectangle(src, 15, 0, 29, 19, gdTrueColor(140, 140, 140));
-	e = img_enhance(src, 4);
+	e = imgops_enhance(src, 4);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_int_eq(gdImageSX(e), 120);
 	ck_assert_int_eq(gdImageSY(e), 80);
@@ -374,7 +375,7 @@ START_TEST(enhance_sizes_and_contrast)
 	ck_assert_int_gt(q, 195);
 	ck_assert_int_gt(q - p, 150);
 	gdImageDestroy(e);
-	ck_assert_ptr_null(img_enhance(src, 3));
+	ck_assert_ptr_null(imgops_enhance(src, 3));
 	gdImageDestroy(src);
 }
 END_TEST
@@ -428,7 +429,7 @@ START_TEST(run_thumbnail_and_greyscale)
 	int x;
 
 	ck_assert_int_eq(
-	    img_run_service("thumbnail", in, out, IMG_FMT_PNG, p, 2, &r, err, sizeof(err)), 0);
+	    imgops_run_service("thumbnail", in, out, IMG_FMT_PNG, p, 2, &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(r.width, 200);
 	ck_assert_uint_eq(r.height, 150);
 	ck_assert_int_eq(r.format, IMG_FMT_PNG);
@@ -437,7 +438,8 @@ START_TEST(run_thumbnail_and_greyscale)
 	ck_assert_int_eq(gdImageSX(im), 200);
 	gdImageDestroy(im);
 	ck_assert_int_eq(
-	    img_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)), 0);
+	    imgops_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)),
+	    0);
 	im = load(out);
 	ck_assert_int_eq(gdImageSX(im), 1600);
 	for (x = 0; x < 1600; x += 37) {
@@ -461,23 +463,24 @@ START_TEST(run_refusals)
 	char err[128] = "";
 
 	ck_assert_int_eq(
-	    img_run_service("cropping", in, out, IMG_FMT_PNG, crop, 4, &r, err, sizeof(err)),
+	    imgops_run_service("cropping", in, out, IMG_FMT_PNG, crop, 4, &r, err, sizeof(err)),
 	    IA_ERR_INVAL);
 	ck_assert_str_eq(err, "non_field_errors: Crop box must lie inside the image.");
 	ck_assert_uint_eq(r.width, 0);
 	ck_assert_int_eq(
-	    img_run_service("nope", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)),
+	    imgops_run_service("nope", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)),
 	    IA_ERR_NOTFOUND);
-	ck_assert_int_eq(img_run_service("remove-background", in, out, IMG_FMT_JPEG, NULL, 0, &r,
-					 err, sizeof(err)),
+	ck_assert_int_eq(imgops_run_service("remove-background", in, out, IMG_FMT_JPEG, NULL, 0, &r,
+					    err, sizeof(err)),
 			 IA_ERR_INVAL);
-	ck_assert_int_eq(img_run_service("greyscale", "/nonexistent.jpg", out, IMG_FMT_PNG, NULL, 0,
-					 &r, err, sizeof(err)),
+	ck_assert_int_eq(imgops_run_service("greyscale", "/nonexistent.jpg", out, IMG_FMT_PNG, NULL,
+					    0, &r, err, sizeof(err)),
 			 IA_ERR_IO);
 	ck_assert_int_eq(access(out, F_OK), -1);
 	crop[0].value = "0";
 	ck_assert_int_eq(
-	    img_run_service("cropping", in, out, IMG_FMT_WEBP, crop, 4, &r, err, sizeof(err)), 0);
+	    imgops_run_service("cropping", in, out, IMG_FMT_WEBP, crop, 4, &r, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(r.width, 20);
 	ck_assert_int_eq(r.format, IMG_FMT_WEBP);
 	free(in);
@@ -494,16 +497,17 @@ START_TEST(run_reports_confidence)
 	char err[128] = "";
 
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(img_run_service("remove-background", in, out, IMG_FMT_PNG, NULL, 0, &r,
-					 err, sizeof(err)),
+	ck_assert_int_eq(imgops_run_service("remove-background", in, out, IMG_FMT_PNG, NULL, 0, &r,
+					    err, sizeof(err)),
 			 0);
 	ck_assert_msg(r.confidence >= 0.0 && r.confidence <= 1.0, "confidence %g", r.confidence);
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(
-	    img_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)), 0);
+	    imgops_run_service("greyscale", in, out, IMG_FMT_PNG, NULL, 0, &r, err, sizeof(err)),
+	    0);
 	ck_assert(r.confidence < 0.0);
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(img_normalize_upload(in, out, &r), 0);
+	ck_assert_int_eq(imgops_normalize_upload(in, out, &r), 0);
 	ck_assert(r.confidence < 0.0);
 	free(in);
 	free(out);
@@ -538,14 +542,14 @@ START_TEST(normalize_upload_strips_and_rotates)
 	fclose(fp);
 	free(b);
 
-	ck_assert_int_eq(img_normalize_upload(in, out, &r), 0);
+	ck_assert_int_eq(imgops_normalize_upload(in, out, &r), 0);
 	ck_assert_uint_eq(r.width, 20);
 	ck_assert_uint_eq(r.height, 60);
 	ck_assert_int_eq(r.format, IMG_FMT_JPEG);
-	ck_assert_int_eq(img_probe_file(out, &info), 0);
+	ck_assert_int_eq(imgio_probe_file(out, &info), 0);
 	ck_assert_int_eq(info.orientation, 1); /* EXIF gone */
 	ck_assert_uint_eq(info.width, 20);
-	ck_assert_int_eq(img_normalize_upload(in, in, &r), 0); /* in place */
+	ck_assert_int_eq(imgops_normalize_upload(in, in, &r), 0); /* in place */
 	ck_assert_uint_eq(r.height, 60);
 	free(in);
 	free(out);

@@ -91,7 +91,7 @@ static void check_preview(int w, int h, enum img_format f, int want_w, int want_
 	gdImagePtr im;
 	long size = 0;
 
-	ck_assert_int_eq(img_preview_file(in, out, IMG_PREVIEW_MAX_SIDE, &res), 0);
+	ck_assert_int_eq(imgpreview_file(in, out, IMG_PREVIEW_MAX_SIDE, &res), 0);
 	ck_assert_uint_eq(res.width, (uint32_t)want_w);
 	ck_assert_uint_eq(res.height, (uint32_t)want_h);
 	ck_assert_int_eq(res.format, IMG_FMT_WEBP);
@@ -152,7 +152,7 @@ START_TEST(test_alpha_kept)
 	gdImagePng(im, fp);
 	ck_assert_int_eq(fclose(fp), 0);
 	gdImageDestroy(im);
-	ck_assert_int_eq(img_preview_file(in, out, IMG_PREVIEW_MAX_SIDE, &res), 0);
+	ck_assert_int_eq(imgpreview_file(in, out, IMG_PREVIEW_MAX_SIDE, &res), 0);
 	got = read_webp(out, &size);
 	ck_assert_int_eq(gdImageSX(got), 512);
 	ck_assert_int_gt(gdTrueColorGetAlpha(gdImageGetTrueColorPixel(got, 5, 5)), 120);
@@ -173,7 +173,7 @@ START_TEST(test_undecodable_leaves_nothing)
 	ck_assert_ptr_nonnull(fp);
 	fputs("not an image at all", fp);
 	ck_assert_int_eq(fclose(fp), 0);
-	ck_assert_int_lt(img_preview_file(in, out, IMG_PREVIEW_MAX_SIDE, &res), 0);
+	ck_assert_int_lt(imgpreview_file(in, out, IMG_PREVIEW_MAX_SIDE, &res), 0);
 	ck_assert_int_ne(stat(out, &sb), 0);
 	ck_assert_uint_eq(res.width, 0); /* *out written on success only */
 	free(in);
@@ -187,8 +187,8 @@ START_TEST(test_bad_box_refused)
 	char *out = tpath("p.webp");
 	struct img_result res;
 
-	ck_assert_int_eq(img_preview_file(in, out, 0, &res), IA_ERR_INVAL);
-	ck_assert_int_eq(img_preview_file(in, out, 8193, &res), IA_ERR_INVAL);
+	ck_assert_int_eq(imgpreview_file(in, out, 0, &res), IA_ERR_INVAL);
+	ck_assert_int_eq(imgpreview_file(in, out, 8193, &res), IA_ERR_INVAL);
 	free(in);
 	free(out);
 }

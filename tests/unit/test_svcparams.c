@@ -162,7 +162,7 @@ START_TEST(test_json_shape)
 END_TEST
 
 /*
- * Run img_validate_params for slug with one integer parameter set to v and
+ * Run imgops_validate_params for slug with one integer parameter set to v and
  * every other required integer at its minimum (no source: no crop box or
  * output bound check). Returns the rc; the field name goes to field.
  */
@@ -191,7 +191,7 @@ static int validate_with(const char *slug, const char *name, long long v, char *
 		n++;
 	}
 	field[0] = msg[0] = '\0';
-	return img_validate_params(slug, p, n, NULL, field, fieldlen, msg, msglen);
+	return imgops_validate_params(slug, p, n, NULL, field, fieldlen, msg, msglen);
 }
 
 START_TEST(test_imgops_validates_with_the_published_bounds)
@@ -239,22 +239,22 @@ START_TEST(test_imgops_refuses_formats_the_table_does_not_offer)
 	struct img_param p[] = {{"format", "jpeg"}};
 	char field[64], msg[160];
 
-	ck_assert_int_eq(img_validate_params("remove-background", p, 1, NULL, field, sizeof(field),
-					     msg, sizeof(msg)),
+	ck_assert_int_eq(imgops_validate_params("remove-background", p, 1, NULL, field,
+						sizeof(field), msg, sizeof(msg)),
 			 IA_ERR_INVAL);
 	ck_assert_str_eq(field, "format");
 	ck_assert_str_eq(msg,
 			 "JPEG has no transparency: choose png or webp for remove-background.");
 	ck_assert_int_eq(
-	    img_validate_params("greyscale", p, 1, NULL, field, sizeof(field), msg, sizeof(msg)),
+	    imgops_validate_params("greyscale", p, 1, NULL, field, sizeof(field), msg, sizeof(msg)),
 	    0);
 	p[0].value = "gif";
 	ck_assert_int_eq(
-	    img_validate_params("greyscale", p, 1, NULL, field, sizeof(field), msg, sizeof(msg)),
+	    imgops_validate_params("greyscale", p, 1, NULL, field, sizeof(field), msg, sizeof(msg)),
 	    IA_ERR_INVAL);
 	ck_assert_str_eq(msg, "\"gif\" is not a valid choice.");
 	ck_assert_int_eq(
-	    img_validate_params("generate", p, 1, NULL, field, sizeof(field), msg, sizeof(msg)),
+	    imgops_validate_params("generate", p, 1, NULL, field, sizeof(field), msg, sizeof(msg)),
 	    IA_ERR_NOTFOUND);
 }
 END_TEST

@@ -1,13 +1,13 @@
 /*
- * worker.c - runs one claimed job on its engine (local libgd code, Stability
+ * jobrun.c - runs one claimed job on its engine (local libgd code, Stability
  * AI, or the local placeholder generator) and records the outcome.
  *
  * The work itself (decoding and normalising the upload, the engine,
  * writing the output) runs in a forked child; the parent keeps the
  * database connection, renews the job's short lease every few seconds
  * while the child runs, and records the outcome the child reports through
- * a pipe. So a killed worker's job is claimable again within one lease
- * (WORKER_LEASE seconds, or at once by jobs_reclaim_dead), a crash inside
+ * a pipe. So a killed runner's job is claimable again within one lease
+ * (JOBRUN_LEASE seconds, or at once by jobs_reclaim_dead), a crash inside
  * a decoder costs one attempt instead of the process, a job that runs
  * past its time is stopped, and a job deleted while running is noticed
  * at the next renewal and stopped.
@@ -31,7 +31,7 @@
  */
 #include "config.h"
 
-#include "worker.h"
+#include "jobrun.h"
 #include "batch.h"
 #include "err.h"
 #include "imggen.h"
@@ -60,14 +60,14 @@
 
 #include <cjson/cJSON.h>
 
-#define WORKER_MAX_PARAMS  32
-#define WORKER_RENEW       5 /* seconds between lease renewals */
-#define WORKER_UNDECODABLE "The uploaded file could not be decoded as an image."
+#define JOBRUN_MAX_PARAMS  32
+#define JOBRUN_RENEW       5 /* seconds between lease renewals */
+#define JOBRUN_UNDECODABLE "The uploaded file could not be decoded as an image."
 /* Seconds a run must have left for engine auto to try Stability AI. */
-#define WORKER_AUTO_MIN_BUDGET 5
+#define JOBRUN_AUTO_MIN_BUDGET 5
 
 /* The job's params JSON as key/value strings borrowed from *json. */
-static size_t worker_params(const char *text, cJSON **json, struct img_param *p, char numbuf[][32])
+static size_t jobrun_params(const char *text, cJSON **json, struct img_param *p, char numbuf[][32])
 {
 	cJSON *item;
 	size_t n = 0;
@@ -75,7 +75,7 @@ static size_t worker_params(const char *text, cJSON **json, struct img_param *p,
 	*json = cJSON_Parse(text ? text : "{}");
 	cJSON_ArrayForEach(item, *json)
 	{
-		if (n >= WORKER_MAX_PARAMS || item->string == NULL)
+		if (n >= JOBRUN_MAX_PARAMS || item->string == NULL)
 			break;
 		p[n].key = item->string;
 		if (cJSON_IsString(item)) {
@@ -93,14 +93,14 @@ static size_t worker_params(const char *text, cJSON **json, struct img_param *p,
 
 /* Errors that another attempt cannot fix; the rest (IA_ERR_IO: a full
  * disk, a crash, a time-out) are retried with backoff. */
-static int worker_is_permanent(int rc)
+static int jobrun_is_permanent(int rc)
 {
 	return rc == IA_ERR_INVAL || rc == IA_ERR_UNSUPPORTED || rc == IA_ERR_TOOBIG ||
 	       rc == IA_ERR_NOTFOUND || rc == IA_ERR_UNAVAILABLE;
 }
 
 /* What the child reports through the pipe; ai_len bytes of JSON follow. */
-struct worker_report {
+struct jobrun_report {
 	int rc;
 	int final; /* not to be retried */
 	struct img_result res;
@@ -114,8 +114,8 @@ struct worker_report {
 	double stab_seconds[STABILITY_TRIES];
 };
 
-/* What one run needs; built by worker_run_one. */
-struct worker_task {
+/* What one run needs; built by jobrun_run_one. */
+struct jobrun_task {
 	const struct settings *s;
 	const struct job_claimed *j;
 	const char *dir;       /* this run's temp directory */
@@ -134,18 +134,18 @@ struct worker_task {
 };
 
 /* Run a local-engine upload service on the source into out_path. */
-static int worker_local(const struct worker_task *t, struct img_result *res, char *err,
+static int jobrun_local(const struct jobrun_task *t, struct img_result *res, char *err,
 			size_t errlen)
 {
 	if (t->src_path == NULL) {
 		snprintf(err, errlen, "The job has no source image.");
 		return IA_ERR_INVAL;
 	}
-	return img_run_service(t->j->service, t->src_path, t->out_path, t->fmt, t->p, t->n, res,
-			       err, errlen);
+	return imgops_run_service(t->j->service, t->src_path, t->out_path, t->fmt, t->p, t->n, res,
+				  err, errlen);
 }
 
-static const char *worker_param(const struct worker_task *t, const char *key)
+static const char *jobrun_param(const struct jobrun_task *t, const char *key)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->p[i].key, key) == 0)
@@ -155,7 +155,7 @@ static const char *worker_param(const struct worker_task *t, const char *key)
 
 /* Seconds a Stability call may still take: the run's time limit, less a
  * margin and what the run has used already (the local engine under auto). */
-static long worker_budget(const struct worker_task *t)
+static long jobrun_budget(const struct jobrun_task *t)
 {
 	int64_t total = t->lease_seconds > 60 ? t->lease_seconds - 30 : t->lease_seconds / 2 + 1;
 
@@ -168,18 +168,18 @@ static long worker_budget(const struct worker_task *t)
  * refunded at once rather than going through the queue's attempts again.
  * The whole call stays inside the lease, with a margin.
  */
-static int worker_stability(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
+static int jobrun_stability(struct jobrun_task *t, struct img_result *res, char *err, size_t errlen)
 {
 	struct stability_call c = {0};
 	struct stability_outcome o;
-	long budget = worker_budget(t);
+	long budget = jobrun_budget(t);
 	int rc;
 
 	c.service = t->j->service;
 	c.prompt = t->j->prompt;
-	c.negative_prompt = worker_param(t, "negative_prompt");
+	c.negative_prompt = jobrun_param(t, "negative_prompt");
 	c.aspect_ratio = t->j->aspect_ratio;
-	c.seed = worker_param(t, "seed");
+	c.seed = jobrun_param(t, "seed");
 	c.format = t->fmt;
 	c.budget = budget > 0 ? budget : 1; /* 0 would mean no bound */
 	c.source_path = t->src_path;
@@ -196,12 +196,12 @@ static int worker_stability(struct worker_task *t, struct img_result *res, char 
 }
 
 /* The development placeholder of generate (LOCAL_GENERATOR=1). */
-static int worker_placeholder(struct worker_task *t, struct img_result *res, char *err,
+static int jobrun_placeholder(struct jobrun_task *t, struct img_result *res, char *err,
 			      size_t errlen)
 {
 	int rc =
 	    imggen_generate(t->j->prompt ? t->j->prompt : "", t->j->aspect_ratio,
-			    worker_param(t, "seed"), t->fmt, t->out_path, res, &t->ai_response);
+			    jobrun_param(t, "seed"), t->fmt, t->out_path, res, &t->ai_response);
 
 	/* the job's error is for its user: the reason (rc) is logged with it */
 	if (rc != 0)
@@ -209,7 +209,7 @@ static int worker_placeholder(struct worker_task *t, struct img_result *res, cha
 	return rc;
 }
 
-static bool worker_have_key(const struct settings *s)
+static bool jobrun_have_key(const struct settings *s)
 {
 	return s->stability_ai_key != NULL && s->stability_ai_key[0] != '\0';
 }
@@ -224,7 +224,7 @@ static bool worker_have_key(const struct settings *s)
  * Stability call that failed before the local result was delivered; it is
  * kept under "stability".
  */
-static char *worker_auto_record(const char *base, double confidence, const char *failed)
+static char *jobrun_auto_record(const char *base, double confidence, const char *failed)
 {
 	cJSON *o = base != NULL ? cJSON_Parse(base) : NULL;
 	char *text;
@@ -256,30 +256,30 @@ static char *worker_auto_record(const char *base, double confidence, const char 
  * time left), Stability AI makes the result instead: the same charge,
  * nothing more taken or refunded. Otherwise, and when that call fails
  * (the user paid for a removal and the local one exists), the local
- * result is delivered. ai_response says which (worker_auto_record).
+ * result is delivered. ai_response says which (jobrun_auto_record).
  */
-static int worker_auto(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
+static int jobrun_auto(struct jobrun_task *t, struct img_result *res, char *err, size_t errlen)
 {
 	const char *out_path = t->out_path;
-	char *local_path = xasprintf("%s/local.%s", t->dir, img_format_ext(t->fmt));
+	char *local_path = xasprintf("%s/local.%s", t->dir, imgio_format_ext(t->fmt));
 	char *stab = NULL; /* the record of the Stability call, when one was made */
 	struct img_result local;
 	int rc;
 
 	t->out_path = local_path;
-	rc = worker_local(t, &local, err, errlen);
+	rc = jobrun_local(t, &local, err, errlen);
 	t->out_path = out_path;
 	if (rc != 0)
 		goto out;
 	if (local.confidence >= 0.0 && local.confidence < t->s->bg_min_confidence &&
-	    worker_have_key(t->s) && worker_budget(t) >= WORKER_AUTO_MIN_BUDGET) {
+	    jobrun_have_key(t->s) && jobrun_budget(t) >= JOBRUN_AUTO_MIN_BUDGET) {
 		log_info("job %lld: remove-background confidence %.2f below %.2f: Stability AI",
 			 (long long)t->j->id, local.confidence, t->s->bg_min_confidence);
-		rc = worker_stability(t, res, err, errlen);
+		rc = jobrun_stability(t, res, err, errlen);
 		stab = t->ai_response;
 		t->ai_response = NULL;
 		if (rc == 0) {
-			t->ai_response = worker_auto_record(stab, local.confidence, NULL);
+			t->ai_response = jobrun_auto_record(stab, local.confidence, NULL);
 			goto out;
 		}
 		log_warn("job %lld: Stability AI failed (%s): the local result is delivered",
@@ -294,7 +294,7 @@ static int worker_auto(struct worker_task *t, struct img_result *res, char *err,
 	}
 	rc = 0;
 	*res = local;
-	t->ai_response = worker_auto_record(NULL, local.confidence, stab);
+	t->ai_response = jobrun_auto_record(NULL, local.confidence, stab);
 out:
 	(void)unlink(local_path); /* gone when renamed; else not the result */
 	free(local_path);
@@ -307,20 +307,20 @@ out:
  * its engine is stability and a key is configured, else to the local
  * placeholder when LOCAL_GENERATOR=1, else fails; the upload services go
  * to Stability AI when their engine is stability (failing without a key),
- * remove-background under auto to worker_auto, the rest to the local engine
+ * remove-background under auto to jobrun_auto, the rest to the local engine
  * (auto, which only remove-background may have, counts as local).
  */
-static int worker_execute(struct worker_task *t, struct img_result *res, char *err, size_t errlen)
+static int jobrun_execute(struct jobrun_task *t, struct img_result *res, char *err, size_t errlen)
 {
 	const struct settings *s = t->s;
-	bool have_key = worker_have_key(s);
+	bool have_key = jobrun_have_key(s);
 	bool remote = strcmp(t->j->engine, "stability") == 0;
 
 	if (strcmp(t->j->service, "generate") == 0) {
 		if (remote && have_key)
-			return worker_stability(t, res, err, errlen);
+			return jobrun_stability(t, res, err, errlen);
 		if (s->local_generator)
-			return worker_placeholder(t, res, err, errlen);
+			return jobrun_placeholder(t, res, err, errlen);
 		/* the job's error is for its user: the setting's name goes to the log */
 		log_warn("job %lld: generate needs STABILITY_AI_KEY or LOCAL_GENERATOR=1",
 			 (long long)t->j->id);
@@ -328,10 +328,10 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
 		return IA_ERR_UNAVAILABLE;
 	}
 	if (remote)
-		return worker_stability(t, res, err, errlen);
+		return jobrun_stability(t, res, err, errlen);
 	if (strcmp(t->j->engine, "auto") == 0 && strcmp(t->j->service, "remove-background") == 0)
-		return worker_auto(t, res, err, errlen);
-	return worker_local(t, res, err, errlen);
+		return jobrun_auto(t, res, err, errlen);
+	return jobrun_local(t, res, err, errlen);
 }
 
 /*
@@ -339,7 +339,7 @@ static int worker_execute(struct worker_task *t, struct img_result *res, char *e
  * type, which submit chose from the file's magic bytes. Chosen by the
  * parent so that it can remove the object whatever happens to the child.
  */
-static void worker_normal_key(const struct job_claimed *j, char key[STORE_KEY_MAX])
+static void jobrun_normal_key(const struct job_claimed *j, char key[STORE_KEY_MAX])
 {
 	const char *ext = strrchr(j->source_key, '.');
 
@@ -348,7 +348,7 @@ static void worker_normal_key(const struct job_claimed *j, char key[STORE_KEY_MA
 }
 
 /* The child's error text for a source that could not be read or prepared. */
-static void worker_source_error(const struct worker_task *t, struct worker_report *r, int rc,
+static void jobrun_source_error(const struct jobrun_task *t, struct jobrun_report *r, int rc,
 				const char *what)
 {
 	log_warn("job %lld: cannot %s %s: %s", (long long)t->j->id, what, t->j->source_key,
@@ -357,7 +357,7 @@ static void worker_source_error(const struct worker_task *t, struct worker_repor
 		 rc == IA_ERR_NOTFOUND ? "The uploaded file is missing."
 		 : rc == IA_ERR_IO || rc == IA_ERR_UPSTREAM
 		     ? "The uploaded image could not be prepared."
-		     : WORKER_UNDECODABLE);
+		     : JOBRUN_UNDECODABLE);
 }
 
 /*
@@ -366,7 +366,7 @@ static void worker_source_error(const struct worker_task *t, struct worker_repor
  * and normalised (EXIF orientation applied, metadata stripped, GIF as PNG)
  * into dir/normal.<ext>, which store_put_file publishes after the engine.
  */
-static int worker_source(struct worker_task *t, struct worker_report *r, struct store_local *raw,
+static int jobrun_source(struct jobrun_task *t, struct jobrun_report *r, struct store_local *raw,
 			 char **normal_path)
 {
 	struct img_result res;
@@ -377,7 +377,7 @@ static int worker_source(struct worker_task *t, struct worker_report *r, struct 
 		return 0;
 	rc = store_fetch(t->s, t->j->source_key, t->dir, raw);
 	if (rc != 0) {
-		worker_source_error(t, r, rc, "fetch");
+		jobrun_source_error(t, r, rc, "fetch");
 		return rc;
 	}
 	t->src_path = raw->path;
@@ -385,9 +385,9 @@ static int worker_source(struct worker_task *t, struct worker_report *r, struct 
 		return 0;
 	ext = strrchr(r->source_key, '.');
 	*normal_path = xasprintf("%s/normal%s", t->dir, ext != NULL ? ext : "");
-	rc = img_normalize_upload(raw->path, *normal_path, &res);
+	rc = imgops_normalize_upload(raw->path, *normal_path, &res);
 	if (rc != 0) {
-		worker_source_error(t, r, rc, "normalise");
+		jobrun_source_error(t, r, rc, "normalise");
 		return rc;
 	}
 	t->src_path = *normal_path;
@@ -395,10 +395,10 @@ static int worker_source(struct worker_task *t, struct worker_report *r, struct 
 }
 
 /* Publish the result (and the normalised upload); IA_ERR_* on failure. */
-static int worker_publish(const struct worker_task *t, struct worker_report *r,
+static int jobrun_publish(const struct jobrun_task *t, struct jobrun_report *r,
 			  const char *normal_path)
 {
-	int rc = store_put_file(t->s, t->key, t->out_path, img_format_mime(r->res.format));
+	int rc = store_put_file(t->s, t->key, t->out_path, imgio_format_mime(r->res.format));
 
 	if (rc == 0 && normal_path != NULL)
 		rc = store_put_file(t->s, r->source_key, normal_path, NULL);
@@ -416,11 +416,11 @@ static int worker_publish(const struct worker_task *t, struct worker_report *r,
  * result is published: the local backend moves out_path away. NULL, logged,
  * when it cannot be made; the job goes on without one.
  */
-static char *worker_preview_make(const struct worker_task *t)
+static char *jobrun_preview_make(const struct jobrun_task *t)
 {
 	struct img_result res;
 	char *path = xasprintf("%s/preview.webp", t->dir);
-	int rc = img_preview_file(t->out_path, path, IMG_PREVIEW_MAX_SIDE, &res);
+	int rc = imgpreview_file(t->out_path, path, IMG_PREVIEW_MAX_SIDE, &res);
 
 	if (rc != 0) {
 		log_warn("job %lld: no preview of the result: %s", (long long)t->j->id,
@@ -432,7 +432,7 @@ static char *worker_preview_make(const struct worker_task *t)
 }
 
 /* Store the preview at path (consumed; NULL: none) as t->thumb_key: 1 when stored. */
-static int worker_preview_publish(const struct worker_task *t, const char *path)
+static int jobrun_preview_publish(const struct jobrun_task *t, const char *path)
 {
 	int rc;
 
@@ -452,23 +452,23 @@ static int worker_preview_publish(const struct worker_task *t, const char *path)
  * killed (kill -9), nobody else knows it, and it would stay until the
  * hourly sweep.
  */
-static char worker_child_dir[4096];
+static char jobrun_child_dir[4096];
 
-static void worker_child_on_term(int sig)
+static void jobrun_child_on_term(int sig)
 {
 	(void)sig;
-	store_tmp_rmdir(worker_child_dir);
+	store_tmp_rmdir(jobrun_child_dir);
 	_exit(1);
 }
 
 /* Note the child's temp directory and remove it if the parent dies. */
-static void worker_child_guard(const struct worker_task *t)
+static void jobrun_child_guard(const struct jobrun_task *t)
 {
 	struct sigaction sa;
 
-	snprintf(worker_child_dir, sizeof(worker_child_dir), "%s", t->dir);
+	snprintf(jobrun_child_dir, sizeof(jobrun_child_dir), "%s", t->dir);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_child_on_term;
+	sa.sa_handler = jobrun_child_on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 }
@@ -479,29 +479,29 @@ static void worker_child_guard(const struct worker_task *t)
  * When the parent dies, the kernel sends SIGTERM (PR_SET_PDEATHSIG): the
  * child removes its temp directory and exits, so no work outlives a kill -9.
  */
-static void worker_child(struct worker_task *t, const char *normal_key, pid_t parent, int fd)
+static void jobrun_child(struct jobrun_task *t, const char *normal_key, pid_t parent, int fd)
 {
-	struct worker_report r;
+	struct jobrun_report r;
 	struct store_local raw = {0};
 	char *normal_path = NULL, *preview = NULL;
 
 	signal(SIGINT, SIG_DFL);
-	worker_child_guard(t);
+	jobrun_child_guard(t);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent) /* it died before prctl */
 		_exit(1);
 	memset(&r, 0, sizeof(r));
 	t->started = ia_now();
 	snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
-	r.rc = worker_source(t, &r, &raw, &normal_path);
+	r.rc = jobrun_source(t, &r, &raw, &normal_path);
 	if (r.rc == 0)
-		r.rc = worker_execute(t, &r.res, r.err, sizeof(r.err));
+		r.rc = jobrun_execute(t, &r.res, r.err, sizeof(r.err));
 	if (r.rc == 0)
-		preview = worker_preview_make(t);
+		preview = jobrun_preview_make(t);
 	if (r.rc == 0)
-		r.rc = worker_publish(t, &r, normal_path);
+		r.rc = jobrun_publish(t, &r, normal_path);
 	if (r.rc == 0)
-		r.thumb = worker_preview_publish(t, preview);
+		r.thumb = jobrun_preview_publish(t, preview);
 	r.final = t->final;
 	r.stab_n = t->stab.attempts;
 	memcpy(r.stab_status, t->stab.attempt_status, sizeof(r.stab_status));
@@ -513,7 +513,7 @@ static void worker_child(struct worker_task *t, const char *normal_key, pid_t pa
 }
 
 /* How the wait for the child ended. */
-enum worker_end { WORKER_REPORTED, WORKER_CRASHED, WORKER_TIMED_OUT, WORKER_CANCELLED };
+enum jobrun_end { JOBRUN_REPORTED, JOBRUN_CRASHED, JOBRUN_TIMED_OUT, JOBRUN_CANCELLED };
 
 /*
  * The parent: read the child's report from fd while renewing the lease
@@ -521,13 +521,13 @@ enum worker_end { WORKER_REPORTED, WORKER_CRASHED, WORKER_TIMED_OUT, WORKER_CANC
  * past w->max_seconds. Fills *r and *ai (heap, may stay NULL) when the
  * child reported.
  */
-static enum worker_end worker_wait(struct db *db, const struct worker_self *w,
+static enum jobrun_end jobrun_wait(struct db *db, const struct jobrun_self *w,
 				   const struct job_claimed *j, pid_t pid, int fd,
-				   struct worker_report *r, char **ai)
+				   struct jobrun_report *r, char **ai)
 {
 	struct pollfd pfd = {fd, POLLIN, 0};
 	int64_t start = ia_now(), renewed = start, now;
-	enum worker_end end = WORKER_REPORTED;
+	enum jobrun_end end = JOBRUN_REPORTED;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	int status = 0;
@@ -546,32 +546,32 @@ static enum worker_end worker_wait(struct db *db, const struct worker_self *w,
 				len += (size_t)n;
 		}
 		now = ia_now();
-		if (end == WORKER_REPORTED && now - renewed >= WORKER_RENEW) {
+		if (end == JOBRUN_REPORTED && now - renewed >= JOBRUN_RENEW) {
 			renewed = now;
-			worker_beat(db, w, false);
-			if (jobs_renew(db, j->id, w->id, WORKER_LEASE) == IA_ERR_BUSY) {
-				end = WORKER_CANCELLED;
+			jobrun_beat(db, w, false);
+			if (jobs_renew(db, j->id, w->id, JOBRUN_LEASE) == IA_ERR_BUSY) {
+				end = JOBRUN_CANCELLED;
 				kill(pid, SIGKILL);
 			}
 		}
-		if (end == WORKER_REPORTED && now - start > w->max_seconds) {
-			end = WORKER_TIMED_OUT;
+		if (end == JOBRUN_REPORTED && now - start > w->max_seconds) {
+			end = JOBRUN_TIMED_OUT;
 			kill(pid, SIGKILL);
 		}
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (end == WORKER_REPORTED) {
+	if (end == JOBRUN_REPORTED) {
 		if (len >= sizeof(*r) && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			memcpy(r, buf, sizeof(*r));
 			if (len == sizeof(*r) + r->ai_len && r->ai_len > 0)
 				*ai = xstrndup(buf + sizeof(*r), r->ai_len);
 			else if (len != sizeof(*r) + r->ai_len)
-				end = WORKER_CRASHED;
+				end = JOBRUN_CRASHED;
 			r->err[sizeof(r->err) - 1] = '\0';
 			r->source_key[sizeof(r->source_key) - 1] = '\0';
 		} else {
-			end = WORKER_CRASHED;
+			end = JOBRUN_CRASHED;
 		}
 	}
 	free(buf);
@@ -582,38 +582,38 @@ static enum worker_end worker_wait(struct db *db, const struct worker_self *w,
  * Run t in a child process; fills *r (and *ai) for every outcome. A raw
  * source is normalised under normal_key.
  */
-static enum worker_end worker_fork(struct db *db, const struct worker_self *w,
-				   struct worker_task *t, const char *normal_key,
-				   struct worker_report *r, char **ai)
+static enum jobrun_end jobrun_fork(struct db *db, const struct jobrun_self *w,
+				   struct jobrun_task *t, const char *normal_key,
+				   struct jobrun_report *r, char **ai)
 {
-	enum worker_end end;
+	enum jobrun_end end;
 	pid_t pid, parent = getpid();
 	int fds[2];
 
 	memset(r, 0, sizeof(*r));
 	if (pipe(fds) != 0) {
 		log_error("job %lld: pipe: %s", (long long)t->j->id, strerror(errno));
-		return WORKER_CRASHED;
+		return JOBRUN_CRASHED;
 	}
 	pid = fork();
 	if (pid < 0) {
 		log_error("job %lld: fork: %s", (long long)t->j->id, strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return WORKER_CRASHED;
+		return JOBRUN_CRASHED;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		worker_child(t, normal_key, parent, fds[1]);
+		jobrun_child(t, normal_key, parent, fds[1]);
 	}
 	close(fds[1]);
-	end = worker_wait(db, w, t->j, pid, fds[0], r, ai);
+	end = jobrun_wait(db, w, t->j, pid, fds[0], r, ai);
 	close(fds[0]);
 	return end;
 }
 
 /* Seconds before the next attempt of a job after its attempt-th failure. */
-static int64_t worker_backoff(const struct settings *s, int64_t attempt)
+static int64_t jobrun_backoff(const struct settings *s, int64_t attempt)
 {
 	int64_t d = s->job_retry_base > 0 ? s->job_retry_base : 1;
 
@@ -626,11 +626,11 @@ static int64_t worker_backoff(const struct settings *s, int64_t attempt)
  * Record what happened to job j; removes the files that no row will name
  * (key: the result's, thumb_key: its preview's, stored or not). Returns the
  * outcome for ia_jobs_total: done, retried, failed, cancelled or lost (the
- * lease went to another worker, or the row was deleted).
+ * lease went to another runner, or the row was deleted).
  */
-static const char *worker_record(struct db *db, const struct settings *s,
-				 const struct worker_self *w, const struct job_claimed *j,
-				 enum worker_end end, struct worker_report *r, const char *ai,
+static const char *jobrun_record(struct db *db, const struct settings *s,
+				 const struct jobrun_self *w, const struct job_claimed *j,
+				 enum jobrun_end end, struct jobrun_report *r, const char *ai,
 				 const char *key, const char *thumb_key)
 {
 	struct job_output out = {0};
@@ -638,7 +638,7 @@ static const char *worker_record(struct db *db, const struct settings *s,
 	bool permanent;
 	int rc;
 
-	if (end == WORKER_CANCELLED) {
+	if (end == JOBRUN_CANCELLED) {
 		store_remove(s, key);
 		store_remove(s, thumb_key);
 		store_remove(s, src);
@@ -646,11 +646,11 @@ static const char *worker_record(struct db *db, const struct settings *s,
 			 j->service);
 		return "cancelled";
 	}
-	if (end == WORKER_CRASHED || end == WORKER_TIMED_OUT) {
+	if (end == JOBRUN_CRASHED || end == JOBRUN_TIMED_OUT) {
 		r->rc = IA_ERR_IO; /* transient: retried, then failed with a refund */
 		r->final = 0;
 		snprintf(r->err, sizeof(r->err), "%s",
-			 end == WORKER_TIMED_OUT ? "Processing took too long."
+			 end == JOBRUN_TIMED_OUT ? "Processing took too long."
 						 : "Processing failed unexpectedly.");
 	}
 	if (r->rc == 0) {
@@ -661,7 +661,7 @@ static const char *worker_record(struct db *db, const struct settings *s,
 		out.width = r->res.width;
 		out.height = r->res.height;
 		out.bytes = (int64_t)r->res.bytes;
-		out.content_type = img_format_mime(r->res.format);
+		out.content_type = imgio_format_mime(r->res.format);
 		rc = jobs_finish(db, j->id, w->id, &out);
 		if (rc != 0) {
 			store_remove(s, key);
@@ -677,9 +677,9 @@ static const char *worker_record(struct db *db, const struct settings *s,
 	store_remove(s, key); /* published before a later step failed, perhaps */
 	store_remove(s, thumb_key);
 	store_remove(s, src);
-	permanent = r->final || worker_is_permanent(r->rc);
+	permanent = r->final || jobrun_is_permanent(r->rc);
 	rc = jobs_fail_later(db, j->id, w->id, r->err[0] ? r->err : "Processing failed.",
-			     permanent ? -1 : worker_backoff(s, j->attempts), ai);
+			     permanent ? -1 : jobrun_backoff(s, j->attempts), ai);
 	if (rc == IA_ERR_BUSY) { /* e.g. the delete also removed the upload it was reading */
 		log_info("job %lld (%s) lost its lease (deleted or reclaimed): %s dropped",
 			 (long long)j->id, j->service, r->err[0] ? r->err : "failure");
@@ -699,7 +699,7 @@ static const char *worker_record(struct db *db, const struct settings *s,
  * in the job's own transaction: a crash between the two loses one count,
  * never doubles one.
  */
-static void worker_count(struct db *db, const struct job_claimed *j, const char *outcome,
+static void jobrun_count(struct db *db, const struct job_claimed *j, const char *outcome,
 			 double seconds)
 {
 	char key[METRICS_KEY_MAX];
@@ -715,7 +715,7 @@ static void worker_count(struct db *db, const struct job_claimed *j, const char 
 
 /* Count the Stability AI attempts a child reported, in the database (the
  * child has no connection; batch hosts serve no /metrics). */
-static void worker_count_stability(struct db *db, const struct worker_report *r)
+static void jobrun_count_stability(struct db *db, const struct jobrun_report *r)
 {
 	char key[METRICS_KEY_MAX];
 
@@ -729,7 +729,7 @@ static void worker_count_stability(struct db *db, const struct worker_report *r)
 	}
 }
 
-void worker_beat(struct db *db, const struct worker_self *w, bool force)
+void jobrun_beat(struct db *db, const struct jobrun_self *w, bool force)
 {
 	static int64_t last;
 	int64_t now = ia_now();
@@ -743,7 +743,7 @@ void worker_beat(struct db *db, const struct worker_self *w, bool force)
 
 /* The key of the preview beside the result's: "images/ab/<hex>.png" gives
  * "images/ab/<hex>.preview.webp" (also when the result is a WebP). */
-static void worker_thumb_key(const char *key, char out[STORE_KEY_MAX])
+static void jobrun_thumb_key(const char *key, char out[STORE_KEY_MAX])
 {
 	const char *dot = strrchr(key, '.');
 	int stem = dot != NULL ? (int)(dot - key) : (int)strlen(key);
@@ -752,7 +752,7 @@ static void worker_thumb_key(const char *key, char out[STORE_KEY_MAX])
 }
 
 /* This run's temp directory and the engine's output path in it (heap). */
-static int worker_tmp(const struct settings *s, const struct job_claimed *j, enum img_format fmt,
+static int jobrun_tmp(const struct settings *s, const struct job_claimed *j, enum img_format fmt,
 		      char **dir, char **out_path)
 {
 	*dir = store_tmp_mkdtemp(s, "ia-job-");
@@ -761,20 +761,20 @@ static int worker_tmp(const struct settings *s, const struct job_claimed *j, enu
 			  (long long)j->id, s->media_root, strerror(errno));
 		return IA_ERR_IO;
 	}
-	*out_path = xasprintf("%s/out.%s", *dir, img_format_ext(fmt));
+	*out_path = xasprintf("%s/out.%s", *dir, imgio_format_ext(fmt));
 	return 0;
 }
 
-int worker_run_one(struct db *db, const struct settings *s, const struct worker_self *w)
+int jobrun_run_one(struct db *db, const struct settings *s, const struct jobrun_self *w)
 {
 	struct job_claimed j;
-	struct img_param params[WORKER_MAX_PARAMS];
-	char numbuf[WORKER_MAX_PARAMS][32];
+	struct img_param params[JOBRUN_MAX_PARAMS];
+	char numbuf[JOBRUN_MAX_PARAMS][32];
 	char key[STORE_KEY_MAX], thumb_key[STORE_KEY_MAX], normal_key[STORE_KEY_MAX] = "";
-	struct worker_report r;
-	struct worker_task t = {0};
+	struct jobrun_report r;
+	struct jobrun_task t = {0};
 	enum img_format fmt = IMG_FMT_PNG;
-	enum worker_end end;
+	enum jobrun_end end;
 	cJSON *json = NULL;
 	char *dir = NULL, *out_path = NULL, *ai = NULL;
 	const char *outcome;
@@ -783,20 +783,20 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 	int rc;
 
 	jobs_reclaim_dead(db, w->host, NULL);
-	rc = jobs_claim(db, w->id, WORKER_LEASE, &j);
+	rc = jobs_claim(db, w->id, JOBRUN_LEASE, &j);
 	if (rc != 0)
 		return rc;
 	started = metrics_clock();
-	n = worker_params(j.params, &json, params, numbuf);
-	if (img_params_format(params, n, &fmt) != 0)
+	n = jobrun_params(j.params, &json, params, numbuf);
+	if (imgops_params_format(params, n, &fmt) != 0)
 		fmt = IMG_FMT_PNG;
-	store_new_key("images", img_format_ext(fmt), key);
-	worker_thumb_key(key, thumb_key);
-	if (worker_tmp(s, &j, fmt, &dir, &out_path) != 0) {
+	store_new_key("images", imgio_format_ext(fmt), key);
+	jobrun_thumb_key(key, thumb_key);
+	if (jobrun_tmp(s, &j, fmt, &dir, &out_path) != 0) {
 		memset(&r, 0, sizeof(r));
 		r.rc = IA_ERR_IO;
 		snprintf(r.err, sizeof(r.err), "The result could not be saved.");
-		end = WORKER_REPORTED;
+		end = JOBRUN_REPORTED;
 	} else {
 		t.s = s;
 		t.j = &j;
@@ -809,15 +809,15 @@ int worker_run_one(struct db *db, const struct settings *s, const struct worker_
 		t.n = n;
 		t.lease_seconds = w->max_seconds;
 		if (j.source_raw && j.source_key != NULL)
-			worker_normal_key(&j, normal_key);
-		end = worker_fork(db, w, &t, normal_key, &r, &ai);
-		if (end != WORKER_REPORTED) /* the child may have published it */
+			jobrun_normal_key(&j, normal_key);
+		end = jobrun_fork(db, w, &t, normal_key, &r, &ai);
+		if (end != JOBRUN_REPORTED) /* the child may have published it */
 			snprintf(r.source_key, sizeof(r.source_key), "%s", normal_key);
 		store_tmp_rmdir(dir);
 	}
-	worker_count_stability(db, &r);
-	outcome = worker_record(db, s, w, &j, end, &r, ai, key, thumb_key);
-	worker_count(db, &j, outcome, metrics_clock() - started);
+	jobrun_count_stability(db, &r);
+	outcome = jobrun_record(db, s, w, &j, end, &r, ai, key, thumb_key);
+	jobrun_count(db, &j, outcome, metrics_clock() - started);
 	free(ai);
 	cJSON_Delete(json);
 	free(out_path);

@@ -1,0 +1,232 @@
+/*
+ * test_jobrun.c - unit tests for lib/jobrun.c, the job runner, on a real
+ * migrated database and a temp MEDIA_ROOT: a greyscale job on a real
+ * small PNG (stored as uploaded) ends 'done' with a result file of the
+ * source's size; engines that fail leave the job 'failed' with a sentence
+ * for the user as its error and the cost refunded once: an upload that
+ * does not decode (local engine) and generate without a Stability AI key
+ * or the local generator. An empty queue is IA_ERR_NOTFOUND.
+ */
+#include "config.h"
+
+#include "db.h"
+#include "err.h"
+#include "jobrun.h"
+#include "jobs.h"
+#include "settings.h"
+#include "testdb.h"
+#include "users.h"
+#include "util.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+/* A 1x1 RGBA PNG. */
+static const char png1x1[] =
+    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
+    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
+    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
+    "\xae\x42\x60\x82";
+
+static struct db *db;
+static struct settings st;
+static struct jobrun_self self;
+static char *root;
+static int64_t uid;
+static char runner_id[64];
+
+static void put(const char *rel, const char *data, size_t len)
+{
+	char *path = xasprintf("%s/%s", root, rel), *cmd;
+	FILE *f;
+
+	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(cmd);
+	free(path);
+}
+
+static bool exists(const char *rel)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	bool ok = access(path, F_OK) == 0;
+
+	free(path);
+	return ok;
+}
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct user_new nu = {.email = "runner@example.com", .signup_credits = 50};
+
+	db = testdb_open();
+	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	root = xasprintf("%s/ia-jobrun-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	memset(&st, 0, sizeof(st));
+	st.media_root = root;
+	st.stability_ai_key = (char *)"";
+	st.job_retry_base = 1;
+	snprintf(runner_id, sizeof(runner_id), "localhost:%ld", (long)getpid());
+	self.id = runner_id;
+	self.host = "localhost";
+	self.mode = "once";
+	self.max_seconds = 60;
+}
+
+static void teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", root);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(root);
+	testdb_close(db);
+	db = NULL;
+}
+
+/* Enqueue (and charge) a job of service on the stored source key (NULL: none). */
+static int64_t enqueue(const char *service, const char *source_key, const char *prompt)
+{
+	struct job_new j = {0};
+	int64_t id = 0;
+
+	j.user_id = uid;
+	j.service = service;
+	j.source_key = source_key;
+	j.source_raw = source_key != NULL;
+	j.prompt = prompt;
+	ck_assert_int_eq(jobs_enqueue(db, &j, &id), 0);
+	return id;
+}
+
+static char *column(const char *sql, int64_t id)
+{
+	struct db_stmt *s;
+	char *v;
+
+	ck_assert_int_eq(db_prepare(db, sql, &s), 0);
+	db_bind_int64(s, 1, id);
+	ck_assert_int_eq(db_step(s), DB_ROW);
+	v = xstrdup(db_column_text(s, 0) != NULL ? db_column_text(s, 0) : "(null)");
+	db_reset(s);
+	return v;
+}
+
+/*
+ * A sentence for the user, not a diagnostic: a capital first, a full stop
+ * last, bounded, and no error codes or format leftovers. Wording may
+ * change; these properties may not.
+ */
+static bool readable(const char *e)
+{
+	size_t n = strlen(e);
+
+	return n > 10 && n < 200 && e[0] >= 'A' && e[0] <= 'Z' && e[n - 1] == '.' &&
+	       strstr(e, "IA_ERR") == NULL && strchr(e, '%') == NULL &&
+	       strstr(e, "errno") == NULL && strcasestr(e, "image") != NULL;
+}
+
+static int64_t refunds(int64_t id)
+{
+	return testdb_int(db,
+			  "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = "
+			  "'refund'",
+			  id);
+}
+
+START_TEST(test_png_job_produces_result)
+{
+	int64_t id;
+	char *status, *key;
+
+	put("sources/ab/dot.png", png1x1, sizeof(png1x1) - 1);
+	id = enqueue("greyscale", "sources/ab/dot.png", NULL);
+	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
+	status = column("SELECT status FROM images WHERE id = ?", id);
+	ck_assert_str_eq(status, "done");
+	key = column("SELECT image_key FROM images WHERE id = ?", id);
+	ck_assert(strncmp(key, "images/", 7) == 0);
+	ck_assert(exists(key));
+	ck_assert_int_eq(testdb_int(db, "SELECT width FROM images WHERE id = ?", id), 1);
+	ck_assert_int_eq(testdb_int(db, "SELECT height FROM images WHERE id = ?", id), 1);
+	ck_assert_int_eq(refunds(id), 0);
+	ck_assert_int_eq(testdb_int(db, "SELECT credits FROM users WHERE id = ?", uid), 49);
+	/* nothing left to do */
+	ck_assert_int_eq(jobrun_run_one(db, &st, &self), IA_ERR_NOTFOUND);
+	free(status);
+	free(key);
+}
+END_TEST
+
+START_TEST(test_undecodable_upload_fails_readably)
+{
+	int64_t id;
+	char *status, *error;
+
+	put("sources/ab/broken.png", png1x1, 40); /* a PNG cut short */
+	id = enqueue("greyscale", "sources/ab/broken.png", NULL);
+	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
+	status = column("SELECT status FROM images WHERE id = ?", id);
+	error = column("SELECT error FROM images WHERE id = ?", id);
+	ck_assert_str_eq(status, "failed");
+	ck_assert_msg(readable(error), "not a sentence for the user: %s", error);
+	ck_assert_ptr_nonnull(strstr(error, "decode"));
+	ck_assert_int_eq(refunds(id), 1);
+	ck_assert_int_eq(testdb_int(db, "SELECT credits FROM users WHERE id = ?", uid), 50);
+	free(status);
+	free(error);
+}
+END_TEST
+
+START_TEST(test_generate_without_engine_fails_readably)
+{
+	int64_t id;
+	char *status, *error;
+
+	id = enqueue("generate", NULL, "a red fox");
+	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
+	status = column("SELECT status FROM images WHERE id = ?", id);
+	error = column("SELECT error FROM images WHERE id = ?", id);
+	ck_assert_str_eq(status, "failed");
+	ck_assert_msg(readable(error), "not a sentence for the user: %s", error);
+	ck_assert_ptr_nonnull(strstr(error, "Stability AI"));
+	ck_assert_int_eq(refunds(id), 1);
+	ck_assert_int_eq(testdb_int(db, "SELECT credits FROM users WHERE id = ?", uid), 50);
+	free(status);
+	free(error);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("jobrun");
+	TCase *tc = tcase_create("jobrun");
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0)
+		return EXIT_FAILURE;
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_png_job_produces_result);
+	tcase_add_test(tc, test_undecodable_upload_fails_readably);
+	tcase_add_test(tc, test_generate_without_engine_fails_readably);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -31,6 +31,8 @@ import unittest
 import urllib.parse
 import uuid
 
+import openapi_check
+
 BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8080")
 SRC = os.environ.get("IA_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("IA_BUILD_DIR", os.path.join(SRC, "build"))
@@ -69,7 +71,9 @@ class Response:
 def request(method, path, body=None, *, token=None, headers=None, source=None, raw=None,
             content_type=None, url=None):
     """Send one request; body is JSON-encoded unless raw bytes are given. url: the
-    base URL of another stack (safe from threads, unlike swapping the module's)."""
+    base URL of another stack (safe from threads, unlike swapping the module's).
+    The response is checked against docs/openapi.yaml (openapi_check.py): one the
+    document does not describe raises AssertionError."""
     u = urllib.parse.urlsplit(url) if url else _url
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60,
                                       source_address=(source or fresh_source(), 0))
@@ -86,6 +90,8 @@ def request(method, path, body=None, *, token=None, headers=None, source=None, r
     r = conn.getresponse()
     out = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     conn.close()
+    # Every response a test sees must be one docs/openapi.yaml describes.
+    openapi_check.check(method, path, out.status, out.headers, out.body)
     return out
 
 

@@ -36,18 +36,6 @@ import yaml
 SPEC_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                          "openapi.yaml")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-# Responses whose Content-Type contradicts docs/API.md, each with its reason:
-# (path regex, statuses). Their body is still validated as the JSON the
-# document describes; only the Content-Type mismatch is let through.
-MISLABELED = [
-    # nginx's own JSON answers for a media URL (@media_denied's 403 "Invalid
-    # or expired media signature.", the S3 location's 503/404) take their
-    # Content-Type from the file name's extension (mime.types wins over the
-    # location's default_type), e.g. image/png; docs/API.md says JSON.
-    (r"/media/.*", (403, 404, 503)),
-]
-
-
 def _pointer_escape(s):
     return s.replace("~", "~0").replace("/", "~1")
 
@@ -176,9 +164,6 @@ class Spec:
             if key == ctype or (key.endswith("/*") and ctype.startswith(key[:-1])):
                 media = key
                 break
-        if media is None and "application/json" in content and any(
-                status in sts and re.fullmatch(rx, path) for rx, sts in MISLABELED):
-            media = "application/json"
         if media is None:
             raise AssertionError("docs/openapi.yaml: %s: Content-Type %r is not described "
                                  "(%s); body %r" % (what, content_type,

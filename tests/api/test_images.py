@@ -473,6 +473,20 @@ class MediaTest(ImagesBase):
         self.assertStatus(r, 403)
         self.assertEqual(r.json, {"detail": "Invalid or expired media signature."})
 
+    def test_media_errors_are_json_whatever_the_extension(self):
+        # nginx's mime.types used to win over the error location's
+        # default_type: the 403 JSON went out as image/png, the 404 as HTML
+        exp = int(time.time()) - 5
+        r = request("GET", "/media/%s?exp=%d&sig=%s" % (self.key, exp, media_sign(self.key, exp)))
+        self.assertStatus(r, 403)
+        self.assertTrue(r.headers["content-type"].startswith("application/json"), r.headers["content-type"])
+        key = "images/00/%s.png" % uuid.uuid4().hex
+        exp = int(time.time()) + 60
+        r = request("GET", "/media/%s?exp=%d&sig=%s" % (key, exp, media_sign(key, exp)))
+        self.assertStatus(r, 404)
+        self.assertTrue(r.headers["content-type"].startswith("application/json"), r.headers["content-type"])
+        self.assertEqual(r.json, {"detail": "Not found."})
+
     def test_wrong_secret(self):
         exp = int(time.time()) + 60
         sig = media_sign(self.key, exp, secret="not-the-secret")

@@ -39,13 +39,9 @@ static int64_t uid;
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct user_new nu = {.email = "submit@example.com", .signup_credits = 100};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
-	root = xasprintf("%s/ia-submit-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	uid = testdb_user(db, "submit@example.com", 100);
+	root = testdb_tmpdir("submit");
 	memset(&st, 0, sizeof(st));
 	st.media_root = root;
 	st.stability_ai_key = (char *)"";
@@ -55,11 +51,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", root);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(root);
+	testdb_rmtree(root);
 	testdb_close(db);
 	db = NULL;
 }

@@ -14,6 +14,7 @@
 
 #include "testdb.h"
 #include "db.h"
+#include "users.h"
 #include "util.h"
 
 #include <check.h>
@@ -239,6 +240,71 @@ long long testdb_int(struct db *db, const char *sql, long long arg)
 	v = db_column_int64(st, 0);
 	db_reset(st);
 	return v;
+}
+
+char *testdb_text(struct db *db, const char *sql, long long arg)
+{
+	struct db_stmt *st;
+	char *v;
+
+	ck_assert_int_eq(db_prepare(db, sql, &st), 0);
+	if (strchr(sql, '?') != NULL)
+		db_bind_int64(st, 1, arg);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	v = xstrdup(db_column_text(st, 0) != NULL ? db_column_text(st, 0) : "(null)");
+	db_reset(st);
+	return v;
+}
+
+int64_t testdb_user(struct db *db, const char *email, int64_t credits)
+{
+	struct user_new nu = {.email = email, .signup_credits = credits};
+	int64_t id = 0;
+
+	ck_assert_int_eq(users_create(db, &nu, &id), 0);
+	return id;
+}
+
+char *testdb_tmpdir(const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/ia-%s-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp", name);
+
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+	return dir;
+}
+
+void testdb_rmtree(char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}
+
+void testdb_put(const char *root, const char *rel, const void *data, size_t len)
+{
+	char *path = xasprintf("%s/%s", root, rel), *cmd;
+	FILE *f;
+
+	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(cmd);
+	free(path);
+}
+
+bool testdb_exists(const char *root, const char *rel)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	bool ok = access(path, F_OK) == 0;
+
+	free(path);
+	return ok;
 }
 
 const char *testdb_file(void)

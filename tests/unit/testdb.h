@@ -3,12 +3,16 @@
  * real schema, on the backend the environment chooses: SQLite in a
  * temporary file by default, PostgreSQL when IA_TEST_DATABASE_URL is set
  * (a libpq URI to the maintenance database of a private test cluster,
- * e.g. what `tests/pg-cluster start DIR PORT --fast` prints).
+ * e.g. what `tests/pg-cluster start DIR PORT --fast` prints); with the
+ * fixtures the database tests share: a user with credits, one value of a
+ * query, a temporary directory of files (a MEDIA_ROOT).
  */
 #ifndef IA_TESTDB_H
 #define IA_TESTDB_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -28,6 +32,33 @@ struct db *testdb_open(void);
  * there is no row.
  */
 long long testdb_int(struct db *db, const char *sql, long long arg);
+
+/*
+ * Like testdb_int for a text column: a copy of its value (the caller
+ * frees it), "(null)" for SQL NULL.
+ */
+char *testdb_text(struct db *db, const char *sql, long long arg);
+
+/* Create a user with the address email and a balance of credits (its
+ * signup bonus, so one ledger row when credits > 0); returns its id. */
+int64_t testdb_user(struct db *db, const char *email, int64_t credits);
+
+/*
+ * A fresh empty directory for a test's files (a MEDIA_ROOT, a scratch
+ * area): $TMPDIR (or /tmp)/ia-<name>-XXXXXX. The caller owns the path
+ * and ends with testdb_rmtree.
+ */
+char *testdb_tmpdir(const char *name);
+
+/* Remove the directory testdb_tmpdir made, with everything in it, and
+ * free its path. */
+void testdb_rmtree(char *dir);
+
+/* Write len bytes of data to the file root/rel, making its directories. */
+void testdb_put(const char *root, const char *rel, const void *data, size_t len);
+
+/* True when root/rel exists. */
+bool testdb_exists(const char *root, const char *rel);
 
 /* True when the tests run on SQLite (no IA_TEST_DATABASE_URL): tests of
  * SQLite's own machinery (its VFS, its file locks) run only then. */

@@ -25,13 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A 1x1 RGBA PNG. */
-static const char png1x1[] =
-    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
-    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
-    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
-    "\xae\x42\x60\x82";
-
 static struct db *db;
 static struct settings st;
 static char *root;
@@ -142,13 +135,13 @@ START_TEST(test_override_updates_row_and_drops_old_preview)
 	struct job_row r;
 	char msg[128];
 
-	testdb_put(root, "images/ff/staff.png", png1x1, sizeof(png1x1) - 1);
+	testdb_put(root, "images/ff/staff.png", testdb_png1x1, testdb_png1x1_len);
 	ck_assert_int_eq(override(id, "images/ff/staff.png", &r, msg, sizeof(msg)), 0);
 	ck_assert_str_eq(msg, "");
 	ck_assert_str_eq(r.image_key, "images/ff/staff.png");
 	ck_assert_int_eq(r.width, 1);
 	ck_assert_int_eq(r.height, 1);
-	ck_assert_int_eq(r.bytes, (int64_t)sizeof(png1x1) - 1);
+	ck_assert_int_eq(r.bytes, (int64_t)testdb_png1x1_len);
 	ck_assert_str_eq(r.content_type, "image/png");
 	jobs_row_cleanup(&r);
 	ck_assert(!testdb_exists(root, "images/aa/a.preview.webp"));

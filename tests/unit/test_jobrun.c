@@ -27,13 +27,6 @@
 
 #include <sodium.h>
 
-/* A 1x1 RGBA PNG. */
-static const char png1x1[] =
-    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
-    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
-    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
-    "\xae\x42\x60\x82";
-
 static struct db *db;
 static struct settings st;
 static struct jobrun_self self;
@@ -106,7 +99,7 @@ START_TEST(test_png_job_produces_result)
 	int64_t id;
 	char *status, *key;
 
-	testdb_put(root, "sources/ab/dot.png", png1x1, sizeof(png1x1) - 1);
+	testdb_put(root, "sources/ab/dot.png", testdb_png1x1, testdb_png1x1_len);
 	id = enqueue("greyscale", "sources/ab/dot.png", NULL);
 	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
 	status = testdb_text(db, "SELECT status FROM images WHERE id = ?", id);
@@ -130,7 +123,7 @@ START_TEST(test_undecodable_upload_fails_readably)
 	int64_t id;
 	char *status, *error;
 
-	testdb_put(root, "sources/ab/broken.png", png1x1, 40); /* a PNG cut short */
+	testdb_put(root, "sources/ab/broken.png", testdb_png1x1, 40); /* a PNG cut short */
 	id = enqueue("greyscale", "sources/ab/broken.png", NULL);
 	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
 	status = testdb_text(db, "SELECT status FROM images WHERE id = ?", id);

@@ -23,13 +23,6 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
-/* A 1x1 RGBA PNG. */
-static const char png1x1[] =
-    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
-    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
-    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
-    "\xae\x42\x60\x82";
-
 #define BOUNDARY "XyZzYboundary"
 
 static struct db *db;
@@ -233,8 +226,8 @@ static int upload(const char *slug, const char *file_name, const char *data, siz
 
 START_TEST(test_upload_png_accepted)
 {
-	ck_assert_int_eq(upload("greyscale", "dot.png", png1x1, sizeof(png1x1) - 1, "note", "x"),
-			 202);
+	ck_assert_int_eq(
+	    upload("greyscale", "dot.png", testdb_png1x1, testdb_png1x1_len, "note", "x"), 202);
 	ck_assert_int_eq(balance(), 99); /* greyscale costs 1 */
 	ck_assert_int_eq(sources(), 1);
 	ck_assert_int_eq(
@@ -248,12 +241,13 @@ START_TEST(test_upload_rejected_leaves_nothing)
 {
 	/* not an image; the wrong extension; a bad parameter of resize */
 	ck_assert_int_eq(upload("greyscale", "dot.png", "plain text", 10, "note", "x"), 400);
-	ck_assert_int_eq(upload("greyscale", "dot.jpg", png1x1, sizeof(png1x1) - 1, "note", "x"),
-			 400);
-	ck_assert_int_eq(upload("resize", "dot.png", png1x1, sizeof(png1x1) - 1, "width", "-5"),
-			 400);
 	ck_assert_int_eq(
-	    upload("no-such-service", "dot.png", png1x1, sizeof(png1x1) - 1, "note", "x"), 404);
+	    upload("greyscale", "dot.jpg", testdb_png1x1, testdb_png1x1_len, "note", "x"), 400);
+	ck_assert_int_eq(
+	    upload("resize", "dot.png", testdb_png1x1, testdb_png1x1_len, "width", "-5"), 400);
+	ck_assert_int_eq(
+	    upload("no-such-service", "dot.png", testdb_png1x1, testdb_png1x1_len, "note", "x"),
+	    404);
 	ck_assert_int_eq(balance(), 100);
 	ck_assert_int_eq(sources(), 0);
 	ck_assert_int_eq(rows("SELECT count(*) FROM images WHERE user_id = ?"), 0);

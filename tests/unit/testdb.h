@@ -60,6 +60,11 @@ void testdb_put(const char *root, const char *rel, const void *data, size_t len)
 /* True when root/rel exists. */
 bool testdb_exists(const char *root, const char *rel);
 
+/* A valid 1x1 RGBA PNG of testdb_png1x1_len bytes, to store as an upload
+ * or an image file. */
+extern const char testdb_png1x1[];
+extern const size_t testdb_png1x1_len;
+
 /* True when the tests run on SQLite (no IA_TEST_DATABASE_URL): tests of
  * SQLite's own machinery (its VFS, its file locks) run only then. */
 bool testdb_is_sqlite(void);

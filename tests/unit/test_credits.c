@@ -39,7 +39,7 @@ static int64_t balance(void)
 
 static int64_t ledger_rows(void)
 {
-	return testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", uid);
+	return testdb_user_ledger(db, uid, NULL);
 }
 
 START_TEST(test_apply_grant_and_revoke)

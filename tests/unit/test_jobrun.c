@@ -88,10 +88,7 @@ static bool readable(const char *e)
 
 static int64_t refunds(int64_t id)
 {
-	return testdb_int(db,
-			  "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = "
-			  "'refund'",
-			  id);
+	return testdb_image_ledger(db, id, "refund");
 }
 
 START_TEST(test_png_job_produces_result)

@@ -55,21 +55,17 @@ static int64_t balance(void)
 
 static int64_t charges(int64_t image_id)
 {
-	return testdb_int(
-	    db, "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = 'charge'",
-	    image_id);
+	return testdb_image_ledger(db, image_id, "charge");
 }
 
 static int64_t refunds(int64_t image_id)
 {
-	return testdb_int(
-	    db, "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = 'refund'",
-	    image_id);
+	return testdb_image_ledger(db, image_id, "refund");
 }
 
 static int64_t ledger_rows(void)
 {
-	return testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", uid);
+	return testdb_user_ledger(db, uid, NULL);
 }
 
 static int64_t image_rows(void)

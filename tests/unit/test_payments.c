@@ -46,10 +46,7 @@ static int64_t balance(void)
 
 static int64_t purchases(void)
 {
-	return testdb_int(db,
-			  "SELECT count(*) FROM credit_ledger WHERE reason = 'purchase' AND "
-			  "user_id = ?",
-			  uid);
+	return testdb_user_ledger(db, uid, "purchase");
 }
 
 static int event(const char *evt, const char *type, const char *pi, int64_t amount, int64_t user,

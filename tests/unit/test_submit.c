@@ -104,8 +104,7 @@ START_TEST(test_accepted_job_charges_once)
 				    "reason = 'charge' AND delta = -9 AND balance_after = 91",
 				    id),
 			 1);
-	ck_assert_int_eq(rows("SELECT count(*) FROM credit_ledger WHERE user_id = ?"),
-			 2); /* signup + charge */
+	ck_assert_int_eq(testdb_user_ledger(db, uid, NULL), 2); /* signup + charge */
 	ck_assert_int_eq(testdb_int(db,
 				    "SELECT count(*) FROM images WHERE id = ? AND status = "
 				    "'pending' AND cost = 9 AND prompt = 'a red fox'",
@@ -124,9 +123,7 @@ START_TEST(test_insufficient_credits_changes_nothing)
 	ck_assert_str_eq(d, "{\"detail\":\"Insufficient credits.\"}");
 	ck_assert_int_eq(balance(), 8);
 	ck_assert_int_eq(rows("SELECT count(*) FROM images WHERE user_id = ?"), 0);
-	ck_assert_int_eq(rows("SELECT count(*) FROM credit_ledger WHERE user_id = ? AND reason = "
-			      "'charge'"),
-			 0);
+	ck_assert_int_eq(testdb_user_ledger(db, uid, "charge"), 0);
 	free(d);
 }
 END_TEST

@@ -272,6 +272,40 @@ int64_t testdb_user(struct db *db, const char *email, int64_t credits)
 	return id;
 }
 
+/* count(*) of sql, which has an integer parameter and, when reason is
+ * not NULL, a text one after it. */
+static int64_t testdb_count(struct db *db, const char *sql, int64_t id, const char *reason)
+{
+	struct db_stmt *st;
+	int64_t n;
+
+	ck_assert_int_eq(db_prepare(db, sql, &st), 0);
+	db_bind_int64(st, 1, id);
+	if (reason != NULL)
+		db_bind_text(st, 2, reason);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	n = db_column_int64(st, 0);
+	db_reset(st);
+	return n;
+}
+
+int64_t testdb_image_ledger(struct db *db, int64_t image_id, const char *reason)
+{
+	return testdb_count(db,
+			    "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = ?",
+			    image_id, reason);
+}
+
+int64_t testdb_user_ledger(struct db *db, int64_t user_id, const char *reason)
+{
+	if (reason == NULL)
+		return testdb_count(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?",
+				    user_id, NULL);
+	return testdb_count(db,
+			    "SELECT count(*) FROM credit_ledger WHERE user_id = ? AND reason = ?",
+			    user_id, reason);
+}
+
 char *testdb_tmpdir(const char *name)
 {
 	const char *tmp = getenv("TMPDIR");

@@ -43,6 +43,14 @@ char *testdb_text(struct db *db, const char *sql, long long arg);
  * signup bonus, so one ledger row when credits > 0); returns its id. */
 int64_t testdb_user(struct db *db, const char *email, int64_t credits);
 
+/* Rows of credit_ledger for the image image_id whose reason is reason
+ * ('charge', 'refund'). */
+int64_t testdb_image_ledger(struct db *db, int64_t image_id, const char *reason);
+
+/* Rows of credit_ledger of the user user_id whose reason is reason
+ * ('signup_bonus', 'purchase', ...), or of any reason when it is NULL. */
+int64_t testdb_user_ledger(struct db *db, int64_t user_id, const char *reason);
+
 /*
  * A fresh empty directory for a test's files (a MEDIA_ROOT, a scratch
  * area): $TMPDIR (or /tmp)/ia-<name>-XXXXXX. The caller owns the path

@@ -36,10 +36,8 @@ static int64_t uid;
 
 static void setup(void)
 {
-	struct user_new nu = {.email = "jobs@example.com", .signup_credits = 10};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	uid = testdb_user(db, "jobs@example.com", 10);
 }
 
 static void teardown(void)

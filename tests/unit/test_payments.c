@@ -27,10 +27,8 @@ static int64_t uid;
 
 static void db_setup(void)
 {
-	struct user_new nu = {.email = "buyer@example.com", .signup_credits = 100};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	uid = testdb_user(db, "buyer@example.com", 100);
 }
 
 static void db_teardown(void)

@@ -9,6 +9,9 @@
  * CREATE DATABASE ... TEMPLATE it. Test programs run in parallel: the
  * template is built under a session advisory lock, into a scratch name,
  * and renamed when complete, so a half-built template is never copied.
+ *
+ * The fixtures after testdb_int (users, ledger counts, temporary file
+ * trees) are what several database tests used to repeat each on its own.
  */
 #include "config.h"
 

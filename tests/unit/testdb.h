@@ -5,7 +5,8 @@
  * (a libpq URI to the maintenance database of a private test cluster,
  * e.g. what `tests/pg-cluster start DIR PORT --fast` prints); with the
  * fixtures the database tests share: a user with credits, one value of a
- * query, a temporary directory of files (a MEDIA_ROOT).
+ * query, counts of credit_ledger rows, a temporary directory of files (a
+ * MEDIA_ROOT) and a small PNG to put in it.
  */
 #ifndef IA_TESTDB_H
 #define IA_TESTDB_H

@@ -35,20 +35,6 @@ static void teardown(void)
 	testdb_close(db);
 }
 
-/* Column col of the only row sql (one integer parameter) returns (heap). */
-static char *text_of(const char *sql, int64_t arg)
-{
-	struct db_stmt *s;
-	char *v;
-
-	ck_assert_int_eq(db_prepare(db, sql, &s), 0);
-	db_bind_int64(s, 1, arg);
-	ck_assert_int_eq(db_step(s), DB_ROW);
-	v = xstrdup(db_column_text(s, 0) != NULL ? db_column_text(s, 0) : "(null)");
-	db_reset(s);
-	return v;
-}
-
 START_TEST(message_is_stored_and_its_mail_queued)
 {
 	struct contact_message m = {.name = "Ada Lovelace",
@@ -60,22 +46,24 @@ START_TEST(message_is_stored_and_its_mail_queued)
 
 	ck_assert_int_eq(contact_submit(db, &st, &m, &id), 0);
 	ck_assert_int_gt(id, 0);
-	v = text_of("SELECT name || '|' || email || '|' || subject || '|' || message FROM "
-		    "contact_messages WHERE id = ?",
-		    id);
+	v = testdb_text(db,
+			"SELECT name || '|' || email || '|' || subject || '|' || message FROM "
+			"contact_messages WHERE id = ?",
+			id);
 	ck_assert_str_eq(v, "Ada Lovelace|ada@example.org|Bulk pricing|Hello,\nhow much for "
 			    "10000 images?");
 	free(v);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM outbox", 0), 1);
-	v = text_of("SELECT kind || '|' || rcpt || '|' || state FROM outbox WHERE ? > 0", 1);
+	v = testdb_text(db, "SELECT kind || '|' || rcpt || '|' || state FROM outbox WHERE ? > 0",
+			1);
 	ck_assert_str_eq(v, "contact|team@example.com|pending");
 	free(v);
-	v = text_of("SELECT subject FROM outbox WHERE ? > 0", 1);
+	v = testdb_text(db, "SELECT subject FROM outbox WHERE ? > 0", 1);
 	want = xasprintf("[Contact #%lld] Bulk pricing", (long long)id);
 	ck_assert_str_eq(v, want);
 	free(v);
 	free(want);
-	v = text_of("SELECT body FROM outbox WHERE ? > 0", 1);
+	v = testdb_text(db, "SELECT body FROM outbox WHERE ? > 0", 1);
 	ck_assert_str_eq(v, "From: Ada Lovelace <ada@example.org>\n\nHello,\nhow much for 10000 "
 			    "images?\n");
 	free(v);
@@ -93,13 +81,13 @@ START_TEST(line_breaks_in_the_subject_become_spaces)
 
 	ck_assert_int_eq(contact_submit(db, &st, &m, NULL), 0);
 	id = testdb_int(db, "SELECT max(id) FROM contact_messages", 0);
-	v = text_of("SELECT subject FROM outbox WHERE ? > 0", 1);
+	v = testdb_text(db, "SELECT subject FROM outbox WHERE ? > 0", 1);
 	want = xasprintf("[Contact #%lld] Hi  Bcc: victim@example.com X", (long long)id);
 	ck_assert_str_eq(v, want);
 	free(v);
 	free(want);
 	/* The stored message and the mail body keep the text as written. */
-	v = text_of("SELECT subject FROM contact_messages WHERE id = ?", id);
+	v = testdb_text(db, "SELECT subject FROM contact_messages WHERE id = ?", id);
 	ck_assert_str_eq(v, "Hi\r\nBcc: victim@example.com\nX");
 	free(v);
 }

@@ -20,10 +20,8 @@ static int64_t uid;
 
 static void setup(void)
 {
-	struct user_new nu = {.email = "payer@example.com", .signup_credits = 10};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	uid = testdb_user(db, "payer@example.com", 10);
 }
 
 static void teardown(void)
@@ -39,7 +37,7 @@ static int64_t balance(void)
 
 static int64_t ledger_rows(void)
 {
-	return testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", uid);
+	return testdb_user_ledger(db, uid, NULL);
 }
 
 START_TEST(test_apply_grant_and_revoke)

@@ -11,17 +11,16 @@
 #include "err.h"
 #include "google.h"
 #include "settings.h"
+#include "testsrv.h"
 #include "util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -153,22 +152,7 @@ END_TEST
 
 /* --- google_verify against a tokeninfo server on loopback ------------------ */
 
-static pid_t srv_pid = -1;
 static int srv_port;
-
-static void srv_send(int fd, const char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
 
 /*
  * One request: the credential "good%2Btoken" (sent escaped) gets good
@@ -204,48 +188,12 @@ static void srv_serve(int fd)
 		 "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n%s",
 		 status, strlen(body), body);
-	srv_send(fd, reply);
+	testsrv_send(fd, reply, strlen(reply));
 }
 
 static void srv_start(void)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
-
-	ck_assert_int_ge(ls, 0);
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(ls, 8), 0);
-	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-	srv_port = ntohs(a.sin_port);
-	srv_pid = fork();
-	ck_assert_int_ge(srv_pid, 0);
-	if (srv_pid == 0) {
-		/* Check's SIGTERM handler would kill the whole test group. */
-		signal(SIGTERM, SIG_DFL);
-		for (;;) {
-			c = accept(ls, NULL, NULL);
-			if (c < 0)
-				continue;
-			srv_serve(c);
-			shutdown(c, SHUT_WR);
-			close(c);
-		}
-	}
-	close(ls);
-}
-
-static void srv_stop(void)
-{
-	if (srv_pid > 0) {
-		kill(srv_pid, SIGTERM);
-		waitpid(srv_pid, NULL, 0);
-	}
-	srv_pid = -1;
+	srv_port = testsrv_start(srv_serve);
 }
 
 static int verify(const char *client, const char *credential, struct google_identity *id)
@@ -325,7 +273,7 @@ static Suite *google_suite(void)
 	tcase_add_test(claims, test_claims_client_id_and_shape);
 	tcase_add_test(claims, test_claims_names);
 	suite_add_tcase(s, claims);
-	tcase_add_checked_fixture(http, srv_start, srv_stop);
+	tcase_add_checked_fixture(http, srv_start, testsrv_stop);
 	tcase_set_timeout(http, 30);
 	tcase_add_test(http, test_verify_good_token);
 	tcase_add_test(http, test_verify_failures_are_auth);

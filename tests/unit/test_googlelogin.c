@@ -58,11 +58,7 @@ START_TEST(test_first_login_creates_verified_account)
 	ck_assert(u.email_verified);
 	ck_assert(!u.has_usable_password);
 	ck_assert_int_eq(u.credits, 25);
-	ck_assert_int_eq(testdb_int(db,
-				    "SELECT count(*) FROM credit_ledger WHERE reason = "
-				    "'signup_bonus' AND user_id = ?",
-				    u.id),
-			 1);
+	ck_assert_int_eq(testdb_user_ledger(db, u.id, "signup_bonus"), 1);
 	/* the second login is the same account, no second bonus */
 	ck_assert_int_eq(googlelogin_account(db, &st, &id, &again), 0);
 	ck_assert_int_eq(again.id, u.id);

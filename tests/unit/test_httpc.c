@@ -10,21 +10,17 @@
 
 #include "httpc.h"
 #include "err.h"
+#include "testsrv.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 START_TEST(test_loopback_may_be_plain)
@@ -57,7 +53,6 @@ START_TEST(test_other_hosts_require_tls)
 END_TEST
 
 /* The loopback server of this test process (Check forks one per test). */
-static pid_t srv_pid = -1;
 static int srv_port;
 static char srv_dir[] = "/tmp/test_httpc.XXXXXX";
 
@@ -65,18 +60,6 @@ static char srv_dir[] = "/tmp/test_httpc.XXXXXX";
 static unsigned char pattern_byte(size_t i)
 {
 	return (unsigned char)((i * 7919u) >> 3);
-}
-
-static void srv_send(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
 }
 
 /* Content-Length of a request head, 0 when absent. */
@@ -144,31 +127,31 @@ static void srv_serve(int fd)
 		n = (size_t)snprintf(reply, sizeof(reply),
 				     "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n"
 				     "Connection: close\r\n\r\n");
-		srv_send(fd, reply, n);
+		testsrv_send(fd, reply, n);
 	} else if (strcmp(path, "/missing") == 0) {
 		static const char nf[] =
 		    "HTTP/1.1 404 Not Found\r\nContent-Length: 8\r\n\r\nnot here";
 
-		srv_send(fd, nf, sizeof(nf) - 1);
+		testsrv_send(fd, nf, sizeof(nf) - 1);
 	} else if (strcmp(path, "/empty") == 0) {
 		n = (size_t)snprintf(reply, sizeof(reply),
 				     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-		srv_send(fd, reply, n);
+		testsrv_send(fd, reply, n);
 	} else if (strcmp(path, "/truncated") == 0) {
 		n = (size_t)snprintf(reply, sizeof(reply),
 				     "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
-		srv_send(fd, reply, n);
+		testsrv_send(fd, reply, n);
 	} else if (strncmp(path, "/big?n=", 7) == 0) {
 		size_t total = strtoul(path + 7, NULL, 10), i, off = 0;
 
 		n = (size_t)snprintf(reply, sizeof(reply),
 				     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", total);
-		srv_send(fd, reply, n);
+		testsrv_send(fd, reply, n);
 		while (off < total) {
 			n = total - off < sizeof(buf) ? total - off : sizeof(buf);
 			for (i = 0; i < n; i++)
 				buf[i] = (char)pattern_byte(off + i);
-			srv_send(fd, buf, n);
+			testsrv_send(fd, buf, n);
 			off += n;
 		}
 	} else {
@@ -176,52 +159,22 @@ static void srv_serve(int fd)
 
 		n = (size_t)snprintf(reply, sizeof(reply),
 				     "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", blen);
-		srv_send(fd, reply, n);
-		srv_send(fd, buf, (size_t)blen);
+		testsrv_send(fd, reply, n);
+		testsrv_send(fd, buf, (size_t)blen);
 	}
 }
 
 static void srv_start(void)
 {
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
-
-	ck_assert_int_ge(ls, 0);
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(ls, 8), 0);
-	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
-	srv_port = ntohs(a.sin_port);
 	ck_assert_ptr_nonnull(mkdtemp(srv_dir));
-	srv_pid = fork();
-	ck_assert_int_ge(srv_pid, 0);
-	if (srv_pid == 0) {
-		/* Check's SIGTERM handler would kill the whole test group. */
-		signal(SIGTERM, SIG_DFL);
-		for (;;) {
-			c = accept(ls, NULL, NULL);
-			if (c < 0)
-				continue;
-			srv_serve(c);
-			shutdown(c, SHUT_WR);
-			close(c);
-		}
-	}
-	close(ls);
+	srv_port = testsrv_start(srv_serve);
 }
 
 static void srv_stop(void)
 {
 	char *cmd;
 
-	if (srv_pid > 0) {
-		kill(srv_pid, SIGTERM);
-		waitpid(srv_pid, NULL, 0);
-	}
+	testsrv_stop();
 	cmd = xasprintf("rm -rf '%s'", srv_dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);

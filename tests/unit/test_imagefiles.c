@@ -25,41 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A 1x1 RGBA PNG. */
-static const char png1x1[] =
-    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
-    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
-    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
-    "\xae\x42\x60\x82";
-
 static struct db *db;
 static struct settings st;
 static char *root;
 static int64_t uid, other;
-
-static void put(const char *rel, const char *data, size_t len)
-{
-	char *path = xasprintf("%s/%s", root, rel), *cmd;
-	FILE *f;
-
-	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
-	ck_assert_int_eq(system(cmd), 0);
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	free(cmd);
-	free(path);
-}
-
-static bool exists(const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	bool ok = access(path, F_OK) == 0;
-
-	free(path);
-	return ok;
-}
 
 /* A done row of user with its three files on disk. */
 static int64_t add_done(int64_t user, const char *src, const char *img, const char *thumb)
@@ -78,34 +47,25 @@ static int64_t add_done(int64_t user, const char *src, const char *img, const ch
 	db_bind_text(s, 4, thumb);
 	ck_assert_int_eq(db_step(s), DB_DONE);
 	db_reset(s);
-	put(src, "data", 4);
-	put(img, "data", 4);
-	put(thumb, "data", 4);
+	testdb_put(root, src, "data", 4);
+	testdb_put(root, img, "data", 4);
+	testdb_put(root, thumb, "data", 4);
 	return testdb_int(db, "SELECT max(id) FROM images WHERE user_id = ?", user);
 }
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct user_new a = {.email = "files@example.com"};
-	struct user_new b = {.email = "other@example.com"};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &a, &uid), 0);
-	ck_assert_int_eq(users_create(db, &b, &other), 0);
-	root = xasprintf("%s/ia-imagefiles-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	uid = testdb_user(db, "files@example.com", 0);
+	other = testdb_user(db, "other@example.com", 0);
+	root = testdb_tmpdir("imagefiles");
 	memset(&st, 0, sizeof(st));
 	st.media_root = root;
 }
 
 static void teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", root);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(root);
+	testdb_rmtree(root);
 	testdb_close(db);
 	db = NULL;
 }
@@ -119,13 +79,13 @@ START_TEST(test_delete_removes_row_then_files)
 
 	/* not the owner: nothing happens */
 	ck_assert_int_eq(imagefiles_delete(db, &st, keep, uid), IA_ERR_NOTFOUND);
-	ck_assert(exists("images/bb/b-out.png"));
+	ck_assert(testdb_exists(root, "images/bb/b-out.png"));
 	ck_assert_int_eq(imagefiles_delete(db, &st, id, uid), 0);
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM images WHERE id = ?", id), 0);
-	ck_assert(!exists("sources/aa/a.png"));
-	ck_assert(!exists("images/aa/a-out.png"));
-	ck_assert(!exists("images/aa/a.preview.webp"));
-	ck_assert(exists("sources/bb/b.png"));
+	ck_assert(!testdb_exists(root, "sources/aa/a.png"));
+	ck_assert(!testdb_exists(root, "images/aa/a-out.png"));
+	ck_assert(!testdb_exists(root, "images/aa/a.preview.webp"));
+	ck_assert(testdb_exists(root, "sources/bb/b.png"));
 	ck_assert_int_eq(imagefiles_delete(db, &st, id, uid), IA_ERR_NOTFOUND);
 }
 END_TEST
@@ -156,10 +116,10 @@ START_TEST(test_override_field_errors_change_nothing)
 	ck_assert_str_eq(msg, "No media file with this key.");
 	ck_assert_int_eq(override(id, "../etc/passwd", &r, msg, sizeof(msg)), 0);
 	ck_assert_str_eq(msg, "A media key is a path under images/ or sources/.");
-	put("images/aa/text.png", "not an image", 12);
+	testdb_put(root, "images/aa/text.png", "not an image", 12);
 	ck_assert_int_eq(override(id, "images/aa/text.png", &r, msg, sizeof(msg)), 0);
 	ck_assert_str_eq(msg, "The media file is not an image.");
-	ck_assert(exists("images/aa/a.preview.webp"));
+	ck_assert(testdb_exists(root, "images/aa/a.preview.webp"));
 	ck_assert_int_eq(testdb_int(db,
 				    "SELECT count(*) FROM images WHERE id = ? AND image_key = "
 				    "'images/aa/a-out.png'",
@@ -175,17 +135,17 @@ START_TEST(test_override_updates_row_and_drops_old_preview)
 	struct job_row r;
 	char msg[128];
 
-	put("images/ff/staff.png", png1x1, sizeof(png1x1) - 1);
+	testdb_put(root, "images/ff/staff.png", testdb_png1x1, testdb_png1x1_len);
 	ck_assert_int_eq(override(id, "images/ff/staff.png", &r, msg, sizeof(msg)), 0);
 	ck_assert_str_eq(msg, "");
 	ck_assert_str_eq(r.image_key, "images/ff/staff.png");
 	ck_assert_int_eq(r.width, 1);
 	ck_assert_int_eq(r.height, 1);
-	ck_assert_int_eq(r.bytes, (int64_t)sizeof(png1x1) - 1);
+	ck_assert_int_eq(r.bytes, (int64_t)testdb_png1x1_len);
 	ck_assert_str_eq(r.content_type, "image/png");
 	jobs_row_cleanup(&r);
-	ck_assert(!exists("images/aa/a.preview.webp"));
-	ck_assert(exists("images/ff/staff.png"));
+	ck_assert(!testdb_exists(root, "images/aa/a.preview.webp"));
+	ck_assert(testdb_exists(root, "images/ff/staff.png"));
 	ck_assert_int_eq(override(id + 100, "images/ff/staff.png", &r, msg, sizeof(msg)),
 			 IA_ERR_NOTFOUND);
 }

@@ -27,13 +27,6 @@
 
 #include <sodium.h>
 
-/* A 1x1 RGBA PNG. */
-static const char png1x1[] =
-    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
-    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
-    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
-    "\xae\x42\x60\x82";
-
 static struct db *db;
 static struct settings st;
 static struct jobrun_self self;
@@ -41,39 +34,11 @@ static char *root;
 static int64_t uid;
 static char runner_id[64];
 
-static void put(const char *rel, const char *data, size_t len)
-{
-	char *path = xasprintf("%s/%s", root, rel), *cmd;
-	FILE *f;
-
-	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
-	ck_assert_int_eq(system(cmd), 0);
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	free(cmd);
-	free(path);
-}
-
-static bool exists(const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	bool ok = access(path, F_OK) == 0;
-
-	free(path);
-	return ok;
-}
-
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct user_new nu = {.email = "runner@example.com", .signup_credits = 50};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
-	root = xasprintf("%s/ia-jobrun-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	uid = testdb_user(db, "runner@example.com", 50);
+	root = testdb_tmpdir("jobrun");
 	memset(&st, 0, sizeof(st));
 	st.media_root = root;
 	st.stability_ai_key = (char *)"";
@@ -87,11 +52,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", root);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(root);
+	testdb_rmtree(root);
 	testdb_close(db);
 	db = NULL;
 }
@@ -111,19 +72,6 @@ static int64_t enqueue(const char *service, const char *source_key, const char *
 	return id;
 }
 
-static char *column(const char *sql, int64_t id)
-{
-	struct db_stmt *s;
-	char *v;
-
-	ck_assert_int_eq(db_prepare(db, sql, &s), 0);
-	db_bind_int64(s, 1, id);
-	ck_assert_int_eq(db_step(s), DB_ROW);
-	v = xstrdup(db_column_text(s, 0) != NULL ? db_column_text(s, 0) : "(null)");
-	db_reset(s);
-	return v;
-}
-
 /*
  * A sentence for the user, not a diagnostic: a capital first, a full stop
  * last, bounded, and no error codes or format leftovers. Wording may
@@ -140,10 +88,7 @@ static bool readable(const char *e)
 
 static int64_t refunds(int64_t id)
 {
-	return testdb_int(db,
-			  "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = "
-			  "'refund'",
-			  id);
+	return testdb_image_ledger(db, id, "refund");
 }
 
 START_TEST(test_png_job_produces_result)
@@ -151,14 +96,14 @@ START_TEST(test_png_job_produces_result)
 	int64_t id;
 	char *status, *key;
 
-	put("sources/ab/dot.png", png1x1, sizeof(png1x1) - 1);
+	testdb_put(root, "sources/ab/dot.png", testdb_png1x1, testdb_png1x1_len);
 	id = enqueue("greyscale", "sources/ab/dot.png", NULL);
 	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
-	status = column("SELECT status FROM images WHERE id = ?", id);
+	status = testdb_text(db, "SELECT status FROM images WHERE id = ?", id);
 	ck_assert_str_eq(status, "done");
-	key = column("SELECT image_key FROM images WHERE id = ?", id);
+	key = testdb_text(db, "SELECT image_key FROM images WHERE id = ?", id);
 	ck_assert(strncmp(key, "images/", 7) == 0);
-	ck_assert(exists(key));
+	ck_assert(testdb_exists(root, key));
 	ck_assert_int_eq(testdb_int(db, "SELECT width FROM images WHERE id = ?", id), 1);
 	ck_assert_int_eq(testdb_int(db, "SELECT height FROM images WHERE id = ?", id), 1);
 	ck_assert_int_eq(refunds(id), 0);
@@ -175,11 +120,11 @@ START_TEST(test_undecodable_upload_fails_readably)
 	int64_t id;
 	char *status, *error;
 
-	put("sources/ab/broken.png", png1x1, 40); /* a PNG cut short */
+	testdb_put(root, "sources/ab/broken.png", testdb_png1x1, 40); /* a PNG cut short */
 	id = enqueue("greyscale", "sources/ab/broken.png", NULL);
 	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
-	status = column("SELECT status FROM images WHERE id = ?", id);
-	error = column("SELECT error FROM images WHERE id = ?", id);
+	status = testdb_text(db, "SELECT status FROM images WHERE id = ?", id);
+	error = testdb_text(db, "SELECT error FROM images WHERE id = ?", id);
 	ck_assert_str_eq(status, "failed");
 	ck_assert_msg(readable(error), "not a sentence for the user: %s", error);
 	ck_assert_ptr_nonnull(strstr(error, "decode"));
@@ -197,8 +142,8 @@ START_TEST(test_generate_without_engine_fails_readably)
 
 	id = enqueue("generate", NULL, "a red fox");
 	ck_assert_int_eq(jobrun_run_one(db, &st, &self), 0);
-	status = column("SELECT status FROM images WHERE id = ?", id);
-	error = column("SELECT error FROM images WHERE id = ?", id);
+	status = testdb_text(db, "SELECT status FROM images WHERE id = ?", id);
+	error = testdb_text(db, "SELECT error FROM images WHERE id = ?", id);
 	ck_assert_str_eq(status, "failed");
 	ck_assert_msg(readable(error), "not a sentence for the user: %s", error);
 	ck_assert_ptr_nonnull(strstr(error, "not available"));

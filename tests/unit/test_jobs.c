@@ -36,10 +36,8 @@ static int64_t uid;
 
 static void setup(void)
 {
-	struct user_new nu = {.email = "jobs@example.com", .signup_credits = 10};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	uid = testdb_user(db, "jobs@example.com", 10);
 }
 
 static void teardown(void)
@@ -55,21 +53,17 @@ static int64_t balance(void)
 
 static int64_t charges(int64_t image_id)
 {
-	return testdb_int(
-	    db, "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = 'charge'",
-	    image_id);
+	return testdb_image_ledger(db, image_id, "charge");
 }
 
 static int64_t refunds(int64_t image_id)
 {
-	return testdb_int(
-	    db, "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = 'refund'",
-	    image_id);
+	return testdb_image_ledger(db, image_id, "refund");
 }
 
 static int64_t ledger_rows(void)
 {
-	return testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", uid);
+	return testdb_user_ledger(db, uid, NULL);
 }
 
 static int64_t image_rows(void)

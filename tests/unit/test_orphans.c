@@ -48,27 +48,7 @@ static long dead_pid(void)
 	return (long)pid;
 }
 
-/* root/rel with a few bytes, its mtime age seconds ago; dirs made. */
-static void put(const char *rel, int64_t age)
-{
-	char *path = xasprintf("%s/%s", root, rel), *cmd;
-	struct timeval tv[2];
-	FILE *f;
-
-	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
-	ck_assert_int_eq(system(cmd), 0);
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	fputs("data", f);
-	ck_assert_int_eq(fclose(f), 0);
-	gettimeofday(&tv[0], NULL);
-	tv[0].tv_sec -= (time_t)age;
-	tv[1] = tv[0];
-	ck_assert_int_eq(utimes(path, tv), 0);
-	free(cmd);
-	free(path);
-}
-
+/* Set the times of root/rel (a file or a directory) to age seconds ago. */
 static void age_dir(const char *rel, int64_t age)
 {
 	char *path = xasprintf("%s/%s", root, rel);
@@ -81,13 +61,11 @@ static void age_dir(const char *rel, int64_t age)
 	free(path);
 }
 
-static bool exists(const char *rel)
+/* root/rel with a few bytes, its mtime age seconds ago; dirs made. */
+static void put(const char *rel, int64_t age)
 {
-	char *path = xasprintf("%s/%s", root, rel);
-	bool ok = access(path, F_OK) == 0;
-
-	free(path);
-	return ok;
+	testdb_put(root, rel, "data", 4);
+	age_dir(rel, age);
 }
 
 static void add_row(const char *source_key, const char *image_key)
@@ -111,13 +89,9 @@ static void add_row(const char *source_key, const char *image_key)
 /* The media tree every test starts from. */
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct user_new nu = {.email = "orphans@example.com"};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
-	root = xasprintf("%s/ia-orphans-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	uid = testdb_user(db, "orphans@example.com", 0);
+	root = testdb_tmpdir("orphans");
 	memset(&st, 0, sizeof(st));
 	st.media_root = root;
 	snprintf(dead_tmp, sizeof(dead_tmp), "images/cc/cccc.png.%ld.tmp", dead_pid());
@@ -141,11 +115,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", root);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(root);
+	testdb_rmtree(root);
 	testdb_close(db);
 }
 
@@ -193,8 +163,9 @@ START_TEST(scan_reports_orphans_missing_and_stale_temp_files)
 	ck_assert_int_eq(rep.tmp_files, 3);
 	ck_assert_int_eq(rep.removed, 0);
 	/* Reporting removes nothing. */
-	ck_assert(exists("images/ee/old-orphan.png") && exists(dead_tmp));
-	ck_assert(exists("tmp/ia-upload-Old123") && exists("tmp/ia-job-Old789/in.png"));
+	ck_assert(testdb_exists(root, "images/ee/old-orphan.png") && testdb_exists(root, dead_tmp));
+	ck_assert(testdb_exists(root, "tmp/ia-upload-Old123") &&
+		  testdb_exists(root, "tmp/ia-job-Old789/in.png"));
 	free(dead);
 }
 END_TEST
@@ -205,16 +176,17 @@ START_TEST(clean_removes_exactly_the_tmp_and_orphan_findings)
 
 	ck_assert_int_eq(orphans_scan(db, &st, HOUR, true, NULL, NULL, &rep), 0);
 	ck_assert_int_eq(rep.removed, 4);
-	ck_assert(!exists("images/ee/old-orphan.png"));
-	ck_assert(!exists(dead_tmp));
-	ck_assert(!exists("tmp/ia-upload-Old123"));
-	ck_assert(!exists("tmp/ia-job-Old789")); /* the directory, whole */
+	ck_assert(!testdb_exists(root, "images/ee/old-orphan.png"));
+	ck_assert(!testdb_exists(root, dead_tmp));
+	ck_assert(!testdb_exists(root, "tmp/ia-upload-Old123"));
+	ck_assert(!testdb_exists(root, "tmp/ia-job-Old789")); /* the directory, whole */
 	/* Left alone: named, young, live, foreign. */
-	ck_assert(exists("sources/aa/aaaa.png") && exists("images/aa/aaaa-out.png"));
-	ck_assert(exists("sources/ee/young-orphan.png"));
-	ck_assert(exists(live_tmp));
-	ck_assert(exists("tmp/ia-upload-New456"));
-	ck_assert(exists("tmp/something-else"));
+	ck_assert(testdb_exists(root, "sources/aa/aaaa.png") &&
+		  testdb_exists(root, "images/aa/aaaa-out.png"));
+	ck_assert(testdb_exists(root, "sources/ee/young-orphan.png"));
+	ck_assert(testdb_exists(root, live_tmp));
+	ck_assert(testdb_exists(root, "tmp/ia-upload-New456"));
+	ck_assert(testdb_exists(root, "tmp/something-else"));
 	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM images", 0), 2);
 	/* A second scan finds only the rows whose files are missing. */
 	ck_assert_int_eq(orphans_scan(db, &st, HOUR, true, NULL, NULL, &rep), 0);
@@ -245,12 +217,13 @@ START_TEST(sweep_removes_only_stale_temp_files)
 
 	ck_assert_int_eq(orphans_sweep_tmp(&st, HOUR, &removed), 0);
 	ck_assert_int_eq(removed, 3);
-	ck_assert(!exists(dead_tmp));
-	ck_assert(!exists("tmp/ia-upload-Old123"));
-	ck_assert(!exists("tmp/ia-job-Old789"));
-	ck_assert(exists("images/ee/old-orphan.png")); /* orphans are iactl's to clean */
-	ck_assert(exists(live_tmp) && exists("tmp/ia-upload-New456"));
-	ck_assert(exists("tmp/something-else"));
+	ck_assert(!testdb_exists(root, dead_tmp));
+	ck_assert(!testdb_exists(root, "tmp/ia-upload-Old123"));
+	ck_assert(!testdb_exists(root, "tmp/ia-job-Old789"));
+	ck_assert(
+	    testdb_exists(root, "images/ee/old-orphan.png")); /* orphans are iactl's to clean */
+	ck_assert(testdb_exists(root, live_tmp) && testdb_exists(root, "tmp/ia-upload-New456"));
+	ck_assert(testdb_exists(root, "tmp/something-else"));
 	ck_assert_int_eq(orphans_sweep_tmp(&st, HOUR, NULL), 0);
 }
 END_TEST

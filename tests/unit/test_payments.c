@@ -27,10 +27,8 @@ static int64_t uid;
 
 static void db_setup(void)
 {
-	struct user_new nu = {.email = "buyer@example.com", .signup_credits = 100};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
+	uid = testdb_user(db, "buyer@example.com", 100);
 }
 
 static void db_teardown(void)
@@ -46,10 +44,7 @@ static int64_t balance(void)
 
 static int64_t purchases(void)
 {
-	return testdb_int(db,
-			  "SELECT count(*) FROM credit_ledger WHERE reason = 'purchase' AND "
-			  "user_id = ?",
-			  uid);
+	return testdb_user_ledger(db, uid, "purchase");
 }
 
 static int event(const char *evt, const char *type, const char *pi, int64_t amount, int64_t user,

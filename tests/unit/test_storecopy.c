@@ -32,23 +32,12 @@ static struct settings from, to;
 static char *root_from, *root_to;
 static int64_t uid;
 
-static char *tmp_root(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *root = xasprintf("%s/ia-storecopy-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-
-	ck_assert_ptr_nonnull(mkdtemp(root));
-	return root;
-}
-
 static void setup(void)
 {
-	struct user_new nu = {.email = "copy@example.com"};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
-	root_from = tmp_root();
-	root_to = tmp_root();
+	uid = testdb_user(db, "copy@example.com", 0);
+	root_from = testdb_tmpdir("storecopy");
+	root_to = testdb_tmpdir("storecopy");
 	memset(&from, 0, sizeof(from));
 	memset(&to, 0, sizeof(to));
 	from.media_root = root_from;
@@ -57,30 +46,20 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s' '%s'", root_from, root_to);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(root_from);
-	free(root_to);
+	testdb_rmtree(root_from);
+	testdb_rmtree(root_to);
 	testdb_close(db);
 }
 
 /* root/key with len bytes of a pattern seeded by seed; dirs made. */
 static void put(const char *root, const char *key, size_t len, int seed)
 {
-	char *path = xasprintf("%s/%s", root, key), *cmd;
-	FILE *f;
+	unsigned char *buf = xmalloc(len + 1);
 
-	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
-	ck_assert_int_eq(system(cmd), 0);
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
 	for (size_t i = 0; i < len; i++)
-		fputc((int)((i * 31 + (size_t)seed) & 0xFF), f);
-	ck_assert_int_eq(fclose(f), 0);
-	free(cmd);
-	free(path);
+		buf[i] = (unsigned char)((i * 31 + (size_t)seed) & 0xFF);
+	testdb_put(root, key, buf, len);
+	free(buf);
 }
 
 /* Whole file root/key into a heap buffer; *len its size, NULL if absent. */

@@ -23,13 +23,6 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
-/* A 1x1 RGBA PNG. */
-static const char png1x1[] =
-    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
-    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
-    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
-    "\xae\x42\x60\x82";
-
 #define BOUNDARY "XyZzYboundary"
 
 static struct db *db;
@@ -39,13 +32,9 @@ static int64_t uid;
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct user_new nu = {.email = "submit@example.com", .signup_credits = 100};
-
 	db = testdb_open();
-	ck_assert_int_eq(users_create(db, &nu, &uid), 0);
-	root = xasprintf("%s/ia-submit-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	uid = testdb_user(db, "submit@example.com", 100);
+	root = testdb_tmpdir("submit");
 	memset(&st, 0, sizeof(st));
 	st.media_root = root;
 	st.stability_ai_key = (char *)"";
@@ -55,11 +44,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char *cmd = xasprintf("rm -rf '%s'", root);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(root);
+	testdb_rmtree(root);
 	testdb_close(db);
 	db = NULL;
 }
@@ -119,8 +104,7 @@ START_TEST(test_accepted_job_charges_once)
 				    "reason = 'charge' AND delta = -9 AND balance_after = 91",
 				    id),
 			 1);
-	ck_assert_int_eq(rows("SELECT count(*) FROM credit_ledger WHERE user_id = ?"),
-			 2); /* signup + charge */
+	ck_assert_int_eq(testdb_user_ledger(db, uid, NULL), 2); /* signup + charge */
 	ck_assert_int_eq(testdb_int(db,
 				    "SELECT count(*) FROM images WHERE id = ? AND status = "
 				    "'pending' AND cost = 9 AND prompt = 'a red fox'",
@@ -139,9 +123,7 @@ START_TEST(test_insufficient_credits_changes_nothing)
 	ck_assert_str_eq(d, "{\"detail\":\"Insufficient credits.\"}");
 	ck_assert_int_eq(balance(), 8);
 	ck_assert_int_eq(rows("SELECT count(*) FROM images WHERE user_id = ?"), 0);
-	ck_assert_int_eq(rows("SELECT count(*) FROM credit_ledger WHERE user_id = ? AND reason = "
-			      "'charge'"),
-			 0);
+	ck_assert_int_eq(testdb_user_ledger(db, uid, "charge"), 0);
 	free(d);
 }
 END_TEST
@@ -241,8 +223,8 @@ static int upload(const char *slug, const char *file_name, const char *data, siz
 
 START_TEST(test_upload_png_accepted)
 {
-	ck_assert_int_eq(upload("greyscale", "dot.png", png1x1, sizeof(png1x1) - 1, "note", "x"),
-			 202);
+	ck_assert_int_eq(
+	    upload("greyscale", "dot.png", testdb_png1x1, testdb_png1x1_len, "note", "x"), 202);
 	ck_assert_int_eq(balance(), 99); /* greyscale costs 1 */
 	ck_assert_int_eq(sources(), 1);
 	ck_assert_int_eq(
@@ -256,12 +238,13 @@ START_TEST(test_upload_rejected_leaves_nothing)
 {
 	/* not an image; the wrong extension; a bad parameter of resize */
 	ck_assert_int_eq(upload("greyscale", "dot.png", "plain text", 10, "note", "x"), 400);
-	ck_assert_int_eq(upload("greyscale", "dot.jpg", png1x1, sizeof(png1x1) - 1, "note", "x"),
-			 400);
-	ck_assert_int_eq(upload("resize", "dot.png", png1x1, sizeof(png1x1) - 1, "width", "-5"),
-			 400);
 	ck_assert_int_eq(
-	    upload("no-such-service", "dot.png", png1x1, sizeof(png1x1) - 1, "note", "x"), 404);
+	    upload("greyscale", "dot.jpg", testdb_png1x1, testdb_png1x1_len, "note", "x"), 400);
+	ck_assert_int_eq(
+	    upload("resize", "dot.png", testdb_png1x1, testdb_png1x1_len, "width", "-5"), 400);
+	ck_assert_int_eq(
+	    upload("no-such-service", "dot.png", testdb_png1x1, testdb_png1x1_len, "note", "x"),
+	    404);
 	ck_assert_int_eq(balance(), 100);
 	ck_assert_int_eq(sources(), 0);
 	ck_assert_int_eq(rows("SELECT count(*) FROM images WHERE user_id = ?"), 0);

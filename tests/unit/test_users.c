@@ -65,8 +65,7 @@ START_TEST(test_signup_bonus_and_flag)
 	ck_assert_int_eq(u.credits, 100);
 	ck_assert(u.has_usable_password);
 	ck_assert(!u.is_staff && !u.banned);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", id),
-			 1);
+	ck_assert_int_eq(testdb_user_ledger(db, id, NULL), 1);
 	ck_assert_int_eq(credits_history(db, id, 0, 4, e, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(e[0].reason, "signup_bonus");
@@ -86,8 +85,7 @@ START_TEST(test_no_bonus_no_ledger)
 	ck_assert_int_eq(users_get(db, id, &u), 0);
 	ck_assert_int_eq(u.credits, 0);
 	ck_assert(!u.has_usable_password);
-	ck_assert_int_eq(testdb_int(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?", id),
-			 0);
+	ck_assert_int_eq(testdb_user_ledger(db, id, NULL), 0);
 	ck_assert_int_eq(flags_for_user(db, id, collect_flag, flags), 0);
 	ck_assert_str_eq(flags, "");
 }

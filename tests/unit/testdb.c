@@ -9,11 +9,15 @@
  * CREATE DATABASE ... TEMPLATE it. Test programs run in parallel: the
  * template is built under a session advisory lock, into a scratch name,
  * and renamed when complete, so a half-built template is never copied.
+ *
+ * The fixtures after testdb_int (users, ledger counts, temporary file
+ * trees) are what several database tests used to repeat each on its own.
  */
 #include "config.h"
 
 #include "testdb.h"
 #include "db.h"
+#include "users.h"
 #include "util.h"
 
 #include <check.h>
@@ -28,6 +32,13 @@
 
 /* Advisory lock key of the template build. */
 #define TESTDB_LOCK "7312543922"
+
+const char testdb_png1x1[] =
+    "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00"
+    "\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63"
+    "\x64\x60\xf8\x5f\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45\x4e\x44"
+    "\xae\x42\x60\x82";
+const size_t testdb_png1x1_len = sizeof(testdb_png1x1) - 1;
 
 static char *testdb_path; /* SQLite file path, or the PostgreSQL URI */
 static char *testdb_name; /* PostgreSQL: the test database's name */
@@ -239,6 +250,105 @@ long long testdb_int(struct db *db, const char *sql, long long arg)
 	v = db_column_int64(st, 0);
 	db_reset(st);
 	return v;
+}
+
+char *testdb_text(struct db *db, const char *sql, long long arg)
+{
+	struct db_stmt *st;
+	char *v;
+
+	ck_assert_int_eq(db_prepare(db, sql, &st), 0);
+	if (strchr(sql, '?') != NULL)
+		db_bind_int64(st, 1, arg);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	v = xstrdup(db_column_text(st, 0) != NULL ? db_column_text(st, 0) : "(null)");
+	db_reset(st);
+	return v;
+}
+
+int64_t testdb_user(struct db *db, const char *email, int64_t credits)
+{
+	struct user_new nu = {.email = email, .signup_credits = credits};
+	int64_t id = 0;
+
+	ck_assert_int_eq(users_create(db, &nu, &id), 0);
+	return id;
+}
+
+/* count(*) of sql, which has an integer parameter and, when reason is
+ * not NULL, a text one after it. */
+static int64_t testdb_count(struct db *db, const char *sql, int64_t id, const char *reason)
+{
+	struct db_stmt *st;
+	int64_t n;
+
+	ck_assert_int_eq(db_prepare(db, sql, &st), 0);
+	db_bind_int64(st, 1, id);
+	if (reason != NULL)
+		db_bind_text(st, 2, reason);
+	ck_assert_int_eq(db_step(st), DB_ROW);
+	n = db_column_int64(st, 0);
+	db_reset(st);
+	return n;
+}
+
+int64_t testdb_image_ledger(struct db *db, int64_t image_id, const char *reason)
+{
+	return testdb_count(db,
+			    "SELECT count(*) FROM credit_ledger WHERE image_id = ? AND reason = ?",
+			    image_id, reason);
+}
+
+int64_t testdb_user_ledger(struct db *db, int64_t user_id, const char *reason)
+{
+	if (reason == NULL)
+		return testdb_count(db, "SELECT count(*) FROM credit_ledger WHERE user_id = ?",
+				    user_id, NULL);
+	return testdb_count(db,
+			    "SELECT count(*) FROM credit_ledger WHERE user_id = ? AND reason = ?",
+			    user_id, reason);
+}
+
+char *testdb_tmpdir(const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/ia-%s-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp", name);
+
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+	return dir;
+}
+
+void testdb_rmtree(char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}
+
+void testdb_put(const char *root, const char *rel, const void *data, size_t len)
+{
+	char *path = xasprintf("%s/%s", root, rel), *cmd;
+	FILE *f;
+
+	cmd = xasprintf("mkdir -p \"$(dirname '%s')\"", path);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(cmd);
+	free(path);
+}
+
+bool testdb_exists(const char *root, const char *rel)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	bool ok = access(path, F_OK) == 0;
+
+	free(path);
+	return ok;
 }
 
 const char *testdb_file(void)

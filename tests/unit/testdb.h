@@ -3,12 +3,17 @@
  * real schema, on the backend the environment chooses: SQLite in a
  * temporary file by default, PostgreSQL when IA_TEST_DATABASE_URL is set
  * (a libpq URI to the maintenance database of a private test cluster,
- * e.g. what `tests/pg-cluster start DIR PORT --fast` prints).
+ * e.g. what `tests/pg-cluster start DIR PORT --fast` prints); with the
+ * fixtures the database tests share: a user with credits, one value of a
+ * query, counts of credit_ledger rows, a temporary directory of files (a
+ * MEDIA_ROOT) and a small PNG to put in it.
  */
 #ifndef IA_TESTDB_H
 #define IA_TESTDB_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -28,6 +33,46 @@ struct db *testdb_open(void);
  * there is no row.
  */
 long long testdb_int(struct db *db, const char *sql, long long arg);
+
+/*
+ * Like testdb_int for a text column: a copy of its value (the caller
+ * frees it), "(null)" for SQL NULL.
+ */
+char *testdb_text(struct db *db, const char *sql, long long arg);
+
+/* Create a user with the address email and a balance of credits (its
+ * signup bonus, so one ledger row when credits > 0); returns its id. */
+int64_t testdb_user(struct db *db, const char *email, int64_t credits);
+
+/* Rows of credit_ledger for the image image_id whose reason is reason
+ * ('charge', 'refund'). */
+int64_t testdb_image_ledger(struct db *db, int64_t image_id, const char *reason);
+
+/* Rows of credit_ledger of the user user_id whose reason is reason
+ * ('signup_bonus', 'purchase', ...), or of any reason when it is NULL. */
+int64_t testdb_user_ledger(struct db *db, int64_t user_id, const char *reason);
+
+/*
+ * A fresh empty directory for a test's files (a MEDIA_ROOT, a scratch
+ * area): $TMPDIR (or /tmp)/ia-<name>-XXXXXX. The caller owns the path
+ * and ends with testdb_rmtree.
+ */
+char *testdb_tmpdir(const char *name);
+
+/* Remove the directory testdb_tmpdir made, with everything in it, and
+ * free its path. */
+void testdb_rmtree(char *dir);
+
+/* Write len bytes of data to the file root/rel, making its directories. */
+void testdb_put(const char *root, const char *rel, const void *data, size_t len);
+
+/* True when root/rel exists. */
+bool testdb_exists(const char *root, const char *rel);
+
+/* A valid 1x1 RGBA PNG of testdb_png1x1_len bytes, to store as an upload
+ * or an image file. */
+extern const char testdb_png1x1[];
+extern const size_t testdb_png1x1_len;
 
 /* True when the tests run on SQLite (no IA_TEST_DATABASE_URL): tests of
  * SQLite's own machinery (its VFS, its file locks) run only then. */

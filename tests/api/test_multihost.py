@@ -155,12 +155,14 @@ class TwoHostsOnePostgres(ApiTestCase):
         self.warm(token)
         name = "multihost_%d" % os.getpid()
         self.sql("INSERT INTO flags(name, enabled, created) VALUES ('%s', 1, 0)" % name)
+        time.sleep(SETTLE)  # the notification's way, as assertEveryWorker waits
         try:
             for h in self.hosts:
                 for _ in range(WARM):
                     self.assertIn(name, self.info(h, token).json["feature_flags"], h.name)
         finally:
             self.sql("DELETE FROM flags WHERE name = '%s'" % name)
+        time.sleep(SETTLE)
         for h in self.hosts:
             for _ in range(WARM):
                 self.assertNotIn(name, self.info(h, token).json["feature_flags"], h.name)

@@ -92,6 +92,13 @@ enum img_format imgio_format_from_extension(const char *filename)
 	return IMG_FMT_UNKNOWN;
 }
 
+const char *imgio_key_mime(const char *key)
+{
+	enum img_format f = imgio_format_from_extension(key);
+
+	return f == IMG_FMT_UNKNOWN ? NULL : imgio_format_mime(f);
+}
+
 bool imgio_extension_matches(const char *filename, enum img_format f)
 {
 	return f != IMG_FMT_UNKNOWN && imgio_format_from_extension(filename) == f;

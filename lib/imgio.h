@@ -63,6 +63,14 @@ bool imgio_extension_matches(const char *filename, enum img_format f);
 enum img_format imgio_format_from_extension(const char *filename);
 
 /*
+ * The Content-Type a stored media file named key is served with: the image
+ * type its extension names ("image/png" for "sources/ab/x.png"), or NULL
+ * when it names none (the storage then says application/octet-stream).
+ * Borrowed, static.
+ */
+const char *imgio_key_mime(const char *key);
+
+/*
  * Read only the header of the file at path: magic bytes, dimensions and
  * EXIF orientation. Returns 0 and fills *out; IA_ERR_UNSUPPORTED for an
  * unknown type; IA_ERR_INVAL for a truncated or corrupt header (or a zero

@@ -401,7 +401,8 @@ static int jobrun_publish(const struct jobrun_task *t, struct jobrun_report *r,
 	int rc = store_put_file(t->s, t->key, t->out_path, imgio_format_mime(r->res.format));
 
 	if (rc == 0 && normal_path != NULL)
-		rc = store_put_file(t->s, r->source_key, normal_path, NULL);
+		rc =
+		    store_put_file(t->s, r->source_key, normal_path, imgio_key_mime(r->source_key));
 	if (rc != 0) {
 		log_error("job %lld: cannot store the result (%s backend): %s", (long long)t->j->id,
 			  store_backend_name(t->s), ia_strerror(rc));

@@ -6,6 +6,7 @@
 
 #include "storecopy.h"
 #include "err.h"
+#include "imgio.h"
 #include "jobs.h"
 #include "settings.h"
 #include "store.h"
@@ -97,7 +98,7 @@ static int storecopy_one(const struct settings *from, const struct settings *to,
 		goto out;
 	}
 	staged = storecopy_stage(src.path, dir);
-	rc = staged != NULL ? store_put_file(to, key, staged, NULL) : IA_ERR_IO;
+	rc = staged != NULL ? store_put_file(to, key, staged, imgio_key_mime(key)) : IA_ERR_IO;
 	if (rc == 0)
 		rc = store_stat(to, key, &stat_bytes);
 	if (rc == 0)

@@ -25,6 +25,7 @@ import hashlib
 import http.client
 import http.server
 import os
+import re
 import subprocess
 import threading
 import time
@@ -77,6 +78,12 @@ class MediaOnS3(PrivateStack, ApiTestCase):
             data = f.read()
         os.unlink(dest)
         return data
+
+    def object_type(self, key):
+        """The Content-Type the bucket keeps for key (s3cmd info's MIME type)."""
+        out = self.s3cmd("info", "s3://%s/%s" % (self.bucket, key)).stdout
+        m = re.search(r"MIME type:\s*(\S+)", out)
+        return m.group(1) if m else None
 
     def local_media_files(self):
         out = []
@@ -131,6 +138,12 @@ class MediaOnS3(PrivateStack, ApiTestCase):
         self.assertRegex(r.headers.get("cache-control", ""), r"^private, max-age=\d+$")
         for h in r.headers:
             self.assertFalse(h.lower().startswith(("x-amz", "x-rgw")), h)
+        # the normalised upload keeps its image type (it was stored untyped,
+        # so the bucket and the media URL said application/octet-stream)
+        self.assertEqual(self.object_type(source_key), "image/png")
+        r = request("GET", media_path(img["source"]))
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual(r.headers.get("content-type"), "image/png")
         # its preview too (issue 13 point 2): an object beside the result, a WebP
         thumb = self.thumbnail_key(image_id)
         self.assertEqual(thumb, image_key[:-len(".png")] + ".preview.webp")
@@ -281,6 +294,7 @@ class MediaOnS3(PrivateStack, ApiTestCase):
             self.assertEqual(objs.get(key), len(local), key)
             self.assertEqual(hashlib.sha256(self.object_bytes(key)).digest(),
                              hashlib.sha256(local).digest())
+            self.assertEqual(self.object_type(key), "image/png", key)  # typed, as ia-batch puts
         keys = {k for row in iatest.db_query("select source_key, image_key from images")
                 for k in row if k}
         missing = [k for k in keys if k not in objs]

@@ -247,6 +247,19 @@ START_TEST(extension_matching)
 }
 END_TEST
 
+/* Stored media are typed by their key: the normalised upload was stored
+ * untyped and served from S3 as application/octet-stream. */
+START_TEST(key_mime_follows_the_extension)
+{
+	ck_assert_str_eq(imgio_key_mime("sources/ab/x.png"), "image/png");
+	ck_assert_str_eq(imgio_key_mime("images/ab/x.JPG"), "image/jpeg");
+	ck_assert_str_eq(imgio_key_mime("images/ab/x.preview.webp"), "image/webp");
+	ck_assert_ptr_null(imgio_key_mime("images/ab/x"));
+	ck_assert_ptr_null(imgio_key_mime("images/x.png/y"));
+	ck_assert_ptr_null(imgio_key_mime(NULL));
+}
+END_TEST
+
 START_TEST(format_names)
 {
 	enum img_format f = IMG_FMT_UNKNOWN;
@@ -551,6 +564,7 @@ static Suite *imgio_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, probe_real_files);
+	tcase_add_test(tc, key_mime_follows_the_extension);
 	tcase_add_test(tc, probe_refuses_huge_png_header);
 	tcase_add_test(tc, probe_refuses_wrong_magic);
 	tcase_add_test(tc, probe_refuses_truncated_header);

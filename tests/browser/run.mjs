@@ -5,7 +5,11 @@
 // Env: BASE_URL, FAKE_STABILITY (set when the stack talks to a fake Stability
 // server; the generate test is skipped otherwise), MAIL_DIR (file mail
 // transport directory; the reset test is skipped without it), JOB_TIMEOUT_MS,
-// ONLY (comma-separated scenario names), CHROMIUM (browser path).
+// ONLY (comma-separated scenario names), CHROMIUM (browser path),
+// IA_BROWSER_SPA_ONLY=skip (skip the scenarios marked spaOnly: they test the
+// SPA itself - layout at phone size, accessibility, screenshots, the editors,
+// a benchmark - and answer the same on every backend, so tests/run-all runs
+// them in its first browser pass only).
 // Every scenario fails on a console error or an uncaught page error.
 // The last line printed is "N passed, M failed"; the exit status is 1 on failure.
 import { createRequire } from 'node:module'
@@ -61,8 +65,13 @@ function assert(cond, message) {
  * allow } where allow(status, regex) declares a failed HTTP response the
  * scenario expects (Chromium logs those as console errors).
  */
-async function scenario(name, fn, { viewport = DESKTOP } = {}) {
+async function scenario(name, fn, { viewport = DESKTOP, spaOnly = false } = {}) {
   if (ONLY.length && !ONLY.includes(name)) return
+  if (spaOnly && process.env.IA_BROWSER_SPA_ONLY === 'skip' && !ONLY.length) {
+    results.push({ name, skipped: true })
+    console.log(`skip - ${name}: tests the SPA alone, run in the first browser pass`)
+    return
+  }
   const started = Date.now()
   const context = await browser.newContext({ viewport, baseURL: BASE_URL, acceptDownloads: true })
   const page = await context.newPage()
@@ -2036,11 +2045,11 @@ async function main() {
     await scenario('failing-login-shows-message', failingLogin)
     await scenario('reset-password-from-mail', resetPassword)
     await scenario('verify-email-banner-resend-link', verifyEmail)
-    await scenario('service-client-validation', serviceValidation)
+    await scenario('service-client-validation', serviceValidation, { spaOnly: true })
     await scenario('logged-out-redirects-to-login', loggedOutRedirect)
     await scenario('job-survives-reload', jobSurvivesReload)
     await scenario('upload-progress-cancel', uploadProgressCancel)
-    await scenario('click-to-result-time', clickToResult)
+    await scenario('click-to-result-time', clickToResult, { spaOnly: true })
     await scenario('thumbnails-shown-full-file-downloaded', thumbnailsShown)
     await scenario('check-before-spending', checkBeforeSpending)
     await scenario('onboarding-signup-returns', onboardingSignupReturns, { viewport: PHONE })
@@ -2050,31 +2059,31 @@ async function main() {
     await scenario('expired-media-refreshed', expiredMediaRefreshed)
     await scenario('gallery-cards-filter', galleryCardsFilter)
     await scenario('paste-image', pasteImage)
-    await scenario('resize-keeps-aspect', resizeAspect)
-    await scenario('crop-editor-desktop', (t) => cropEditor('desktop', t))
-    await scenario('crop-editor-phone', (t) => cropEditor('phone', t), { viewport: PHONE })
+    await scenario('resize-keeps-aspect', resizeAspect, { spaOnly: true })
+    await scenario('crop-editor-desktop', (t) => cropEditor('desktop', t), { spaOnly: true })
+    await scenario('crop-editor-phone', (t) => cropEditor('phone', t), { viewport: PHONE, spaOnly: true })
     await scenario('result-compare-background-desktop', (t) => resultCompareBackground('desktop', t))
-    await scenario('result-compare-background-phone', (t) => resultCompareBackground('phone', t), { viewport: PHONE })
+    await scenario('result-compare-background-phone', (t) => resultCompareBackground('phone', t), { viewport: PHONE, spaOnly: true })
     await scenario('multiple-files-desktop', (t) => multipleFiles('desktop', t))
-    await scenario('multiple-files-phone', (t) => multipleFiles('phone', t), { viewport: PHONE })
+    await scenario('multiple-files-phone', (t) => multipleFiles('phone', t), { viewport: PHONE, spaOnly: true })
     await scenario('gallery-bulk-desktop', (t) => galleryBulk('desktop', t))
-    await scenario('gallery-bulk-phone', (t) => galleryBulk('phone', t), { viewport: PHONE })
-    await scenario('result-zoom-desktop', (t) => resultZoom('desktop', t))
-    await scenario('result-zoom-phone', (t) => resultZoom('phone', t), { viewport: PHONE })
-    await scenario('crop-original-grid-desktop', (t) => cropOriginalGrid('desktop', t))
-    await scenario('crop-original-grid-phone', (t) => cropOriginalGrid('phone', t), { viewport: PHONE })
+    await scenario('gallery-bulk-phone', (t) => galleryBulk('phone', t), { viewport: PHONE, spaOnly: true })
+    await scenario('result-zoom-desktop', (t) => resultZoom('desktop', t), { spaOnly: true })
+    await scenario('result-zoom-phone', (t) => resultZoom('phone', t), { viewport: PHONE, spaOnly: true })
+    await scenario('crop-original-grid-desktop', (t) => cropOriginalGrid('desktop', t), { spaOnly: true })
+    await scenario('crop-original-grid-phone', (t) => cropOriginalGrid('phone', t), { viewport: PHONE, spaOnly: true })
     await scenario('multiple-files-remove-desktop', (t) => multipleFilesRemove('desktop', t))
-    await scenario('multiple-files-remove-phone', (t) => multipleFilesRemove('phone', t), { viewport: PHONE })
+    await scenario('multiple-files-remove-phone', (t) => multipleFilesRemove('phone', t), { viewport: PHONE, spaOnly: true })
     await scenario('gallery-across-pages-desktop', (t) => galleryAcrossPages('desktop', t))
-    await scenario('gallery-across-pages-phone', (t) => galleryAcrossPages('phone', t), { viewport: PHONE })
+    await scenario('gallery-across-pages-phone', (t) => galleryAcrossPages('phone', t), { viewport: PHONE, spaOnly: true })
     await scenario('balance-refreshes-after-402', balanceAfter402)
     await scenario('result-announced-once-menu-esc', announceAndEsc, { viewport: PHONE })
     await scenario('token-refresh-and-logout', tokenRefresh)
     await scenario('server-messages-for-people', serverMessages)
-    await scenario('axe-phone', (t) => axeStates('phone', t), { viewport: PHONE })
-    await scenario('axe-desktop', (t) => axeStates('desktop', t), { viewport: DESKTOP })
-    await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE })
-    await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP })
+    await scenario('axe-phone', (t) => axeStates('phone', t), { viewport: PHONE, spaOnly: true })
+    await scenario('axe-desktop', (t) => axeStates('desktop', t), { viewport: DESKTOP, spaOnly: true })
+    await scenario('screenshots-phone', (t) => screenshots('phone', PHONE, t), { viewport: PHONE, spaOnly: true })
+    await scenario('screenshots-desktop', (t) => screenshots('desktop', DESKTOP, t), { viewport: DESKTOP, spaOnly: true })
   } finally {
     await browser.close()
   }
